@@ -1,0 +1,97 @@
+import { Redis, type RedisOptions } from 'ioredis';
+import { ServiceUnavailable } from '../errors.ts';
+import type { Cache } from './cache.ts';
+
+/** Any failed Redis command means the cache cannot answer now: callers fail closed with 503. */
+async function unavailableOnError<T>(command: Promise<T>): Promise<T> {
+  try {
+    return await command;
+  } catch (error) {
+    throw new ServiceUnavailable('Redis is unavailable; try again shortly.', { cause: error });
+  }
+}
+
+export interface RedisCacheOptions {
+  host: string;
+  port: number;
+  db: number;
+  username?: string;
+  password?: string;
+  tls: boolean;
+  keyPrefix: string;
+  onError?: (error: Error) => void;
+}
+
+export function openRedisCache(options: RedisCacheOptions): Cache {
+  const base: RedisOptions = {
+    host: options.host,
+    port: options.port,
+    db: options.db,
+    username: options.username,
+    password: options.password,
+    tls: options.tls ? {} : undefined,
+    connectTimeout: 3000,
+    // Fail a command at once while Redis is away (the caller answers 503) instead of queueing it
+    // and hanging the request; ioredis keeps reconnecting in the background.
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 1,
+    retryStrategy: (attempt) => Math.min(attempt * 200, 2000),
+  };
+  const client = new Redis({ ...base, keyPrefix: options.keyPrefix, lazyConnect: false });
+  // The subscriber queues SUBSCRIBE until it connects and re-subscribes after a reconnect.
+  const subscriber = new Redis({ ...base, enableOfflineQueue: true, maxRetriesPerRequest: null });
+  const onError = (error: Error) => options.onError?.(error);
+  client.on('error', onError);
+  subscriber.on('error', onError);
+  const handlers = new Map<string, Set<(message: string) => void>>();
+  subscriber.on('message', (channel: string, message: string) => {
+    for (const handler of handlers.get(channel) ?? []) handler(message);
+  });
+  const channelName = (channel: string) => options.keyPrefix + channel;
+
+  return {
+    kind: 'redis',
+    get: (key) => unavailableOnError(client.get(key)),
+    async set(key, value, ttlSeconds) {
+      if (ttlSeconds === undefined) await unavailableOnError(client.set(key, value));
+      else await unavailableOnError(client.set(key, value, 'EX', Math.max(1, Math.ceil(ttlSeconds))));
+    },
+    async delete(key) {
+      await unavailableOnError(client.del(key));
+    },
+    async increment(key, ttlSeconds) {
+      const replies = await unavailableOnError(
+        client.multi().incr(key).expire(key, Math.max(1, Math.ceil(ttlSeconds)), 'NX').exec(),
+      );
+      const [error, count] = replies?.[0] ?? [new Error('no reply'), 0];
+      if (error) throw new ServiceUnavailable('Redis is unavailable; try again shortly.', { cause: error });
+      return Number(count);
+    },
+    async publish(channel, message) {
+      await unavailableOnError(client.publish(channelName(channel), message));
+    },
+    async subscribe(channel, onMessage) {
+      const name = channelName(channel);
+      let set = handlers.get(name);
+      if (!set) {
+        handlers.set(name, (set = new Set()));
+        await subscriber.subscribe(name);
+      }
+      set.add(onMessage);
+      return async () => {
+        set.delete(onMessage);
+        if (set.size === 0) {
+          handlers.delete(name);
+          await subscriber.unsubscribe(name).catch(() => undefined);
+        }
+      };
+    },
+    async ping() {
+      await unavailableOnError(client.ping());
+    },
+    async close() {
+      client.disconnect();
+      subscriber.disconnect();
+    },
+  };
+}

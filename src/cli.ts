@@ -1,0 +1,48 @@
+import { ConfigError, loadConfig } from './config/load.ts';
+import { createLogger } from './log.ts';
+import { runAll, runCreateRecoveryKey, runMigrate, runServer, runWorker } from './processes.ts';
+
+const USAGE = `Usage: gatehouse <command>
+
+  all                            server and worker in one process; embedded storage unless
+                                 GATEHOUSE_POSTGRESQL__HOST is set (what \`npm start\` runs)
+  server                         the HTTP core alone (needs Postgres)
+  worker                         background jobs: event retention and expired-record cleanup
+  migrate                        apply migrations/*.sql and exit
+  create-recovery-key USER [MIN] print a one-time login link for USER, valid MIN minutes (default 60)
+`;
+
+const commands: Record<string, (args: string[]) => Promise<void>> = {
+  all: () => runAll(config, logger),
+  server: () => runServer(config, logger),
+  worker: () => runWorker(config, logger),
+  migrate: () => runMigrate(config, logger),
+  'create-recovery-key': (args) => runCreateRecoveryKey(config, logger, args),
+};
+
+const [command = '', ...args] = process.argv.slice(2);
+if (!(command in commands)) {
+  process.stderr.write(USAGE);
+  process.exit(command === '' || command === 'help' || command === '--help' ? 0 : 2);
+}
+
+let config: ReturnType<typeof loadConfig>;
+try {
+  config = loadConfig();
+} catch (error) {
+  if (!(error instanceof ConfigError)) throw error;
+  process.stderr.write(`gatehouse: ${error.message}\n`);
+  process.exit(78); // EX_CONFIG
+}
+const logger = createLogger(config.log_level);
+
+try {
+  await (commands[command] as (args: string[]) => Promise<void>)(args);
+} catch (error) {
+  if (error instanceof ConfigError) {
+    process.stderr.write(`gatehouse: ${error.message}\n`);
+    process.exit(78);
+  }
+  logger.fatal({ err: error }, 'fatal');
+  process.exit(1);
+}

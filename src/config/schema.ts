@@ -1,0 +1,92 @@
+import { z } from 'zod';
+
+// Every setting Gatehouse reads, as GATEHOUSE_<SECTION>__<KEY> in the environment. The nesting
+// mirrors Authentik's AUTHENTIK_* names so an operator's habits carry over.
+
+const listenAddress = (defaultPort: number) =>
+  z
+    .string()
+    .regex(/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]*):\d{1,5}$/, 'expected HOST:PORT, e.g. 127.0.0.1:9000 or :9000')
+    .transform((value, ctx) => {
+      const cut = value.lastIndexOf(':');
+      const port = Number(value.slice(cut + 1));
+      if (port < 1 || port > 65535) ctx.addIssue({ code: 'custom', message: 'expected a port from 1 to 65535' });
+      const host = value.slice(0, cut).replace(/^\[|\]$/g, '') || '0.0.0.0';
+      return { host, port };
+    })
+    .prefault(`127.0.0.1:${defaultPort}`);
+
+const port = (fallback: number) => z.coerce.number().int().min(1).max(65535).default(fallback);
+const flag = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'], { message: 'expected true or false' })
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+const cidr = z
+  .string()
+  .regex(/^[0-9a-fA-F:.]+\/\d{1,3}$/, 'expected a CIDR such as 10.0.0.0/8');
+
+export const configSchema = z.strictObject({
+  secret_key: z.string().min(32, 'expected at least 32 characters (openssl rand -base64 36)').optional(),
+  data_dir: z.string().min(1).default('./data'),
+  external_url: z.url({ protocol: /^https?$/ }).optional(),
+  log_level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'),
+  listen: z
+    .strictObject({
+      http: listenAddress(9000),
+      https: listenAddress(9443),
+      ldap: listenAddress(3389),
+      ldaps: listenAddress(6636),
+      metrics: listenAddress(9300),
+      // Authentik's default: X-Forwarded-* is believed only from these peers.
+      trusted_proxy_cidrs: z
+        .string()
+        .transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean))
+        .pipe(z.array(cidr))
+        .default(['127.0.0.0/8', '10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', 'fe80::/10', '::1/128']),
+    })
+    .prefault({}),
+  postgresql: z
+    .strictObject({
+      host: z.string().min(1).optional(),
+      port: port(5432),
+      user: z.string().min(1).default('gatehouse'),
+      password: z.string().default(''),
+      name: z.string().min(1).default('gatehouse'),
+      sslmode: z.enum(['disable', 'require', 'verify-full']).default('disable'),
+      pool_size: z.coerce.number().int().min(2).max(200).default(10),
+    })
+    .prefault({}),
+  redis: z
+    .strictObject({
+      host: z.string().min(1).optional(),
+      port: port(6379),
+      db: z.coerce.number().int().min(0).max(15).default(0),
+      username: z.string().optional(),
+      password: z.string().optional(),
+      tls: flag.default(false),
+      key_prefix: z.string().default('gatehouse:'),
+    })
+    .prefault({}),
+  // Single underscore, as Authentik spells AUTHENTIK_BOOTSTRAP_PASSWORD and friends.
+  bootstrap_password: z.string().min(8, 'expected at least 8 characters').optional(),
+  bootstrap_email: z.email().optional(),
+  bootstrap_token: z
+    .string()
+    .min(16, 'expected at least 16 characters')
+    .max(256)
+    .regex(/^\S+$/, 'expected no spaces')
+    .optional(),
+  events: z
+    .strictObject({
+      retention_days: z.coerce.number().int().min(1).max(36500).default(365),
+    })
+    .prefault({}),
+  sessions: z
+    .strictObject({
+      // How long an idle browser session lives, in hours.
+      max_age_hours: z.coerce.number().int().min(1).max(24 * 366).default(24 * 14),
+    })
+    .prefault({}),
+});
+
+export type Config = z.infer<typeof configSchema>;
+export type ListenAddress = Config['listen']['http'];

@@ -1,0 +1,30 @@
+import type { SecretBox } from './crypto.ts';
+import type { Cache } from '../cache/cache.ts';
+import type { Database } from '../store/db.ts';
+
+/** Who is acting, from where: every audited change carries one. */
+export interface RequestContext {
+  actor: Actor | null;
+  clientIp: string | null;
+  http?: { method: string; path: string; requestId: string; userAgent?: string };
+}
+
+export interface Actor {
+  id: number;
+  username: string;
+  email: string;
+  isSuperuser: boolean;
+}
+
+export const SYSTEM_CONTEXT: RequestContext = { actor: null, clientIp: null };
+
+/** What the identity core needs, passed in once when a process starts. */
+export interface CoreDeps {
+  db: Database;
+  cache: Cache;
+  /** Encrypts token keys at rest so view_key can return them while lookups use only hashes. */
+  tokenBox: SecretBox;
+  eventRetentionDays: number;
+  sessionMaxAgeSeconds: number;
+  now: () => Date;
+}

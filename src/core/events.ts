@@ -1,0 +1,68 @@
+import type { Queryable } from '../store/db.ts';
+import { type EventRow, insertEvent } from '../store/events.ts';
+import type { CoreDeps, RequestContext } from './context.ts';
+
+/** Authentik's event actions; the list grows with the features that emit them. */
+export type EventAction =
+  | 'login'
+  | 'login_failed'
+  | 'logout'
+  | 'authorize_application'
+  | 'model_created'
+  | 'model_updated'
+  | 'model_deleted'
+  | 'password_set'
+  | 'secret_view'
+  | 'suspicious_request'
+  | 'recovery_link_created'
+  | 'configuration_error'
+  | 'system_task_execution';
+
+export interface ModelRef {
+  model_name: 'user' | 'group' | 'token';
+  pk: string | number;
+  name: string;
+}
+
+export interface EventDetails {
+  app?: string;
+  model?: ModelRef;
+  /** Free context; it must never hold a secret (password, key, cookie). */
+  context?: Record<string, unknown>;
+  /** For events about a user who is not the actor (login_failed for a username, …). */
+  subject?: { id: number | null; username: string; email?: string };
+}
+
+/**
+ * Writes one audit event. Pass the transaction of the change it records (`tx`), so that the
+ * change and its event commit together or not at all.
+ */
+export function recordEvent(
+  tx: Queryable,
+  deps: Pick<CoreDeps, 'eventRetentionDays'>,
+  ctx: RequestContext,
+  action: EventAction,
+  details: EventDetails = {},
+): Promise<EventRow> {
+  const who = details.subject ?? (ctx.actor ? { id: ctx.actor.id, username: ctx.actor.username, email: ctx.actor.email } : null);
+  const context: Record<string, unknown> = { ...details.context };
+  if (details.model) context.model = { app: 'authentik_core', ...details.model };
+  if (ctx.http) {
+    context.http_request = {
+      method: ctx.http.method,
+      path: ctx.http.path,
+      request_id: ctx.http.requestId,
+      user_agent: ctx.http.userAgent ?? '',
+    };
+  }
+  return insertEvent(tx, {
+    action,
+    userId: who?.id ?? null,
+    username: who?.username ?? '',
+    userEmail: who?.email ?? '',
+    app: details.app ?? 'gatehouse.core',
+    clientIp: ctx.clientIp,
+    context,
+    retentionDays: deps.eventRetentionDays,
+  });
+}

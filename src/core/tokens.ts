@@ -1,0 +1,119 @@
+import { NotFound, ValidationError } from '../errors.ts';
+import { isUniqueViolation } from '../store/db.ts';
+import * as tokenStore from '../store/tokens.ts';
+import * as userStore from '../store/users.ts';
+import type { CoreDeps, RequestContext } from './context.ts';
+import { generateTokenKey, sha256 } from './crypto.ts';
+import { recordEvent } from './events.ts';
+
+export interface TokenInput {
+  identifier: string;
+  intent: tokenStore.TokenIntent;
+  userId: number;
+  description: string;
+  expiring: boolean;
+  expires: Date | null;
+  managed?: string | null;
+  /** A caller-chosen key (bootstrap token); otherwise a random one is generated. */
+  key?: string;
+}
+
+// Defaults when a token is expiring but no expiry is given.
+const DEFAULT_LIFETIME_MINUTES: Record<tokenStore.TokenIntent, number> = {
+  api: 60 * 24 * 30,
+  app_password: 60 * 24 * 365,
+  recovery: 30,
+  verification: 30,
+};
+
+const modelRef = (token: tokenStore.TokenRow) => ({ model_name: 'token' as const, pk: token.id, name: token.identifier });
+
+export async function createToken(
+  deps: CoreDeps,
+  ctx: RequestContext,
+  input: TokenInput,
+): Promise<{ token: tokenStore.TokenRow; key: string }> {
+  const key = input.key ?? generateTokenKey();
+  const expires =
+    input.expiring && !input.expires
+      ? new Date(deps.now().getTime() + DEFAULT_LIFETIME_MINUTES[input.intent] * 60_000)
+      : input.expiring
+        ? input.expires
+        : null;
+  try {
+    return await deps.db.transaction(async (tx) => {
+      if (await tokenStore.findTokenByIdentifier(tx, input.identifier)) {
+        throw ValidationError.field('identifier', 'token with this identifier already exists.');
+      }
+      if (!(await userStore.findUserById(tx, input.userId))) throw ValidationError.field('user', 'Unknown user.');
+      const token = await tokenStore.insertToken(tx, {
+        identifier: input.identifier,
+        keyHash: sha256(key),
+        keyEncrypted: deps.tokenBox.seal(key),
+        intent: input.intent,
+        userId: input.userId,
+        description: input.description,
+        expiring: input.expiring,
+        expires,
+        managed: input.managed ?? null,
+      });
+      await recordEvent(tx, deps, ctx, 'model_created', { model: modelRef(token), context: { intent: token.intent } });
+      return { token, key };
+    });
+  } catch (error) {
+    if (isUniqueViolation(error)) throw ValidationError.field('identifier', 'token with this identifier already exists.');
+    throw error;
+  }
+}
+
+export interface TokenHolder {
+  token: tokenStore.TokenRow;
+  user: userStore.UserRow;
+}
+
+/** Resolves a presented key to its live token and active user, or null. Lookup is by hash only. */
+export async function authenticateTokenKey(
+  deps: CoreDeps,
+  key: string,
+  intents: tokenStore.TokenIntent[],
+): Promise<TokenHolder | null> {
+  if (key.length < 16 || key.length > 512) return null;
+  const token = await tokenStore.findLiveTokenByHash(deps.db, sha256(key), intents);
+  if (!token) return null;
+  const user = await userStore.findUserById(deps.db, token.user_id);
+  if (!user?.is_active) return null;
+  await tokenStore.touchToken(deps.db, token.id);
+  return { token, user };
+}
+
+/** Returns a token's key to someone allowed to see it, and records that they did. */
+export function viewTokenKey(deps: CoreDeps, ctx: RequestContext, token: tokenStore.TokenRow): Promise<string> {
+  return deps.db.transaction(async (tx) => {
+    await recordEvent(tx, deps, ctx, 'secret_view', { model: modelRef(token) });
+    return deps.tokenBox.open(token.key_encrypted);
+  });
+}
+
+export function updateToken(
+  deps: CoreDeps,
+  ctx: RequestContext,
+  token: tokenStore.TokenRow,
+  changes: tokenStore.TokenChanges,
+): Promise<tokenStore.TokenRow> {
+  return deps.db.transaction(async (tx) => {
+    const expiring = changes.expiring ?? token.expiring;
+    const expires = changes.expires !== undefined ? changes.expires : token.expires;
+    if (expiring && !expires) throw ValidationError.field('expires', 'An expiring token needs an expiry date.');
+    const updated = await tokenStore.updateToken(tx, token.id, changes);
+    if (!updated) throw new NotFound();
+    await recordEvent(tx, deps, ctx, 'model_updated', { model: modelRef(updated), context: { changed: Object.keys(changes) } });
+    return updated;
+  });
+}
+
+export function deleteToken(deps: CoreDeps, ctx: RequestContext, token: tokenStore.TokenRow): Promise<void> {
+  return deps.db.transaction(async (tx) => {
+    if (!(await tokenStore.deleteToken(tx, token.id))) throw new NotFound();
+    await recordEvent(tx, deps, ctx, 'model_deleted', { model: modelRef(token) });
+  });
+}

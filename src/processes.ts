@@ -1,0 +1,114 @@
+import type { Logger } from 'pino';
+import { usesPostgres } from './config/load.ts';
+import type { Config } from './config/schema.ts';
+import { createRecoveryLink } from './core/recovery.ts';
+import { openRuntime, type Runtime } from './runtime.ts';
+import { migrate } from './store/migrate.ts';
+import { buildApp } from './web/app.ts';
+import { startMaintenance } from './worker/maintenance.ts';
+import { openConfiguredPostgres } from './runtime.ts';
+
+/** Stops cleanly on SIGTERM/SIGINT: stop taking requests, finish the ones in flight, close pools. */
+function onShutdown(logger: Logger, stop: () => Promise<void>) {
+  let isStopping = false;
+  const handler = (signal: string) => {
+    if (isStopping) return;
+    isStopping = true;
+    logger.info({ signal }, 'shutting_down');
+    const force = setTimeout(() => process.exit(1), 10_000);
+    force.unref();
+    stop().then(
+      () => process.exit(0),
+      (error) => {
+        logger.error({ err: error }, 'shutdown_failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', handler);
+  process.on('SIGINT', handler);
+  // A stray rejection is a bug to log, not a reason to drop every user's session mid-request.
+  process.on('unhandledRejection', (reason) => logger.error({ err: reason }, 'unhandled_rejection'));
+}
+
+async function serveHttp(config: Config, logger: Logger, runtime: Runtime) {
+  const app = await buildApp({ config, deps: runtime.deps, logger });
+  const { host, port } = config.listen.http;
+  await app.listen({ host, port });
+  return app;
+}
+
+function publicUrl(config: Config): string {
+  if (config.external_url) return config.external_url.replace(/\/$/, '');
+  const { host, port } = config.listen.http;
+  const shown = host === '0.0.0.0' || host === '127.0.0.1' || host === '::' ? 'localhost' : host;
+  return `http://${shown}:${port}`;
+}
+
+export async function runAll(config: Config, logger: Logger) {
+  const runtime = await openRuntime(config, logger, { isEmbeddedAllowed: true, runMigrations: true, runBootstrap: true });
+  const stopMaintenance = startMaintenance(runtime.deps, logger);
+  const app = await serveHttp(config, logger, runtime);
+  onShutdown(logger, async () => {
+    stopMaintenance();
+    await app.close();
+    await runtime.close();
+  });
+  const storage = usesPostgres(config) ? 'Postgres' : `embedded storage in ${config.data_dir}`;
+  process.stderr.write(
+    `Gatehouse is running at ${publicUrl(config)} (${storage}). API: ${publicUrl(config)}/api/v3/ — locked out? run: gatehouse create-recovery-key akadmin\n`,
+  );
+}
+
+export async function runServer(config: Config, logger: Logger) {
+  const runtime = await openRuntime(config, logger, { isEmbeddedAllowed: false, runMigrations: true, runBootstrap: true });
+  const app = await serveHttp(config, logger, runtime);
+  onShutdown(logger, async () => {
+    await app.close();
+    await runtime.close();
+  });
+}
+
+export async function runWorker(config: Config, logger: Logger) {
+  const runtime = await openRuntime(config, logger, { isEmbeddedAllowed: false, runMigrations: true, runBootstrap: false });
+  const stopMaintenance = startMaintenance(runtime.deps, logger);
+  logger.info('worker_started');
+  onShutdown(logger, async () => {
+    stopMaintenance();
+    await runtime.close();
+  });
+}
+
+export async function runMigrate(config: Config, logger: Logger) {
+  const db = openConfiguredPostgres(config, logger);
+  try {
+    const report = await migrate(db);
+    process.stdout.write(
+      report.applied.length ? `Applied ${report.applied.join(', ')}\n` : `Nothing to apply (${report.alreadyApplied} applied before)\n`,
+    );
+  } finally {
+    await db.close();
+  }
+}
+
+export async function runCreateRecoveryKey(config: Config, logger: Logger, args: string[]) {
+  const [username, minutesArg = '60'] = args;
+  const minutes = Number(minutesArg);
+  if (!username || !Number.isInteger(minutes) || minutes < 1 || minutes > 7 * 24 * 60) {
+    process.stderr.write('Usage: gatehouse create-recovery-key USER [MINUTES (1-10080, default 60)]\n');
+    process.exit(2);
+  }
+  const runtime = await openRuntime(config, logger, {
+    isEmbeddedAllowed: !usesPostgres(config),
+    runMigrations: true,
+    runBootstrap: false,
+  });
+  try {
+    const { path, expires } = await createRecoveryLink(runtime.deps, username, minutes);
+    process.stdout.write(
+      `Store this link safely: it logs anyone in as ${username}, once, until ${expires.toISOString()}.\n${publicUrl(config)}${path}\n`,
+    );
+  } finally {
+    await runtime.close();
+  }
+}

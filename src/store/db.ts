@@ -1,0 +1,242 @@
+import type { PGlite } from '@electric-sql/pglite';
+import pg from 'pg';
+
+export interface QueryResult<Row> {
+  rows: Row[];
+  rowCount: number;
+}
+
+/** Something SQL can run on: the database itself, or one transaction of it. */
+export interface Queryable {
+  query<Row = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<QueryResult<Row>>;
+  /** Runs a script of several statements without parameters (migrations). */
+  exec(sql: string): Promise<void>;
+}
+
+export interface Database extends Queryable {
+  readonly kind: 'postgres' | 'pglite';
+  /** Runs fn in one transaction: committed when fn resolves, rolled back when it throws. */
+  transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
+  /** Runs fn on one dedicated connection (session-level advisory locks need that). */
+  withSession<T>(fn: (session: Queryable) => Promise<T>): Promise<T>;
+  /** LISTEN on a channel; resolves once listening, to a function that stops it. */
+  listen(channel: string, onMessage: (payload: string) => void): Promise<() => Promise<void>>;
+  close(): Promise<void>;
+}
+
+// pg hands back int8/numeric as strings; counts are cast to int in SQL instead.
+function wrapPgClient(client: pg.PoolClient | pg.Pool): Queryable {
+  return {
+    async query<Row>(sql: string, params?: unknown[]) {
+      const result = await client.query(sql, params as unknown[]);
+      return { rows: result.rows as Row[], rowCount: result.rowCount ?? 0 };
+    },
+    async exec(sql: string) {
+      await client.query(sql);
+    },
+  };
+}
+
+export interface PostgresOptions {
+  host: string;
+  port: number;
+  user: string;
+  password: string;
+  database: string;
+  ssl: false | { rejectUnauthorized: boolean };
+  poolSize: number;
+  onError?: (error: Error) => void;
+}
+
+export function openPostgres(options: PostgresOptions): Database {
+  const pool = new pg.Pool({
+    host: options.host,
+    port: options.port,
+    user: options.user,
+    password: options.password,
+    database: options.database,
+    ssl: options.ssl,
+    max: options.poolSize,
+    connectionTimeoutMillis: 3000,
+    idleTimeoutMillis: 30_000,
+    // A statement that runs for longer than this is a fault, not work: fail it and answer 503.
+    statement_timeout: 15_000,
+    application_name: 'gatehouse',
+  });
+  // An idle client that loses its server emits here; without a listener the process would exit.
+  pool.on('error', (error) => options.onError?.(error));
+  const direct = wrapPgClient(pool);
+  const listener = new PostgresListener(options);
+  return {
+    kind: 'postgres',
+    ...direct,
+    async transaction(fn) {
+      const client = await pool.connect();
+      try {
+        await client.query('BEGIN');
+        const result = await fn(wrapPgClient(client));
+        await client.query('COMMIT');
+        return result;
+      } catch (error) {
+        await client.query('ROLLBACK').catch(() => undefined);
+        throw error;
+      } finally {
+        client.release();
+      }
+    },
+    async withSession(fn) {
+      const client = await pool.connect();
+      try {
+        return await fn(wrapPgClient(client));
+      } finally {
+        client.release();
+      }
+    },
+    listen: (channel, onMessage) => listener.listen(channel, onMessage),
+    async close() {
+      await listener.close();
+      await pool.end();
+    },
+  };
+}
+
+/**
+ * LISTEN needs one connection of its own that outlives any query. When it drops, it reconnects
+ * every second and listens again, so pub/sub survives a database restart.
+ */
+class PostgresListener {
+  private client: pg.Client | null = null;
+  private connecting: Promise<pg.Client> | null = null;
+  private readonly handlers = new Map<string, Set<(payload: string) => void>>();
+  private closed = false;
+  private retry: NodeJS.Timeout | null = null;
+  private readonly options: PostgresOptions;
+
+  constructor(options: PostgresOptions) {
+    this.options = options;
+  }
+
+  async listen(channel: string, onMessage: (payload: string) => void): Promise<() => Promise<void>> {
+    let set = this.handlers.get(channel);
+    const isNew = !set;
+    if (!set) this.handlers.set(channel, (set = new Set()));
+    set.add(onMessage);
+    const client = await this.connect();
+    if (isNew) await client.query(`LISTEN ${pg.escapeIdentifier(channel)}`);
+    return async () => {
+      set.delete(onMessage);
+      if (set.size === 0) {
+        this.handlers.delete(channel);
+        await this.client?.query(`UNLISTEN ${pg.escapeIdentifier(channel)}`).catch(() => undefined);
+      }
+    };
+  }
+
+  private connect(): Promise<pg.Client> {
+    if (this.client) return Promise.resolve(this.client);
+    this.connecting ??= (async () => {
+      const { host, port, user, password, database, ssl } = this.options;
+      const client = new pg.Client({ host, port, user, password, database, ssl, connectionTimeoutMillis: 3000 });
+      client.on('notification', (n) => {
+        for (const handler of this.handlers.get(n.channel) ?? []) handler(n.payload ?? '');
+      });
+      const lost = (error?: Error) => {
+        if (this.client !== client) return;
+        this.client = null;
+        if (error) this.options.onError?.(error);
+        this.scheduleReconnect();
+      };
+      client.on('error', lost);
+      client.on('end', () => lost());
+      try {
+        await client.connect();
+        for (const channel of this.handlers.keys()) await client.query(`LISTEN ${pg.escapeIdentifier(channel)}`);
+      } catch (error) {
+        client.end().catch(() => undefined);
+        throw error;
+      } finally {
+        this.connecting = null;
+      }
+      this.client = client;
+      return client;
+    })();
+    return this.connecting;
+  }
+
+  private scheduleReconnect() {
+    if (this.closed || this.retry) return;
+    this.retry = setTimeout(() => {
+      this.retry = null;
+      this.connect().catch(() => this.scheduleReconnect());
+    }, 1000);
+    this.retry.unref();
+  }
+
+  async close() {
+    this.closed = true;
+    if (this.retry) clearTimeout(this.retry);
+    const client = this.client;
+    this.client = null;
+    await client?.end().catch(() => undefined);
+  }
+}
+
+function wrapPglite(db: Pick<PGlite, 'query' | 'exec'>): Queryable {
+  return {
+    async query<Row>(sql: string, params?: unknown[]) {
+      const result = await db.query<Row>(sql, params);
+      return { rows: result.rows, rowCount: result.affectedRows ?? result.rows.length };
+    },
+    async exec(sql: string) {
+      await db.exec(sql);
+    },
+  };
+}
+
+/** The embedded default: PGlite, one connection in this process (STACK.md). */
+export async function openPglite(dataDir: string | null): Promise<Database & { pglite: PGlite }> {
+  const { PGlite } = await import('@electric-sql/pglite');
+  const db = dataDir === null ? await PGlite.create() : await PGlite.create({ dataDir });
+  return {
+    kind: 'pglite',
+    pglite: db,
+    ...wrapPglite(db),
+    transaction: (fn) => db.transaction((tx) => fn(wrapPglite(tx))),
+    // PGlite has one connection: every caller already shares the one session.
+    withSession: (fn) => fn(wrapPglite(db)),
+    listen: (channel, onMessage) => db.listen(channel, onMessage),
+    close: () => db.close(),
+  };
+}
+
+const UNAVAILABLE_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  '57P01', // admin_shutdown
+  '57P02', // crash_shutdown
+  '57P03', // cannot_connect_now
+  '57014', // query_canceled (statement_timeout)
+  '53300', // too_many_connections
+  '08000',
+  '08003',
+  '08006',
+]);
+
+/** True when an error means the database cannot answer now (as opposed to a bad query). */
+export function isDatabaseUnavailable(error: unknown): boolean {
+  if (typeof error !== 'object' || error === null) return false;
+  const code = (error as { code?: unknown }).code;
+  if (typeof code === 'string' && UNAVAILABLE_CODES.has(code)) return true;
+  const message = String((error as { message?: unknown }).message ?? '');
+  return /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Cannot use a pool after calling end/i.test(
+    message,
+  );
+}
+
+export const isUniqueViolation = (error: unknown): boolean =>
+  typeof error === 'object' && error !== null && (error as { code?: unknown }).code === '23505';

@@ -1,0 +1,102 @@
+import { randomUUID } from 'node:crypto';
+import cookie from '@fastify/cookie';
+import formbody from '@fastify/formbody';
+import swagger from '@fastify/swagger';
+import Fastify, { type FastifyInstance, LogController } from 'fastify';
+import {
+  jsonSchemaTransform,
+  serializerCompiler,
+  validatorCompiler,
+  type ZodTypeProvider,
+} from 'fastify-type-provider-zod';
+import type { Logger } from 'pino';
+import { eventsApi } from '../api/events.ts';
+import { groupsApi } from '../api/groups.ts';
+import { tokensApi } from '../api/tokens.ts';
+import { type ApiDeps, usersApi } from '../api/users.ts';
+import type { Config } from '../config/schema.ts';
+import type { CoreDeps } from '../core/context.ts';
+import { redactUrl } from '../log.ts';
+import { findInstallationId } from '../store/users.ts';
+import { resolveActor } from './authentication.ts';
+import { apiErrorHandler } from './errors.ts';
+import { healthRoutes } from './health.ts';
+import { recoveryRoutes } from './recovery.ts';
+import { userAreaRoutes } from './userArea.ts';
+
+export interface AppOptions {
+  config: Pick<Config, 'listen'>;
+  deps: CoreDeps;
+  logger: Logger;
+}
+
+/** Builds the HTTP core; it never listens, so tests drive it with inject(). */
+export async function buildApp({ config, deps, logger }: AppOptions): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: logger,
+    // Our own id for every request; a client-sent one is not trusted into the logs.
+    genReqId: () => randomUUID(),
+    trustProxy: [...config.listen.trusted_proxy_cidrs],
+    bodyLimit: 1024 * 1024,
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 600 },
+    // Requests are logged once, on response, by the hook below (with secrets cut from the URL).
+    logController: new LogController({ disableRequestLogging: true }),
+  }).withTypeProvider<ZodTypeProvider>();
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  app.setErrorHandler(apiErrorHandler as Parameters<typeof app.setErrorHandler>[0]);
+  app.setNotFoundHandler((_request, reply) => reply.status(404).send({ detail: 'Not found.' }));
+
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('X-Request-Id', request.id);
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    request.log.info(
+      { method: request.method, url: redactUrl(request.url), status: reply.statusCode, ms: Math.round(reply.elapsedTime), ip: request.ip },
+      'request',
+    );
+  });
+
+  await app.register(cookie);
+  await app.register(formbody, { bodyLimit: 64 * 1024 });
+  await app.register(swagger, {
+    openapi: {
+      info: { title: 'Gatehouse', version: '3', description: 'Gatehouse API v3 (Authentik-compatible paths and fields)' },
+      servers: [{ url: '/api/v3' }],
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      security: [{ bearer: [] }],
+    },
+    transform: jsonSchemaTransform,
+  });
+
+  let installationId: Promise<string> | null = null;
+  const apiDeps: ApiDeps = {
+    ...deps,
+    installationId: () => {
+      installationId ??= findInstallationId(deps.db).catch((error) => {
+        installationId = null;
+        throw error;
+      });
+      return installationId;
+    },
+  };
+
+  await app.register(healthRoutes, { deps });
+  await app.register(recoveryRoutes, { deps });
+  await app.register(userAreaRoutes, { deps });
+  await app.register(
+    async (api) => {
+      api.decorateRequest('actor', null);
+      api.addHook('preHandler', async (request) => {
+        request.actor = await resolveActor(deps, request);
+      });
+      api.get('/schema/', { schema: { hide: true } }, async () => app.swagger());
+      await api.register(usersApi, { deps: apiDeps });
+      await api.register(groupsApi, { deps: apiDeps });
+      await api.register(tokensApi, { deps: apiDeps });
+      await api.register(eventsApi, { deps: apiDeps });
+    },
+    { prefix: '/api/v3' },
+  );
+  return app as unknown as FastifyInstance;
+}

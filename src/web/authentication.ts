@@ -1,0 +1,68 @@
+import type { FastifyRequest } from 'fastify';
+import type { Actor, CoreDeps, RequestContext } from '../core/context.ts';
+import { findSession, SESSION_COOKIE } from '../core/sessions.ts';
+import { authenticateTokenKey } from '../core/tokens.ts';
+import { NotAuthenticated, PermissionDenied } from '../errors.ts';
+import { findUserById, type UserRow } from '../store/users.ts';
+import { isCsrfSafe } from './csrf.ts';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    actor: Actor | null;
+  }
+}
+
+const toActor = (user: UserRow): Actor => ({
+  id: user.id,
+  username: user.username,
+  email: user.email,
+  isSuperuser: user.is_superuser,
+});
+
+/**
+ * Who is calling: a Bearer API token, else the browser session cookie (whose unsafe requests
+ * must pass the CSRF check). A presented but bad credential is refused outright rather than
+ * falling through to the cookie.
+ */
+export async function resolveActor(deps: CoreDeps, request: FastifyRequest): Promise<Actor | null> {
+  const authorization = request.headers.authorization;
+  if (authorization !== undefined) {
+    const match = /^Bearer\s+(\S+)$/i.exec(authorization);
+    if (!match) throw new NotAuthenticated('Invalid Authorization header; expected "Bearer <token>".');
+    const holder = await authenticateTokenKey(deps, match[1] as string, ['api']);
+    if (!holder) throw new NotAuthenticated('Token invalid or expired.');
+    return toActor(holder.user);
+  }
+  const sessionId = request.cookies[SESSION_COOKIE];
+  if (!sessionId) return null;
+  const session = await findSession(deps, sessionId);
+  if (!session) return null;
+  const user = await findUserById(deps.db, session.userId);
+  if (!user?.is_active) return null;
+  if (!isCsrfSafe(request)) throw new PermissionDenied('CSRF check failed.');
+  return toActor(user);
+}
+
+export function requestContext(request: FastifyRequest): RequestContext {
+  return {
+    actor: request.actor,
+    clientIp: request.ip,
+    http: {
+      method: request.method,
+      path: request.url.split('?')[0] as string,
+      requestId: request.id,
+      userAgent: request.headers['user-agent'],
+    },
+  };
+}
+
+export function requireActor(request: FastifyRequest): Actor {
+  if (!request.actor) throw new NotAuthenticated();
+  return request.actor;
+}
+
+export function requireSuperuser(request: FastifyRequest): Actor {
+  const actor = requireActor(request);
+  if (!actor.isSuperuser) throw new PermissionDenied();
+  return actor;
+}
