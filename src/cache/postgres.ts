@@ -1,4 +1,4 @@
-import type { Database } from '../store/db.ts';
+import { type Database, pingDatabase } from '../store/db.ts';
 import * as entries from '../store/cacheEntries.ts';
 import type { Cache } from './cache.ts';
 
@@ -28,7 +28,7 @@ export function openPostgresCache(db: Database, namespace = ''): Cache {
     delete: (key) => entries.deleteEntry(db, k(key)),
     increment: (key, ttlSeconds) => entries.incrementEntry(db, k(key), ttlSeconds),
     async publish(channel, message) {
-      await db.query('SELECT pg_notify($1, $2)', [NOTIFY_CHANNEL, JSON.stringify({ c: k(channel), m: message })]);
+      await entries.notify(db, NOTIFY_CHANNEL, JSON.stringify({ c: k(channel), m: message }));
     },
     async subscribe(channel, onMessage) {
       stopListening ??= db.listen(NOTIFY_CHANNEL, dispatch);
@@ -43,7 +43,7 @@ export function openPostgresCache(db: Database, namespace = ''): Cache {
       };
     },
     async ping() {
-      await db.query('SELECT 1');
+      await pingDatabase(db);
     },
     async close() {
       if (stopListening) await (await stopListening)().catch(() => undefined);

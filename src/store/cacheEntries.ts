@@ -41,3 +41,7 @@ export async function deleteExpiredEntries(db: Queryable): Promise<number> {
   const { rowCount } = await db.query('DELETE FROM cache_entries WHERE expires_at <= now()');
   return rowCount;
 }
+
+export async function notify(db: Queryable, channel: string, payload: string): Promise<void> {
+  await db.query('SELECT pg_notify($1, $2)', [channel, payload]);
+}

@@ -240,3 +240,8 @@ export function isDatabaseUnavailable(error: unknown): boolean {
 
 export const isUniqueViolation = (error: unknown): boolean =>
   typeof error === 'object' && error !== null && (error as { code?: unknown }).code === '23505';
+
+/** Readiness: throws unless the database answers a trivial query. */
+export async function pingDatabase(db: Queryable): Promise<void> {
+  await db.query('SELECT 1');
+}

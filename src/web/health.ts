@@ -1,5 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { CoreDeps } from '../core/context.ts';
+import { pingDatabase } from '../store/db.ts';
 
 const withTimeout = <T>(work: Promise<T>, ms: number): Promise<T> =>
   Promise.race([
@@ -13,7 +14,7 @@ export const healthRoutes: FastifyPluginAsync<{ deps: CoreDeps }> = async (app, 
 
   app.get('/-/health/ready/', async (request, reply) => {
     const [database, cache] = await Promise.allSettled([
-      withTimeout(deps.db.query('SELECT 1'), 2000),
+      withTimeout(pingDatabase(deps.db), 2000),
       withTimeout(deps.cache.ping(), 2000),
     ]);
     const status = { database: database.status === 'fulfilled', cache: cache.status === 'fulfilled' };
