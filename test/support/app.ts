@@ -1,0 +1,43 @@
+import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
+import pino from 'pino';
+import { loadConfig } from '../../src/config/load.ts';
+import { bootstrapAdmin } from '../../src/core/bootstrap.ts';
+import { buildApp } from '../../src/web/app.ts';
+import { createTestCore, type TestCore } from './backends.ts';
+
+export const ADMIN_TOKEN = 'test-admin-token-0123456789abcdef';
+export const ADMIN_PASSWORD = 'Admin-Password-1!';
+
+export interface TestApp extends TestCore {
+  app: FastifyInstance;
+  /** inject() with the admin's Bearer token and JSON body. */
+  api(method: InjectOptions['method'], url: string, body?: unknown, token?: string | null): Promise<LightMyRequestResponse>;
+}
+
+/** One app per test file: fresh database, bootstrap admin akadmin with ADMIN_TOKEN. */
+export async function createTestApp(): Promise<TestApp> {
+  const core = await createTestCore();
+  await bootstrapAdmin(core.deps, { password: ADMIN_PASSWORD, token: ADMIN_TOKEN, email: 'admin@example.com' });
+  const config = loadConfig({}, null);
+  const app = await buildApp({ config, deps: core.deps, logger: pino({ level: 'silent' }) });
+  await app.ready();
+  return {
+    ...core,
+    app,
+    api(method, url, body, token = ADMIN_TOKEN) {
+      return app.inject({
+        method,
+        url,
+        headers: {
+          ...(token ? { authorization: `Bearer ${token}` } : {}),
+          ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+        },
+        payload: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+      });
+    },
+    async close() {
+      await app.close();
+      await core.close();
+    },
+  };
+}
