@@ -31,15 +31,15 @@ export function openRedisCache(options: RedisCacheOptions): Cache {
     password: options.password,
     tls: options.tls ? {} : undefined,
     connectTimeout: 3000,
-    // Fail a command at once while Redis is away (the caller answers 503) instead of queueing it
-    // and hanging the request; ioredis keeps reconnecting in the background.
-    enableOfflineQueue: false,
+    // While Redis is away a command waits at most this long, then fails and the caller answers
+    // 503; ioredis keeps reconnecting in the background and the next request succeeds.
+    commandTimeout: 2000,
     maxRetriesPerRequest: 1,
     retryStrategy: (attempt) => Math.min(attempt * 200, 2000),
   };
   const client = new Redis({ ...base, keyPrefix: options.keyPrefix, lazyConnect: false });
   // The subscriber queues SUBSCRIBE until it connects and re-subscribes after a reconnect.
-  const subscriber = new Redis({ ...base, enableOfflineQueue: true, maxRetriesPerRequest: null });
+  const subscriber = new Redis({ ...base, commandTimeout: undefined, maxRetriesPerRequest: null });
   const onError = (error: Error) => options.onError?.(error);
   client.on('error', onError);
   subscriber.on('error', onError);

@@ -47,6 +47,15 @@ export async function buildApp({ config, deps, logger }: AppOptions): Promise<Fa
   app.setErrorHandler(apiErrorHandler as Parameters<typeof app.setErrorHandler>[0]);
   app.setNotFoundHandler((_request, reply) => reply.status(404).send({ detail: 'Not found.' }));
 
+  // An empty JSON body is no body: clients such as curl send Content-Type on a bare DELETE.
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    const text = body as string;
+    if (text.trim() === '') return done(null, undefined);
+    parseJson(request, text, done);
+  });
+
   app.addHook('onRequest', async (request, reply) => {
     reply.header('X-Request-Id', request.id);
   });

