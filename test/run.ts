@@ -33,7 +33,10 @@ function redisAnswers(): Promise<boolean> {
   const url = new URL(REDIS_URL);
   return new Promise((resolve) => {
     const socket = createConnection({ host: url.hostname, port: Number(url.port || 6379) });
-    socket.setTimeout(2000, () => (socket.destroy(), resolve(false)));
+    socket.setTimeout(2000, () => {
+      socket.destroy();
+      resolve(false);
+    });
     socket.on('error', () => resolve(false));
     socket.on('connect', () => socket.write('PING\r\n'));
     socket.on('data', (data) => {
@@ -53,10 +56,21 @@ const env: NodeJS.ProcessEnv = { ...process.env, TEST_PG_ADMIN_URL: hasPostgres 
 // Test files must not inherit an operator's GATEHOUSE_* settings: each test sets its own.
 for (const name of Object.keys(env)) if (name.startsWith('GATEHOUSE_')) delete env[name];
 
+function runTests(files: string[], testEnv: NodeJS.ProcessEnv): Promise<number> {
+  const child = spawn(process.execPath, ['--test', '--test-concurrency=2', '--test-timeout=120000', ...files], {
+    stdio: 'inherit',
+    env: testEnv,
+  });
+  return new Promise((resolve) => child.on('exit', (code, signal) => resolve(code ?? (signal ? 1 : 0))));
+}
+
+// The API's main paths once more on the embedded default, so both storage paths stay green.
+const EMBEDDED_SMOKE = ['test/api/users.test.ts', 'test/api/tokens.test.ts'];
+
 const patterns = process.argv.slice(2);
-const child = spawn(
-  process.execPath,
-  ['--test', '--test-concurrency=2', '--test-timeout=120000', ...(patterns.length ? patterns : ['test/**/*.test.ts'])],
-  { stdio: 'inherit', env },
-);
-child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
+let exitCode = await runTests(patterns.length ? patterns : ['test/**/*.test.ts'], env);
+if (patterns.length === 0 && (hasPostgres || hasRedis)) {
+  process.stdout.write('embedded smoke: the API suites again on PGlite and the Postgres-backed cache\n');
+  exitCode ||= await runTests(EMBEDDED_SMOKE, { ...env, TEST_PG_ADMIN_URL: '', TEST_REDIS_URL: '' });
+}
+process.exit(exitCode);

@@ -34,8 +34,8 @@ export function openPostgresCache(db: Database, namespace = ''): Cache {
       stopListening ??= db.listen(NOTIFY_CHANNEL, dispatch);
       await stopListening;
       const name = k(channel);
-      let set = handlers.get(name);
-      if (!set) handlers.set(name, (set = new Set()));
+      const set = handlers.get(name) ?? new Set();
+      handlers.set(name, set);
       set.add(onMessage);
       return async () => {
         set.delete(onMessage);

@@ -72,9 +72,10 @@ export function openRedisCache(options: RedisCacheOptions): Cache {
     },
     async subscribe(channel, onMessage) {
       const name = channelName(channel);
-      let set = handlers.get(name);
-      if (!set) {
-        handlers.set(name, (set = new Set()));
+      const existing = handlers.get(name);
+      const set = existing ?? new Set<(message: string) => void>();
+      if (!existing) {
+        handlers.set(name, set);
         await subscriber.subscribe(name);
       }
       set.add(onMessage);

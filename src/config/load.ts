@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { parseEnv } from 'node:util';
-import { z } from 'zod';
+import type { z } from 'zod';
 import { type Config, configSchema } from './schema.ts';
 
 const PREFIX = 'GATEHOUSE_';

@@ -117,9 +117,9 @@ class PostgresListener {
   }
 
   async listen(channel: string, onMessage: (payload: string) => void): Promise<() => Promise<void>> {
-    let set = this.handlers.get(channel);
-    const isNew = !set;
-    if (!set) this.handlers.set(channel, (set = new Set()));
+    const isNew = !this.handlers.has(channel);
+    const set = this.handlers.get(channel) ?? new Set<(payload: string) => void>();
+    this.handlers.set(channel, set);
     set.add(onMessage);
     const client = await this.connect();
     if (isNew) await client.query(`LISTEN ${pg.escapeIdentifier(channel)}`);

@@ -26,12 +26,15 @@ function fieldOf(path: string[], fallback: string): string {
 export function toApiError(error: unknown): { status: number; body: Record<string, unknown> } {
   if (hasZodFastifySchemaValidationErrors(error)) {
     const fields: Record<string, string[]> = {};
+    const addError = (field: string, message: string) => {
+      fields[field] = [...(fields[field] ?? []), message];
+    };
     const location = error.validationContext === 'body' ? 'non_field_errors' : String(error.validationContext);
     for (const { keyword, params, message, instancePath } of error.validation) {
       if (keyword === 'unrecognized_keys') {
-        for (const key of (params as { keys?: string[] }).keys ?? []) (fields[key] ??= []).push('Unknown field.');
+        for (const key of (params as { keys?: string[] }).keys ?? []) addError(key, 'Unknown field.');
       } else {
-        (fields[fieldOf(instancePath.split('/').slice(1), location)] ??= []).push(message ?? 'Invalid value.');
+        addError(fieldOf(instancePath.split('/').slice(1), location), message ?? 'Invalid value.');
       }
     }
     return { status: 400, body: fields };

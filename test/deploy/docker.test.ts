@@ -19,7 +19,7 @@ const sampled = (value: string) => value.replace(/\$\{[^}]*\}/g, SAMPLE) || SAMP
 // --- src/cli.ts: the commands, from its usage text (importing cli.ts would run it) ---------------
 
 function cliCommands(): string[] {
-  const usage = /const USAGE = `([^`]*)`/.exec(read('src/cli.ts'))?.[1];
+  const usage = /const USAGE = `((?:\\.|[^`\\])*)`/.exec(read('src/cli.ts'))?.[1];
   assert.ok(usage, 'src/cli.ts defines a USAGE text');
   // Command lines are indented two spaces; their continuation lines much further.
   return [...usage.matchAll(/^ {2}([a-z][a-z0-9-]*)(?=\s)/gm)].map((m) => m[1] as string);
@@ -193,7 +193,7 @@ describe('deployment files', () => {
         assert.equal(config.postgresql.host, 'postgresql');
         assert.equal(config.postgresql.user, 'gatehouse');
         assert.equal(config.postgresql.name, 'gatehouse');
-        assert.equal(config.postgresql.password, SAMPLE, 'the password comes from ${PG_PASS}');
+        assert.equal(config.postgresql.password, SAMPLE, 'the password comes from PG_PASS');
         assert.equal(config.redis.host, 'redis');
       }
     });

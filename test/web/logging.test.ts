@@ -36,7 +36,7 @@ test('Authorization headers, cookies, passwords, token keys and recovery links n
   await app.inject({ method: 'GET', url: '/api/v3/core/users/', headers: { ...auth, cookie: 'authentik_session=COOKIE-SECRET-123' } });
   const user = (await app.inject({ method: 'POST', url: '/api/v3/core/users/', headers: auth, payload: { username: 'logme', name: 'L' } })).json();
   await app.inject({ method: 'POST', url: `/api/v3/core/users/${user.pk}/set_password/`, headers: auth, payload: { password: 'PASSWORD-SECRET-456' } });
-  await app.inject({ method: 'POST', url: `/api/v3/core/users/${user.pk}/set_password/`, headers: auth, payload: { password: 'x'.repeat(2000) + 'LONG-SECRET' } });
+  await app.inject({ method: 'POST', url: `/api/v3/core/users/${user.pk}/set_password/`, headers: auth, payload: { password: `${'x'.repeat(2000)}LONG-SECRET` } });
   await app.inject({ method: 'POST', url: '/api/v3/core/tokens/', headers: auth, payload: { identifier: 'logged' } });
   const { key } = (await app.inject({ method: 'GET', url: '/api/v3/core/tokens/logged/view_key/', headers: auth })).json();
   await app.inject({ method: 'GET', url: '/api/v3/core/users/me/', headers: { authorization: `Bearer ${key}` } });
