@@ -82,7 +82,7 @@ export const configSchema = z.strictObject({
     .prefault({}),
   sessions: z
     .strictObject({
-      // How long an idle browser session lives, in hours.
+      // How long a browser session lives after login, in hours.
       max_age_hours: z.coerce.number().int().min(1).max(24 * 366).default(24 * 14),
     })
     .prefault({}),
