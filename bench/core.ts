@@ -27,6 +27,8 @@ const STOP_GRACE_MS = 5_000;
 /** The whole run must end by itself even if something hangs. */
 const WATCHDOG_MS = 5 * 60_000;
 const RSS_GOAL_MB = 120;
+/** Extra node flags for the Gatehouse children only, e.g. BENCH_NODE_FLAGS="--cpu-prof --cpu-prof-dir=/tmp/prof". */
+const CHILD_NODE_FLAGS = (process.env.BENCH_NODE_FLAGS ?? '').split(/\s+/).filter(Boolean);
 
 const log = (message: string) => process.stderr.write(`[bench] ${message}\n`);
 const randomText = (bytes: number) => randomBytes(bytes).toString('base64url');
@@ -112,7 +114,7 @@ async function startGatehouse(
   const logFile = join(workDir, `${label}.log`);
   const output = openSync(logFile, 'a');
   const spawnedAt = performance.now();
-  const child = spawn(process.execPath, [CLI, command], {
+  const child = spawn(process.execPath, [...CHILD_NODE_FLAGS, CLI, command], {
     cwd: workDir,
     env: gatehouseEnvironment({ ...settings, GATEHOUSE_LISTEN__HTTP: `${HOST}:${port}` }),
     stdio: ['ignore', output, output],
@@ -301,14 +303,17 @@ async function loadCreateUsers(baseUrl: string, token: string, usernamePrefix: s
   return summarizeLoad(result);
 }
 
-/** Every POST (warm-up included) must have been a 201 and left exactly one row behind. */
+/**
+ * Every POST (warm-up included) must have been a 201 with its row in the database. There can be
+ * a few more rows than counted 201s: requests still in flight when a phase ends are not counted.
+ */
 function checkAllCreated(summary: LoadSummary, rowsInDatabase: number) {
-  const sent = summary.requests + summary.warmup.requests;
-  const created201 = (summary.status_codes['201'] ?? 0) + summary.warmup.requests - summary.warmup.non_2xx_or_errors;
+  const responses201 = (summary.status_codes['201'] ?? 0) + summary.warmup.requests - summary.warmup.non_2xx_or_errors;
   return {
     all_201: summary.non_2xx === 0 && summary.errors === 0 && summary.warmup.non_2xx_or_errors === 0,
+    responses_201_with_warmup: responses201,
     rows_created: rowsInDatabase,
-    rows_match_201s: rowsInDatabase === created201 && created201 === sent,
+    every_201_has_a_row: rowsInDatabase >= responses201,
   };
 }
 
@@ -350,7 +355,7 @@ async function benchServer(workDir: string, cleanup: Cleanup) {
 
   const listUsers = await loadListUsers(server.baseUrl, apiToken);
   log(`list_users: ${JSON.stringify(listUsers)}`);
-  const createdPrefix = `bench-${randomText(4).toLowerCase().replace(/[^a-z0-9]/g, 'x')}-`;
+  const createdPrefix = `bench-${randomBytes(3).toString('hex')}-`;
   const createUsers = await loadCreateUsers(server.baseUrl, apiToken, createdPrefix);
   const createdRows = await countUsersNamed(database, createdPrefix);
   log(`create_users: ${JSON.stringify(createUsers)}; ${createdRows} rows in the database`);
