@@ -4,7 +4,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import { closeSync, mkdtempSync, openSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { availableParallelism, cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,7 +13,8 @@ import autocannon, { type AutocannonResult } from 'autocannon';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 
-const CLI = new URL('../src/cli.ts', import.meta.url).pathname;
+// What the container image runs: the JavaScript `npm run build` makes (`npm run bench` builds it).
+const CLI = new URL('../dist/src/cli.js', import.meta.url).pathname;
 const HOST = '127.0.0.1';
 const POSTGRES = { host: HOST, port: 5432, user: 'postgres' };
 const REDIS = { host: HOST, port: 6379 };
@@ -22,7 +23,8 @@ const SEEDED_USERS = 10_000;
 const LOAD = { connections: 32, durationSeconds: 10, warmupSeconds: 2 };
 const READY_POLL_MS = 50;
 const READY_TIMEOUT_MS = 90_000;
-const IDLE_MS = 3_000;
+// Past the server's idle collector (one full GC after 10 s without requests; bench/README.md).
+const IDLE_MS = 15_000;
 const STOP_GRACE_MS = 5_000;
 /** The whole run must end by itself even if something hangs. */
 const WATCHDOG_MS = 5 * 60_000;
@@ -395,6 +397,7 @@ async function runBenchmarks(cleanup: Cleanup) {
   const server = await benchServer(workDir, cleanup);
   const embedded = await benchEmbedded(workDir, cleanup);
   return {
+    entry: 'dist/src/cli.js (npm run build, as the container image runs it)',
     node_version: process.version,
     cpus: availableParallelism(),
     cpu_model: cpus()[0]?.model ?? 'unknown',
@@ -413,6 +416,10 @@ async function runBenchmarks(cleanup: Cleanup) {
 }
 
 async function main(): Promise<void> {
+  if (!existsSync(CLI)) {
+    log(`${CLI} is missing: run \`npm run bench\` (it builds first) or \`npm run build\``);
+    process.exit(2);
+  }
   const cleanup = new Cleanup();
   const abort = async (reason: string) => {
     log(`${reason}: cleaning up`);

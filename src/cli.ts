@@ -1,4 +1,5 @@
 import { ConfigError, loadConfig } from './config/load.ts';
+import pino from 'pino';
 import { createLogger } from './log.ts';
 import { runAll, runCreateRecoveryKey, runMigrate, runServer, runWorker } from './processes.ts';
 
@@ -34,7 +35,8 @@ try {
   process.stderr.write(`gatehouse: ${error.message}\n`);
   process.exit(78); // EX_CONFIG
 }
-const logger = createLogger(config.log_level);
+// Asynchronous writes keep logging off the request path; pino flushes what is pending at exit.
+const logger = createLogger(config.log_level, pino.destination({ dest: 1, sync: false }));
 
 try {
   await (commands[command] as (args: string[]) => Promise<void>)(args);

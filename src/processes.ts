@@ -5,6 +5,7 @@ import { createRecoveryLink } from './core/recovery.ts';
 import { openRuntime, type Runtime } from './runtime.ts';
 import { migrate } from './store/migrate.ts';
 import { buildApp } from './web/app.ts';
+import { startIdleCollector } from './web/idleCollector.ts';
 import { startMaintenance } from './worker/maintenance.ts';
 import { openConfiguredPostgres } from './runtime.ts';
 
@@ -33,6 +34,9 @@ function onShutdown(logger: Logger, stop: () => Promise<void>) {
 
 async function serveHttp(config: Config, logger: Logger, runtime: Runtime) {
   const app = await buildApp({ config, deps: runtime.deps, logger });
+  const idleCollector = startIdleCollector();
+  app.addHook('onRequest', async () => idleCollector.noteRequest());
+  app.addHook('onClose', async () => idleCollector.stop());
   const { host, port } = config.listen.http;
   await app.listen({ host, port });
   return app;

@@ -54,18 +54,21 @@ export const userSchema = z.object({
 export const userUid = (userId: number, installationId: string) =>
   createHash('sha256').update(`${userId}-${installationId}`).digest('hex');
 
-/** Initials on a coloured square, made here: an avatar service would leak who logs in. */
-function initialsAvatar(user: UserRow): string {
+/**
+ * Initials on a coloured square, drawn by our own /static/avatar/ route: an avatar service
+ * (Gravatar) would tell a third party who logs in, and an inline image per user made lists heavy.
+ */
+function avatarUrl(user: UserRow): string {
   const initials = (user.name || user.username)
     .split(/\s+/)
-    .map((w) => w[0] ?? '')
+    .map((word) => word[0] ?? '')
     .join('')
-    .slice(0, 2)
     .toUpperCase()
-    .replace(/[^A-Z0-9]/g, '');
-  const hue = createHash('sha256').update(user.username).digest()[0] ?? 0;
-  const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="64" height="64"><rect width="64" height="64" fill="hsl(${Math.round((hue * 360) / 256)},45%,45%)"/><text x="50%" y="50%" dy=".35em" text-anchor="middle" font-family="sans-serif" font-size="26" fill="#fff">${initials}</text></svg>`;
-  return `data:image/svg+xml;base64,${Buffer.from(svg).toString('base64')}`;
+    .replace(/[^A-Z0-9]/g, '')
+    .slice(0, 2);
+  let hue = 0;
+  for (const char of user.username) hue = (hue * 31 + (char.codePointAt(0) ?? 0)) % 360;
+  return `/static/avatar/${initials || 'U'}.svg?hue=${hue}`;
 }
 
 export function presentUser(user: UserRow, groups: GroupRow[] | null, installationId: string) {
@@ -80,7 +83,7 @@ export function presentUser(user: UserRow, groups: GroupRow[] | null, installati
     groups: (groups ?? []).map((g) => g.id),
     groups_obj: groups ? groups.map(presentGroup) : null,
     email: user.email,
-    avatar: initialsAvatar(user),
+    avatar: avatarUrl(user),
     attributes: user.attributes,
     uid: userUid(user.id, installationId),
     path: user.path,

@@ -71,6 +71,19 @@ export interface TokenHolder {
   user: userStore.UserRow;
 }
 
+// last_used is a hint written at most once a minute per token; remembering when this process
+// last wrote it spares the database a round trip on every API call.
+const TOUCH_INTERVAL_MS = 60_000;
+const lastTouched = new Map<string, number>();
+
+async function touchTokenAtMostEveryMinute(deps: CoreDeps, tokenId: string) {
+  const now = deps.now().getTime();
+  if (now - (lastTouched.get(tokenId) ?? 0) < TOUCH_INTERVAL_MS) return;
+  if (lastTouched.size > 10_000) lastTouched.clear();
+  lastTouched.set(tokenId, now);
+  await tokenStore.touchToken(deps.db, tokenId);
+}
+
 /** Resolves a presented key to its live token and active user, or null. Lookup is by hash only. */
 export async function authenticateTokenKey(
   deps: CoreDeps,
@@ -82,7 +95,7 @@ export async function authenticateTokenKey(
   if (!token) return null;
   const user = await userStore.findUserById(deps.db, token.user_id);
   if (!user?.is_active) return null;
-  await tokenStore.touchToken(deps.db, token.id);
+  await touchTokenAtMostEveryMinute(deps, token.id);
   return { token, user };
 }
 

@@ -19,6 +19,7 @@ import type { CoreDeps } from '../core/context.ts';
 import { redactUrl } from '../log.ts';
 import { findInstallationId } from '../store/users.ts';
 import { resolveActor } from './authentication.ts';
+import { avatarRoutes } from './avatars.ts';
 import { apiErrorHandler } from './errors.ts';
 import { healthRoutes } from './health.ts';
 import { recoveryRoutes } from './recovery.ts';
@@ -91,6 +92,7 @@ export async function buildApp({ config, deps, logger }: AppOptions): Promise<Fa
   };
 
   await app.register(healthRoutes, { deps });
+  await app.register(avatarRoutes);
   await app.register(recoveryRoutes, { deps });
   await app.register(userAreaRoutes, { deps });
   await app.register(

@@ -41,7 +41,12 @@ describe('creating users', () => {
     assert.deepEqual(user.groups, []);
     assert.equal(user.path, 'users');
     assert.equal(user.type, 'internal');
-    assert.match(user.avatar, /^data:image\/svg\+xml;base64,/);
+    assert.match(user.avatar, /^\/static\/avatar\/PN\.svg\?hue=\d+$/);
+    const avatar = await t.app.inject({ method: 'GET', url: user.avatar });
+    assert.equal(avatar.statusCode, 200);
+    assert.equal(avatar.headers['content-type'], 'image/svg+xml');
+    assert.match(avatar.body, />PN<\/text>/);
+    assert.equal((await t.app.inject({ method: 'GET', url: '/static/avatar/%3Cscript%3E.svg' })).statusCode, 404);
   });
 
   test('records a model_created event naming the user and the admin who acted', async () => {

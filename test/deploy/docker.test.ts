@@ -253,10 +253,17 @@ describe('deployment files', () => {
       for (const stage of stages) assert.match(stage[0]?.args ?? '', /^node:24(?:[-.@\s]|$)/);
     });
 
-    test('the build installs production dependencies with npm ci, without the dev-machine node binary', () => {
+    test('the build compiles src/ with npm run build and keeps only production dependencies', () => {
       const runs = stages.flatMap((s) => instructions(s, 'RUN')).join('\n');
-      assert.match(runs, /npm ci\b[^\n]*--omit=dev/);
-      assert.match(runs, /npm ci\b[^\n]*--omit=optional/);
+      assert.match(runs, /npm ci\b[^\n]*--omit=optional/, 'without the dev-machine node binary');
+      assert.match(runs, /npm run build/);
+      assert.match(runs, /npm prune\b[^\n]*--omit=dev/);
+      const copies = instructions(finalStage, 'COPY').join('\n');
+      assert.match(copies, /--from=build \/app\/dist \.\/dist/);
+      assert.doesNotMatch(copies, /^src\b/m, 'no TypeScript sources in the image');
+      const pkg = JSON.parse(read('package.json')) as { scripts: Record<string, string> };
+      assert.match(pkg.scripts.build ?? '', /tsc -p tsconfig\.build\.json/);
+      assert.match(pkg.scripts.build ?? '', /cp -r migrations dist/);
     });
 
     test('the final stage runs as a user other than root', () => {
@@ -265,9 +272,9 @@ describe('deployment files', () => {
       assert.doesNotMatch(user, /^(root|0)(:|$)/);
     });
 
-    test('the entrypoint runs src/cli.ts on node, all by default', () => {
+    test('the entrypoint runs the built cli on node, all by default', () => {
       const entrypoint = JSON.parse(instructions(finalStage, 'ENTRYPOINT').at(-1) ?? 'null') as string[];
-      assert.deepEqual(entrypoint, ['node', 'src/cli.ts']);
+      assert.deepEqual(entrypoint, ['node', 'dist/src/cli.js']);
       assert.equal(instructions(finalStage, 'WORKDIR').at(-1), '/app');
       const [command] = JSON.parse(instructions(finalStage, 'CMD').at(-1) ?? '[]') as string[];
       assert.ok(cliCommands().includes(command ?? ''), `CMD ${command} is a command of src/cli.ts`);

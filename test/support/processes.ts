@@ -23,8 +23,8 @@ export interface RunningGatehouse {
 }
 
 /** Starts bin/gatehouse with only the given environment (plus PATH/HOME), as an operator would. */
-export function startGatehouse(args: string[], env: Record<string, string>, port?: number): RunningGatehouse {
-  const child = spawn(BIN, args, {
+export function startGatehouse(args: string[], env: Record<string, string>, port?: number, bin = BIN): RunningGatehouse {
+  const child = spawn(bin, args, {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

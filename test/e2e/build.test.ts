@@ -1,0 +1,44 @@
+// The container image runs `npm run build` output through bin/gatehouse with no sources present.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import { freePort, ROOT, startGatehouse, waitFor } from '../support/processes.ts';
+
+const image = mkdtempSync(join(tmpdir(), 'gh-image-'));
+after(() => rmSync(image, { recursive: true, force: true }));
+
+test('the built JavaScript runs as the image runs it: bin/gatehouse without src/', async () => {
+  const build = spawnSync('npm', ['run', 'build'], { cwd: ROOT, encoding: 'utf8' });
+  assert.equal(build.status, 0, build.stdout + build.stderr);
+  assert.ok(existsSync(join(ROOT, 'dist/src/cli.js')));
+  assert.ok(existsSync(join(ROOT, 'dist/migrations/0001_core.sql')), 'migrations travel with the build');
+
+  // An /app like the image's: bin, dist and node_modules, but no src/.
+  mkdirSync(join(image, 'bin'));
+  copyFileSync(join(ROOT, 'bin/gatehouse'), join(image, 'bin/gatehouse'));
+  symlinkSync(join(ROOT, 'dist'), join(image, 'dist'));
+  symlinkSync(join(ROOT, 'node_modules'), join(image, 'node_modules'));
+
+  const port = await freePort();
+  const token = 'image-bootstrap-token-0123456789';
+  const run = startGatehouse(
+    ['all'],
+    { GATEHOUSE_DATA_DIR: join(image, 'data'), GATEHOUSE_LISTEN__HTTP: `127.0.0.1:${port}`, GATEHOUSE_BOOTSTRAP_TOKEN: token },
+    port,
+    join(image, 'bin/gatehouse'),
+  );
+  try {
+    await waitFor(run, '/-/health/ready/');
+    const res = await fetch(`http://127.0.0.1:${port}/api/v3/core/users/`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ username: 'partner', name: 'Partner Name', email: 'partner@yourdomain.com', is_active: true }),
+    });
+    assert.equal(res.status, 201);
+  } finally {
+    assert.equal(await run.stop(), 0);
+  }
+});
