@@ -42,5 +42,7 @@ test('source files stay small (CONVENTIONS.md: files of one idea, under ~300 lin
 
 test('every migration is NNNN_name.sql and numbered without gaps', () => {
   const names = readdirSync(join(ROOT, 'migrations')).sort();
-  names.forEach((name, i) => assert.match(name, new RegExp(`^${String(i + 1).padStart(4, '0')}_[a-z0-9_]+\\.sql$`)));
+  for (const [i, name] of names.entries()) {
+    assert.match(name, new RegExp(`^${String(i + 1).padStart(4, '0')}_[a-z0-9_]+\\.sql$`));
+  }
 });
