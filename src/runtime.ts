@@ -9,6 +9,7 @@ import { openRedisCache } from './cache/redis.ts';
 import { ConfigError, usesPostgres, usesRedis } from './config/load.ts';
 import type { Config } from './config/schema.ts';
 import { bootstrapAdmin } from './core/bootstrap.ts';
+import { ensureDefaultFlows } from './flows/defaults.ts';
 import type { CoreDeps } from './core/context.ts';
 import { SecretBox } from './core/crypto.ts';
 import { type Database, openPglite, openPostgres } from './store/db.ts';
@@ -126,10 +127,14 @@ export async function openRuntime(config: Config, logger: Logger, options: Runti
     db,
     cache,
     tokenBox: new SecretBox(secretKey, 'token-keys'),
+    totpBox: new SecretBox(secretKey, 'totp-seeds'),
     eventRetentionDays: config.events.retention_days,
     sessionMaxAgeSeconds: config.sessions.max_age_hours * 3600,
     now: () => new Date(),
   };
+  if (options.runMigrations) {
+    await withAdvisoryLock(db, LOCK_KEYS.bootstrap, () => ensureDefaultFlows(deps));
+  }
   if (options.runBootstrap) {
     // Replicas starting together: one creates akadmin, the others then find it and skip.
     const outcome = await withAdvisoryLock(db, LOCK_KEYS.bootstrap, () => bootstrapAdmin(deps, {

@@ -24,6 +24,8 @@ export interface CoreDeps {
   cache: Cache;
   /** Encrypts token keys at rest so view_key can return them while lookups use only hashes. */
   tokenBox: SecretBox;
+  /** Encrypts TOTP seeds at rest (a key of its own, derived from the same secret). */
+  totpBox: SecretBox;
   eventRetentionDays: number;
   sessionMaxAgeSeconds: number;
   now: () => Date;

@@ -19,7 +19,18 @@ export type EventAction =
   | 'system_task_execution';
 
 export interface ModelRef {
-  model_name: 'user' | 'group' | 'token';
+  model_name:
+    | 'user'
+    | 'group'
+    | 'token'
+    | 'totp_device'
+    | 'static_device'
+    | 'webauthn_device'
+    | 'flow'
+    | 'stage'
+    | 'flow_stage_binding'
+    | 'policy'
+    | 'policy_binding';
   pk: string | number;
   name: string;
 }

@@ -1,36 +1,77 @@
 import { randomBytes } from 'node:crypto';
+import * as store from '../store/userSessions.ts';
 import type { CoreDeps } from './context.ts';
+import { sha256 } from './crypto.ts';
 
-/** A browser session, kept in the cache (Redis, or Postgres without it) under session:<id>. */
+/**
+ * A browser session, kept in the cache (Redis, or Postgres without it) under session:<sha256 of
+ * the id>, so neither a cache dump nor a log line holds a usable cookie. Signed-in sessions are
+ * also listed in user_sessions, for "active sessions" and "sign out everywhere".
+ */
 export interface BrowserSession {
-  userId: number;
+  userId: number | null;
   createdAt: string;
   clientIp: string | null;
   userAgent: string;
-  /** How the user got in: password, recovery link, … */
+  /** How the user got in: password, password+totp, recovery_link, … */
   method: string;
 }
 
 export const SESSION_COOKIE = 'authentik_session';
-const key = (sessionId: string) => `session:${sessionId}`;
+// A visitor's session before login only carries flow state: it lives for an hour.
+export const ANONYMOUS_SESSION_SECONDS = 3600;
+
+const sessionHash = (sessionId: string) => sha256(sessionId);
+const cacheKey = (hash: Buffer) => `session:${hash.toString('hex')}`;
+const isWellFormed = (sessionId: string) => /^[A-Za-z0-9_-]{43}$/.test(sessionId);
 
 export async function createSession(
-  deps: Pick<CoreDeps, 'cache' | 'sessionMaxAgeSeconds' | 'now'>,
+  deps: Pick<CoreDeps, 'cache' | 'db' | 'sessionMaxAgeSeconds' | 'now'>,
   session: Omit<BrowserSession, 'createdAt'>,
+  ttlSeconds = session.userId === null ? ANONYMOUS_SESSION_SECONDS : deps.sessionMaxAgeSeconds,
 ): Promise<string> {
-  // A new id at every login: a session id seen before login never becomes a logged-in one.
+  // A new id every time: a session id seen before login never becomes a logged-in one.
   const sessionId = randomBytes(32).toString('base64url');
+  const hash = sessionHash(sessionId);
   const value: BrowserSession = { ...session, createdAt: deps.now().toISOString() };
-  await deps.cache.set(key(sessionId), JSON.stringify(value), deps.sessionMaxAgeSeconds);
+  if (session.userId !== null) {
+    await store.insertUserSession(deps.db, {
+      hash,
+      userId: session.userId,
+      clientIp: session.clientIp,
+      userAgent: session.userAgent,
+      ttlSeconds,
+    });
+  }
+  await deps.cache.set(cacheKey(hash), JSON.stringify(value), ttlSeconds);
   return sessionId;
 }
 
 export async function findSession(deps: Pick<CoreDeps, 'cache'>, sessionId: string): Promise<BrowserSession | null> {
-  if (!/^[A-Za-z0-9_-]{43}$/.test(sessionId)) return null;
-  const raw = await deps.cache.get(key(sessionId));
+  if (!isWellFormed(sessionId)) return null;
+  const raw = await deps.cache.get(cacheKey(sessionHash(sessionId)));
   return raw ? (JSON.parse(raw) as BrowserSession) : null;
 }
 
-export async function endSession(deps: Pick<CoreDeps, 'cache'>, sessionId: string): Promise<void> {
-  await deps.cache.delete(key(sessionId));
+export async function endSession(deps: Pick<CoreDeps, 'cache' | 'db'>, sessionId: string): Promise<void> {
+  if (!isWellFormed(sessionId)) return;
+  await endSessionByHash(deps, sessionHash(sessionId));
 }
+
+export async function endSessionByHash(deps: Pick<CoreDeps, 'cache' | 'db'>, hash: Buffer): Promise<void> {
+  await deps.cache.delete(cacheKey(hash));
+  await store.deleteUserSession(deps.db, hash);
+}
+
+/** "Sign out everywhere": ends every session of the user except, optionally, the current one. */
+export async function endSessionsOfUser(
+  deps: Pick<CoreDeps, 'cache' | 'db'>,
+  userId: number,
+  keepSessionId: string | null,
+): Promise<number> {
+  const hashes = await store.deleteSessionsOfUser(deps.db, userId, keepSessionId ? sessionHash(keepSessionId) : null);
+  for (const hash of hashes) await deps.cache.delete(cacheKey(hash));
+  return hashes.length;
+}
+
+export const hashOfSession = (sessionId: string): string => sessionHash(sessionId).toString('hex');

@@ -70,6 +70,15 @@ export async function findUserByUsername(db: Queryable, username: string): Promi
   return rows[0] ?? null;
 }
 
+/** The one active user with this email; null when none or when several share it (ambiguous). */
+export async function findUserByEmail(db: Queryable, email: string): Promise<UserRow | null> {
+  const { rows } = await db.query<UserRow>(
+    `SELECT ${USER_COLUMNS} FROM users u WHERE lower(u.email) = lower($1) AND u.is_active LIMIT 2`,
+    [email],
+  );
+  return rows.length === 1 ? (rows[0] as UserRow) : null;
+}
+
 export interface UserFilter {
   search?: string;
   username?: string;
@@ -172,6 +181,14 @@ export async function recordLogin(db: Queryable, id: number, rehashedPassword: s
     id,
     rehashedPassword,
   ]);
+}
+
+/** Whether some active superuser can sign in with a password (initial setup is then closed). */
+export async function hasActiveSuperuser(db: Queryable): Promise<boolean> {
+  const { rows } = await db.query<{ found: boolean }>(
+    `SELECT EXISTS (SELECT 1 FROM users u WHERE u.is_active AND u.password_hash IS NOT NULL AND ${SUPERUSER_SQL}) AS found`,
+  );
+  return rows[0]?.found ?? false;
 }
 
 export async function countUsers(db: Queryable): Promise<number> {

@@ -21,7 +21,10 @@ import { findInstallationId } from '../store/users.ts';
 import { resolveActor } from './authentication.ts';
 import { avatarRoutes } from './avatars.ts';
 import { apiErrorHandler } from './errors.ts';
+import { flowExecutorRoutes } from './flowExecutor.ts';
+import { flowPageRoutes } from './flowPages.ts';
 import { healthRoutes } from './health.ts';
+import { staticFileRoutes } from './staticFiles.ts';
 import { recoveryRoutes } from './recovery.ts';
 import { userAreaRoutes } from './userArea.ts';
 
@@ -95,6 +98,9 @@ export async function buildApp({ config, deps, logger }: AppOptions): Promise<Fa
   await app.register(avatarRoutes);
   await app.register(recoveryRoutes, { deps });
   await app.register(userAreaRoutes, { deps });
+  await app.register(staticFileRoutes);
+  await app.register(flowExecutorRoutes, { deps });
+  await app.register(flowPageRoutes, { deps });
   await app.register(
     async (api) => {
       api.decorateRequest('actor', null);

@@ -1,9 +1,9 @@
 import type { FastifyRequest } from 'fastify';
 import type { Actor, CoreDeps, RequestContext } from '../core/context.ts';
-import { findSession, SESSION_COOKIE } from '../core/sessions.ts';
 import { authenticateTokenKey } from '../core/tokens.ts';
 import { NotAuthenticated, PermissionDenied } from '../errors.ts';
-import { findUserById, type UserRow } from '../store/users.ts';
+import type { UserRow } from '../store/users.ts';
+import { findSignedInBrowser } from './browserSession.ts';
 import { isCsrfSafe } from './csrf.ts';
 
 declare module 'fastify' {
@@ -33,14 +33,10 @@ export async function resolveActor(deps: CoreDeps, request: FastifyRequest): Pro
     if (!holder) throw new NotAuthenticated('Token invalid or expired.');
     return toActor(holder.user);
   }
-  const sessionId = request.cookies[SESSION_COOKIE];
-  if (!sessionId) return null;
-  const session = await findSession(deps, sessionId);
-  if (!session) return null;
-  const user = await findUserById(deps.db, session.userId);
-  if (!user?.is_active) return null;
+  const browser = await findSignedInBrowser(deps, request);
+  if (!browser) return null;
   if (!isCsrfSafe(request)) throw new PermissionDenied('CSRF check failed.');
-  return toActor(user);
+  return toActor(browser.user);
 }
 
 export function requestContext(request: FastifyRequest): RequestContext {

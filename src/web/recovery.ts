@@ -2,9 +2,9 @@ import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
 import type { CoreDeps } from '../core/context.ts';
 import { redeemRecoveryKey } from '../core/recovery.ts';
-import { createSession, SESSION_COOKIE } from '../core/sessions.ts';
+import { createSession } from '../core/sessions.ts';
 import { requestContext } from './authentication.ts';
-import { sessionCookieOptions } from './cookies.ts';
+import { setSessionCookie } from './browserSession.ts';
 
 const keyParams = z.object({ key: z.string().min(16).max(512).regex(/^[A-Za-z0-9_-]+$/) });
 
@@ -23,7 +23,7 @@ export const recoveryRoutes: FastifyPluginAsync<{ deps: CoreDeps }> = async (app
       userAgent: request.headers['user-agent'] ?? '',
       method: 'recovery_link',
     });
-    reply.setCookie(SESSION_COOKIE, sessionId, sessionCookieOptions(request, deps.sessionMaxAgeSeconds));
+    setSessionCookie(request, reply, sessionId, null);
     return reply.redirect('/if/user/', 302);
   });
 };

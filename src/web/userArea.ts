@@ -1,7 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { CoreDeps } from '../core/context.ts';
-import { findSession, SESSION_COOKIE } from '../core/sessions.ts';
-import { findUserById } from '../store/users.ts';
+import { findSignedInBrowser } from './browserSession.ts';
 import { securityHeaders } from './securityHeaders.ts';
 
 const escapeHtml = (text: string) =>
@@ -14,13 +13,8 @@ const escapeHtml = (text: string) =>
 export const userAreaRoutes: FastifyPluginAsync<{ deps: CoreDeps }> = async (app, { deps }) => {
   app.get('/if/user/', async (request, reply) => {
     securityHeaders(reply);
-    const sessionId = request.cookies[SESSION_COOKIE];
-    const session = sessionId ? await findSession(deps, sessionId) : null;
-    const user = session ? await findUserById(deps.db, session.userId) : null;
-    if (!user?.is_active) {
-      // The login flow (issue "Flows") will take over here with a redirect to the login page.
-      return reply.status(401).type('text/html; charset=utf-8').send('<!doctype html><title>Gatehouse</title><p>You are not signed in.</p>');
-    }
+    const user = (await findSignedInBrowser(deps, request))?.user;
+    if (!user) return reply.redirect(`/if/flow/default-authentication-flow/?next=${encodeURIComponent('/if/user/')}`, 302);
     const name = escapeHtml(user.name || user.username);
     return reply.type('text/html; charset=utf-8').send(`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">

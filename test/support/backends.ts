@@ -7,6 +7,7 @@ import type { CoreDeps } from '../../src/core/context.ts';
 import { SecretBox } from '../../src/core/crypto.ts';
 import { type Database, openPglite, openPostgres } from '../../src/store/db.ts';
 import { migrate } from '../../src/store/migrate.ts';
+import { ensureDefaultFlows } from '../../src/flows/defaults.ts';
 
 /** Set by test/run.ts: empty when the service did not answer (then the embedded fallbacks serve). */
 export const PG_ADMIN_URL = process.env.TEST_PG_ADMIN_URL ?? '';
@@ -84,11 +85,13 @@ export interface TestCore {
 /** The identity core on a fresh migrated database and a namespaced cache, with a settable clock. */
 export async function createTestCore(overrides: Partial<CoreDeps> = {}): Promise<TestCore> {
   const database = await createMigratedDatabase();
+  await ensureDefaultFlows(database);
   const cache = openTestCache(database.db);
   const deps: CoreDeps = {
     db: database.db,
     cache,
     tokenBox: new SecretBox(TEST_SECRET_KEY, 'token-keys'),
+    totpBox: new SecretBox(TEST_SECRET_KEY, 'totp-seeds'),
     eventRetentionDays: 365,
     sessionMaxAgeSeconds: 3600,
     now: () => new Date(),

@@ -36,6 +36,7 @@ before(async () => {
     db,
     cache,
     tokenBox: new SecretBox('f'.repeat(40), 'token-keys'),
+    totpBox: new SecretBox('f'.repeat(40), 'totp-seeds'),
     eventRetentionDays: 1,
     sessionMaxAgeSeconds: 60,
     now: () => new Date(),

@@ -1,0 +1,36 @@
+import { generateSecret, generateURI, verify } from 'otplib';
+import type { CoreDeps } from '../../core/context.ts';
+import { claimTotpTimeStep, listTotpDevicesOfUser, type TotpDeviceRow } from '../../store/devices.ts';
+
+// RFC 6238 defaults, which every authenticator app understands: 6 digits, 30 s, SHA-1.
+export const TOTP_DEFAULTS = { digits: 6, period: 30, algorithm: 'sha1' } as const;
+// One step either side of now (clock drift and typing time).
+const TOLERANCE_SECONDS = 30;
+
+export const newTotpSecret = (): string => generateSecret();
+
+export function totpConfigUrl(secret: string, issuer: string, account: string): string {
+  return generateURI({ issuer, label: account, secret, ...TOTP_DEFAULTS, algorithm: 'sha1' });
+}
+
+/** The time step a code belongs to, or null when it is not valid now (±1 step). */
+export async function timeStepOfCode(secret: string, code: string, afterTimeStep = -1): Promise<number | null> {
+  if (!/^\d{6}$/.test(code)) return null;
+  const result = await verify({ secret, token: code, epochTolerance: TOLERANCE_SECONDS, afterTimeStep });
+  // otplib's TOTP result carries timeStep; its exported type is the HOTP/TOTP union.
+  const timeStep = result.valid ? (result as { timeStep?: unknown }).timeStep : null;
+  return typeof timeStep === 'number' ? timeStep : null;
+}
+
+/**
+ * Checks a code against the user's TOTP devices. A code is accepted once per device: its time
+ * step must be newer than the last accepted one, claimed atomically in the database.
+ */
+export async function verifyTotpOfUser(deps: CoreDeps, userId: number, code: string): Promise<TotpDeviceRow | null> {
+  const box = deps.totpBox;
+  for (const device of await listTotpDevicesOfUser(deps.db, userId)) {
+    const step = await timeStepOfCode(box.open(device.secret_encrypted), code, Number(device.last_time_step));
+    if (step !== null && (await claimTotpTimeStep(deps.db, device.id, step))) return device;
+  }
+  return null;
+}

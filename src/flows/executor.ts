@@ -1,0 +1,298 @@
+import type { CoreDeps } from '../core/context.ts';
+import { recordEvent } from '../core/events.ts';
+import { createSession, endSession, findSession, type BrowserSession } from '../core/sessions.ts';
+import { NotFound } from '../errors.ts';
+import { type FlowRow, findBindingById, findFlowBySlug, findStageById, listBindingsOfFlow } from '../store/flows.ts';
+import { findUserById, hasActiveSuperuser, type UserRow } from '../store/users.ts';
+import { INITIAL_SETUP_MANAGED } from './defaults.ts';
+import { accessDeniedChallenge, type Challenge, type FlowInfo, fieldError, redirectChallenge } from './challenge.ts';
+import { evaluatePolicies } from './policies.ts';
+import { safeNext } from './redirects.ts';
+import { stageDefinition } from './registry.ts';
+import type { FlowRequest, StageContext, StageOutcome } from './stage.ts';
+import { deleteFlowState, type FlowState, loadFlowState, saveFlowState } from './state.ts';
+
+/** What the HTTP layer must do besides sending the challenge. */
+export interface FlowResponse {
+  challenge: Challenge;
+  /** The session id the browser must hold from now on (set the cookie when it changed). */
+  sessionId: string;
+  /** For a new signed-in session: cookie lifetime in seconds, or null for a browser-session cookie. */
+  cookieMaxAge?: number | null;
+  /** True when the session was ended (clear the cookie). */
+  isSignedOut?: boolean;
+}
+
+const DEFAULT_NEXT = '/if/user/';
+
+interface Run {
+  deps: CoreDeps;
+  flow: FlowRow;
+  request: FlowRequest;
+  sessionId: string;
+  session: BrowserSession | null;
+  state: FlowState;
+  cookieMaxAge?: number | null;
+  isSignedOut?: boolean;
+}
+
+const flowInfo = (flow: FlowRow): FlowInfo => ({
+  title: flow.title || flow.name,
+  background: '',
+  cancel_url: '/flows/-/cancel/',
+  layout: 'stacked',
+});
+
+async function findFlow(deps: CoreDeps, slug: string): Promise<FlowRow> {
+  const flow = /^[-a-z0-9_]{1,100}$/.test(slug) ? await findFlowBySlug(deps.db, slug) : null;
+  if (!flow) throw new NotFound('Flow not found.');
+  return flow;
+}
+
+/** The browser's session, creating an anonymous one to hold flow state when it has none. */
+async function sessionFor(deps: CoreDeps, request: FlowRequest): Promise<{ sessionId: string; session: BrowserSession | null }> {
+  if (request.sessionId) {
+    const session = await findSession(deps, request.sessionId);
+    if (session) return { sessionId: request.sessionId, session };
+  }
+  const session = { userId: null, clientIp: request.clientIp, userAgent: request.userAgent, method: 'anonymous' };
+  return { sessionId: await createSession(deps, session), session: { ...session, createdAt: new Date().toISOString() } };
+}
+
+/** Why this browser may not run this flow at all, or null. */
+async function refusalOf(deps: CoreDeps, flow: FlowRow, session: BrowserSession | null): Promise<string | null> {
+  // initial-setup works only until an administrator exists (then anyone could make one).
+  if (flow.managed === INITIAL_SETUP_MANAGED && (await hasActiveSuperuser(deps.db))) {
+    return 'Setup is already done: an administrator exists. Sign in instead.';
+  }
+  const user = session?.userId != null ? await findUserById(deps.db, session.userId) : null;
+  const isSignedIn = user?.is_active === true;
+  switch (flow.authentication) {
+    case 'require_authenticated':
+      return isSignedIn ? null : 'You need to be signed in to use this flow.';
+    case 'require_unauthenticated':
+      return isSignedIn ? 'You are already signed in.' : null;
+    case 'require_superuser':
+      return isSignedIn && user?.is_superuser ? null : 'You need to be an administrator to use this flow.';
+    default:
+      return null;
+  }
+}
+
+async function planFlow(deps: CoreDeps, flow: FlowRow, request: FlowRequest, session: BrowserSession | null, next: string) {
+  const state: FlowState = {
+    flowId: flow.id,
+    plan: [],
+    index: 0,
+    pendingUserId: session?.userId ?? null,
+    pendingUid: null,
+    next,
+    authMethods: [],
+    rememberMe: false,
+    scratch: {},
+    promptData: {},
+  };
+  const user = state.pendingUserId !== null ? await findUserById(deps.db, state.pendingUserId) : null;
+  const subject = { user, clientIp: request.clientIp, state };
+  const flowVerdict = await evaluatePolicies(deps, flow.id, flow.policy_engine_mode, subject);
+  if (!flowVerdict.isPassing) return { state, denial: flowVerdict.messages[0] ?? 'Access denied.' };
+  for (const binding of await listBindingsOfFlow(deps.db, flow.id)) {
+    if (binding.evaluate_on_plan && !(await evaluatePolicies(deps, binding.id, binding.policy_engine_mode, subject)).isPassing) continue;
+    state.plan.push({ stageId: binding.stage_id, bindingId: binding.id });
+  }
+  return { state, denial: null };
+}
+
+function contextFor(run: Run, stage: NonNullable<Awaited<ReturnType<typeof findStageById>>>, config: unknown): StageContext {
+  let pendingUser: Promise<UserRow | null> | null = null;
+  return {
+    deps: run.deps,
+    flow: run.flow,
+    stage,
+    config: config as Record<string, unknown>,
+    state: run.state,
+    request: run.request,
+    pendingUser() {
+      const id = run.state.pendingUserId;
+      pendingUser ??= id === null ? Promise.resolve(null) : findUserById(run.deps.db, id);
+      return pendingUser;
+    },
+    async audit(action, details = {}) {
+      const user = await this.pendingUser();
+      await recordEvent(
+        run.deps.db,
+        run.deps,
+        {
+          actor: user ? { id: user.id, username: user.username, email: user.email, isSuperuser: user.is_superuser } : null,
+          clientIp: run.request.clientIp,
+          http: { method: 'POST', path: `/api/v3/flows/executor/${run.flow.slug}/`, requestId: run.request.requestId, userAgent: run.request.userAgent },
+        },
+        action,
+        { ...details, context: { flow: run.flow.slug, stage: stage.name, ...details.context } },
+      );
+    },
+    scratch<T extends Record<string, unknown>>() {
+      run.state.scratch[stage.id] ??= {};
+      return run.state.scratch[stage.id] as T;
+    },
+  };
+}
+
+async function applyOutcome(run: Run, outcome: StageOutcome): Promise<Challenge | null> {
+  switch (outcome.kind) {
+    case 'next':
+      run.state.index += 1;
+      return null;
+    case 'insert':
+      run.state.plan.splice(run.state.index + 1, 0, ...outcome.stageIds.map((stageId) => ({ stageId, bindingId: null })));
+      run.state.index += 1;
+      return null;
+    case 'deny':
+      await deleteFlowState(run.deps.cache, run.sessionId, run.flow.slug);
+      return accessDeniedChallenge(flowInfo(run.flow), outcome.message);
+    case 'login': {
+      const user = run.state.pendingUserId !== null ? await findUserById(run.deps.db, run.state.pendingUserId) : null;
+      if (!user?.is_active) return accessDeniedChallenge(flowInfo(run.flow), 'This account cannot sign in.');
+      // A fresh id at login (session fixation); the old anonymous or signed-in session ends.
+      const previous = run.sessionId;
+      run.sessionId = await createSession(
+        run.deps,
+        { userId: user.id, clientIp: run.request.clientIp, userAgent: run.request.userAgent, method: outcome.method },
+        outcome.sessionSeconds,
+      );
+      await endSession(run.deps, previous);
+      await deleteFlowState(run.deps.cache, previous, run.flow.slug);
+      run.session = await findSession(run.deps, run.sessionId);
+      run.cookieMaxAge = outcome.isPersistent ? outcome.sessionSeconds : null;
+      run.state.index += 1;
+      return null;
+    }
+    case 'logout':
+      await endSession(run.deps, run.sessionId);
+      await deleteFlowState(run.deps.cache, run.sessionId, run.flow.slug);
+      run.sessionId = (await sessionFor(run.deps, { ...run.request, sessionId: null })).sessionId;
+      run.session = null;
+      run.isSignedOut = true;
+      run.state.index += 1;
+      return null;
+    case 'invalid':
+      return null;
+  }
+}
+
+/**
+ * Walks forward from the current position: skips stages whose policies fail, runs automatic
+ * stages, and stops at the first stage that needs the browser (its challenge) or at the end.
+ */
+async function advance(run: Run, errors?: Challenge['response_errors']): Promise<Challenge> {
+  for (;;) {
+    const entry = run.state.plan[run.state.index];
+    if (!entry) {
+      await deleteFlowState(run.deps.cache, run.sessionId, run.flow.slug);
+      return redirectChallenge(run.state.next);
+    }
+    const binding = entry.bindingId ? await findBindingById(run.deps.db, entry.bindingId) : null;
+    if (binding?.re_evaluate_policies) {
+      const user = run.state.pendingUserId !== null ? await findUserById(run.deps.db, run.state.pendingUserId) : null;
+      const verdict = await evaluatePolicies(run.deps, binding.id, binding.policy_engine_mode, {
+        user,
+        clientIp: run.request.clientIp,
+        state: run.state,
+      });
+      if (!verdict.isPassing) {
+        run.state.index += 1;
+        continue;
+      }
+    }
+    const stage = await findStageById(run.deps.db, entry.stageId);
+    const definition = stage ? stageDefinition(stage.type) : null;
+    if (!stage || !definition) {
+      return accessDeniedChallenge(flowInfo(run.flow), 'This flow is misconfigured; ask an administrator.');
+    }
+    const parsed = definition.configSchema.safeParse(stage.config);
+    if (!parsed.success) return accessDeniedChallenge(flowInfo(run.flow), 'This flow is misconfigured; ask an administrator.');
+    const ctx = contextFor(run, stage, parsed.data);
+    const settled = definition.isAutomatic ? await definition.run(ctx) : await definition.settleWithoutInput?.(ctx);
+    if (settled) {
+      const stop = await applyOutcome(run, settled);
+      if (stop) return stop;
+      continue;
+    }
+    if (definition.isAutomatic) continue;
+    const fields = await definition.challenge(ctx);
+    await saveFlowState(run.deps.cache, run.sessionId, run.flow.slug, run.state);
+    return {
+      type: 'native',
+      flow_info: flowInfo(run.flow),
+      component: definition.component,
+      ...fields,
+      ...(errors ? { response_errors: errors } : {}),
+    };
+  }
+}
+
+async function startRun(deps: CoreDeps, slug: string, request: FlowRequest, next: unknown): Promise<Run | FlowResponse> {
+  const flow = await findFlow(deps, slug);
+  const { sessionId, session } = await sessionFor(deps, request);
+  const existing = await loadFlowState(deps.cache, sessionId, slug);
+  if (existing && existing.flowId === flow.id) return { deps, flow, request, sessionId, session, state: existing };
+  const refusal = await refusalOf(deps, flow, session);
+  if (refusal) return { challenge: accessDeniedChallenge(flowInfo(flow), refusal), sessionId };
+  const { state, denial } = await planFlow(deps, flow, request, session, safeNext(next, DEFAULT_NEXT));
+  if (denial) return { challenge: accessDeniedChallenge(flowInfo(flow), denial), sessionId };
+  return { deps, flow, request, sessionId, session, state };
+}
+
+const respond = (run: Run, challenge: Challenge): FlowResponse => ({
+  challenge,
+  sessionId: run.sessionId,
+  ...(run.cookieMaxAge !== undefined ? { cookieMaxAge: run.cookieMaxAge } : {}),
+  ...(run.isSignedOut ? { isSignedOut: true } : {}),
+});
+
+/** GET: the current challenge (a new plan when this browser has none for the flow). */
+export async function currentChallenge(
+  deps: CoreDeps,
+  slug: string,
+  request: FlowRequest,
+  query: URLSearchParams,
+): Promise<FlowResponse> {
+  const run = await startRun(deps, slug, request, query.get('next'));
+  if (!('state' in run)) return run;
+  const errors = run.state.lastErrors;
+  delete run.state.lastErrors;
+  return respond(run, await advance(run, errors));
+}
+
+/** POST: answers the current stage and returns what comes next. */
+export async function answerChallenge(
+  deps: CoreDeps,
+  slug: string,
+  request: FlowRequest,
+  query: URLSearchParams,
+  answer: Record<string, unknown>,
+): Promise<FlowResponse> {
+  const run = await startRun(deps, slug, request, query.get('next'));
+  if (!('state' in run)) return run;
+  delete run.state.lastErrors;
+  // Bring the position to the stage that is waiting for an answer (runs automatic stages first).
+  const waiting = await advance(run);
+  if (waiting.type === 'redirect' || waiting.component === 'ak-stage-access-denied') return respond(run, waiting);
+  if (typeof answer.component === 'string' && answer.component !== waiting.component) {
+    return respond(run, { ...waiting, response_errors: fieldError('non_field_errors', `Expected an answer for ${waiting.component}.`, 'wrong_component') });
+  }
+  const entry = run.state.plan[run.state.index] as FlowState['plan'][number];
+  const stage = await findStageById(deps.db, entry.stageId);
+  const definition = stage ? stageDefinition(stage.type) : null;
+  if (!stage || !definition || definition.isAutomatic) return respond(run, waiting);
+  const ctx = contextFor(run, stage, definition.configSchema.parse(stage.config));
+  const outcome = await definition.submit(ctx, answer);
+  if (outcome.kind === 'invalid') {
+    run.state.lastErrors = outcome.errors;
+    await saveFlowState(deps.cache, run.sessionId, slug, run.state);
+    return respond(run, { ...(await advance(run, outcome.errors)) });
+  }
+  const stop = await applyOutcome(run, outcome);
+  if (stop) return respond(run, stop);
+  return respond(run, await advance(run));
+}

@@ -1,0 +1,80 @@
+import QRCode from 'qrcode';
+import { z } from 'zod';
+import { insertStaticDevice, insertTotpDevice } from '../../store/devices.ts';
+import { fieldError } from '../challenge.ts';
+import { newStaticCodes, staticCodeHash } from '../devices/static.ts';
+import { newTotpSecret, TOTP_DEFAULTS, timeStepOfCode, totpConfigUrl } from '../devices/totp.ts';
+import type { InteractiveStage } from '../stage.ts';
+
+const totpConfig = z.strictObject({
+  friendly_name: z.string().max(100).default('Authenticator app'),
+  issuer: z.string().max(100).default('Gatehouse'),
+});
+
+/**
+ * authenticator_totp: shows an otpauth:// URI (and its QR code) with a new secret, and saves the
+ * device once the user proves the app works by typing a current code.
+ */
+export const authenticatorTotpStage: InteractiveStage<z.infer<typeof totpConfig>> = {
+  type: 'authenticator_totp',
+  component: 'ak-stage-authenticator-totp',
+  configSchema: totpConfig,
+  async challenge(ctx) {
+    const user = await ctx.pendingUser();
+    const scratch = ctx.scratch<{ secret?: string }>();
+    scratch.secret ??= newTotpSecret();
+    const configUrl = totpConfigUrl(scratch.secret, ctx.config.issuer, user?.username ?? 'user');
+    return {
+      config_url: configUrl,
+      qr_code_svg: await QRCode.toString(configUrl, { type: 'svg', margin: 1, errorCorrectionLevel: 'M' }),
+      pending_user: user?.username ?? '',
+    };
+  },
+  async submit(ctx, body) {
+    const user = await ctx.pendingUser();
+    const secret = ctx.scratch<{ secret?: string }>().secret;
+    if (!user || !secret) return { kind: 'deny', message: 'Sign in before adding an authenticator.' };
+    const code = typeof body.code === 'string' ? body.code.replace(/\s/g, '') : '';
+    const step = await timeStepOfCode(secret, code);
+    if (step === null) return { kind: 'invalid', errors: fieldError('code', 'Code does not match; check the app and try again.') };
+    await ctx.deps.db.transaction(async (tx) => {
+      await insertTotpDevice(tx, {
+        userId: user.id,
+        name: ctx.config.friendly_name,
+        secretEncrypted: ctx.deps.totpBox.seal(secret),
+        ...TOTP_DEFAULTS,
+        // The code just typed is spent: it cannot also pass the next validation.
+        lastTimeStep: step,
+      });
+    });
+    await ctx.audit('model_created', { model: { model_name: 'totp_device', pk: user.id, name: ctx.config.friendly_name } });
+    delete ctx.state.scratch[ctx.stage.id];
+    ctx.state.authMethods.push('totp');
+    return { kind: 'next' };
+  },
+};
+
+const staticConfig = z.strictObject({ friendly_name: z.string().max(100).default('Recovery codes') });
+
+/** authenticator_static: shows ten one-time recovery codes once; saved (hashed) when confirmed. */
+export const authenticatorStaticStage: InteractiveStage<z.infer<typeof staticConfig>> = {
+  type: 'authenticator_static',
+  component: 'ak-stage-authenticator-static',
+  configSchema: staticConfig,
+  async challenge(ctx) {
+    const scratch = ctx.scratch<{ codes?: string[] }>();
+    scratch.codes ??= newStaticCodes();
+    return { codes: scratch.codes };
+  },
+  async submit(ctx) {
+    const user = await ctx.pendingUser();
+    const codes = ctx.scratch<{ codes?: string[] }>().codes;
+    if (!user || !codes) return { kind: 'deny', message: 'Sign in before adding recovery codes.' };
+    await ctx.deps.db.transaction((tx) =>
+      insertStaticDevice(tx, { userId: user.id, name: ctx.config.friendly_name, tokenHashes: codes.map(staticCodeHash) }),
+    );
+    await ctx.audit('model_created', { model: { model_name: 'static_device', pk: user.id, name: ctx.config.friendly_name } });
+    delete ctx.state.scratch[ctx.stage.id];
+    return { kind: 'next' };
+  },
+};

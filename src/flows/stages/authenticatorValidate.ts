@@ -1,0 +1,95 @@
+import { z } from 'zod';
+import { findStagesByIds } from '../../store/flows.ts';
+import { fieldError } from '../challenge.ts';
+import type { DeviceChallenge, DeviceClassHandler } from '../devices/classes.ts';
+import { staticHandler, totpHandler } from '../devices/codeHandlers.ts';
+import type { InteractiveStage, StageContext } from '../stage.ts';
+import { recordFailure } from '../throttle.ts';
+
+/** The device classes this stage can check, in the order answers are tried. */
+export const DEVICE_HANDLERS: DeviceClassHandler[] = [totpHandler, staticHandler];
+
+const config = z.strictObject({
+  device_classes: z.array(z.enum(['totp', 'static', 'webauthn'])).min(1).default(['totp', 'static', 'webauthn']),
+  // A user with no device: skip the stage, deny, or walk them through setting one up.
+  not_configured_action: z.enum(['skip', 'deny', 'configure']).default('skip'),
+  configuration_stages: z.array(z.uuid()).default([]),
+});
+type Config = z.infer<typeof config>;
+
+const handlersFor = (ctx: StageContext<Config>) => DEVICE_HANDLERS.filter((h) => ctx.config.device_classes.includes(h.deviceClass));
+
+async function deviceChallenges(ctx: StageContext<Config>): Promise<DeviceChallenge[]> {
+  const user = await ctx.pendingUser();
+  if (!user) return [];
+  return (await Promise.all(handlersFor(ctx).map((h) => h.challengesFor(ctx as unknown as StageContext, user)))).flat();
+}
+
+async function configurationChoices(ctx: StageContext<Config>) {
+  const stages = await findStagesByIds(ctx.deps.db, ctx.config.configuration_stages);
+  return ctx.config.configuration_stages.flatMap((id) => {
+    const stage = stages.get(id);
+    return stage ? [{ pk: stage.id, name: stage.name, meta_model_name: stage.type }] : [];
+  });
+}
+
+/**
+ * authenticator_validate: the second factor. Answers are `code` (TOTP or a recovery code) or
+ * `webauthn` (an assertion); a user without devices follows `not_configured_action`.
+ */
+export const authenticatorValidateStage: InteractiveStage<Config> = {
+  type: 'authenticator_validate',
+  component: 'ak-stage-authenticator-validate',
+  configSchema: config,
+  async settleWithoutInput(ctx) {
+    if ((await deviceChallenges(ctx)).length > 0) return null;
+    switch (ctx.config.not_configured_action) {
+      case 'skip':
+        return { kind: 'next' };
+      case 'deny':
+        return { kind: 'deny', message: 'No authenticator is set up for this account.' };
+      case 'configure': {
+        const choices = await configurationChoices(ctx);
+        // One way to set up: go straight to it. Several: the challenge lets the user choose.
+        return choices.length === 1 ? { kind: 'insert', stageIds: [choices[0]?.pk as string] } : null;
+      }
+    }
+  },
+  async challenge(ctx) {
+    const user = await ctx.pendingUser();
+    return {
+      pending_user: user?.username ?? '',
+      device_challenges: await deviceChallenges(ctx),
+      configuration_stages: await configurationChoices(ctx),
+    };
+  },
+  async submit(ctx, body) {
+    const user = await ctx.pendingUser();
+    if (!user) return { kind: 'deny', message: 'Sign-in failed.' };
+    const challenges = await deviceChallenges(ctx);
+    if (challenges.length === 0) {
+      if (ctx.config.not_configured_action === 'deny') return { kind: 'deny', message: 'No authenticator is set up for this account.' };
+      if (ctx.config.not_configured_action === 'configure') {
+        const choices = await configurationChoices(ctx);
+        const selected = typeof body.selected_stage === 'string' ? body.selected_stage : choices.length === 1 ? choices[0]?.pk : undefined;
+        if (!selected || !choices.some((c) => c.pk === selected)) {
+          return { kind: 'invalid', errors: fieldError('selected_stage', 'Choose an authenticator to set up.', 'required') };
+        }
+        return { kind: 'insert', stageIds: [selected] };
+      }
+      return { kind: 'next' };
+    }
+    for (const handler of handlersFor(ctx)) {
+      const verdict = await handler.verify(ctx as unknown as StageContext, user, body);
+      if (verdict === true) {
+        ctx.state.authMethods.push(handler.deviceClass);
+        return { kind: 'next' };
+      }
+    }
+    await recordFailure(ctx.deps.cache, ctx.state.pendingUid ?? user.username, ctx.request.clientIp);
+    await ctx.audit('login_failed', { context: { reason: 'invalid_mfa' } });
+    const field = body.webauthn !== undefined ? 'webauthn' : 'code';
+    return { kind: 'invalid', errors: fieldError(field, 'Invalid code or authenticator response.', 'invalid') };
+  },
+};
+

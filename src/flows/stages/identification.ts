@@ -1,0 +1,48 @@
+import { z } from 'zod';
+import { findUserByEmail, findUserByUsername } from '../../store/users.ts';
+import { fieldError } from '../challenge.ts';
+import type { InteractiveStage } from '../stage.ts';
+
+const config = z.strictObject({
+  user_fields: z.array(z.enum(['username', 'email'])).min(1).default(['username', 'email']),
+  enrollment_flow: z.string().nullable().default(null),
+  recovery_flow: z.string().nullable().default(null),
+});
+type Config = z.infer<typeof config>;
+
+const answer = z.object({
+  uid_field: z.string().trim().min(1).max(254),
+  remember_me: z.union([z.boolean(), z.enum(['on', 'true', 'false'])]).optional(),
+});
+
+/**
+ * Who is signing in. An unknown name is not revealed: the flow goes on to the password stage,
+ * which then fails exactly as for a wrong password.
+ */
+export const identificationStage: InteractiveStage<Config> = {
+  type: 'identification',
+  component: 'ak-stage-identification',
+  configSchema: config,
+  async challenge(ctx) {
+    return {
+      user_fields: ctx.config.user_fields,
+      password_fields: false,
+      primary_action: 'Log in',
+      sources: [],
+      show_source_labels: false,
+      ...(ctx.config.enrollment_flow ? { enroll_url: `/if/flow/${ctx.config.enrollment_flow}/` } : {}),
+      ...(ctx.config.recovery_flow ? { recovery_url: `/if/flow/${ctx.config.recovery_flow}/` } : {}),
+    };
+  },
+  async submit(ctx, body) {
+    const parsed = answer.safeParse(body);
+    if (!parsed.success) return { kind: 'invalid', errors: fieldError('uid_field', 'Enter your username or email address.', 'required') };
+    const uid = parsed.data.uid_field;
+    let user = ctx.config.user_fields.includes('username') ? await findUserByUsername(ctx.deps.db, uid) : null;
+    if (!user && ctx.config.user_fields.includes('email') && uid.includes('@')) user = await findUserByEmail(ctx.deps.db, uid);
+    ctx.state.pendingUid = uid;
+    ctx.state.pendingUserId = user?.is_active ? user.id : null;
+    ctx.state.rememberMe = parsed.data.remember_me === true || parsed.data.remember_me === 'on' || parsed.data.remember_me === 'true';
+    return { kind: 'next' };
+  },
+};

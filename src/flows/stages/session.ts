@@ -1,0 +1,54 @@
+import { z } from 'zod';
+import { recordLogin } from '../../store/users.ts';
+import type { AutomaticStage } from '../stage.ts';
+import { clearUsernameFailures } from '../throttle.ts';
+
+const loginConfig = z.strictObject({
+  // How long the session lasts, in seconds; 0 means the server's GATEHOUSE_SESSIONS__MAX_AGE_HOURS.
+  session_duration: z.number().int().min(0).max(366 * 24 * 3600).default(0),
+  // When the user ticked "stay signed in": a persistent cookie for this long (0 = same as above).
+  remember_me_duration: z.number().int().min(0).max(366 * 24 * 3600).default(30 * 24 * 3600),
+});
+type LoginConfig = z.infer<typeof loginConfig>;
+
+/** user_login: the identified (and verified) user gets a new signed-in session. */
+export const userLoginStage: AutomaticStage<LoginConfig> = {
+  type: 'user_login',
+  isAutomatic: true,
+  configSchema: loginConfig,
+  async run(ctx) {
+    const user = await ctx.pendingUser();
+    // Nobody reached this stage without proving who they are, unless the flow was built wrong.
+    if (!user?.is_active || ctx.state.authMethods.length === 0) return { kind: 'deny', message: 'Sign-in failed.' };
+    const baseSeconds = ctx.config.session_duration || ctx.deps.sessionMaxAgeSeconds;
+    const sessionSeconds = ctx.state.rememberMe ? ctx.config.remember_me_duration || baseSeconds : baseSeconds;
+    await recordLogin(ctx.deps.db, user.id, null);
+    await clearUsernameFailures(ctx.deps.cache, ctx.state.pendingUid ?? user.username);
+    const method = [...new Set(ctx.state.authMethods)].join('+');
+    await ctx.audit('login', { context: { auth_method: method, remember_me: ctx.state.rememberMe } });
+    return { kind: 'login', method, sessionSeconds, isPersistent: ctx.state.rememberMe };
+  },
+};
+
+/** user_logout: ends the browser's session. */
+export const userLogoutStage: AutomaticStage<Record<string, never>> = {
+  type: 'user_logout',
+  isAutomatic: true,
+  configSchema: z.strictObject({}),
+  async run(ctx) {
+    if (await ctx.pendingUser()) await ctx.audit('logout');
+    return { kind: 'logout' };
+  },
+};
+
+const denyConfig = z.strictObject({ deny_message: z.string().max(500).default('Access denied.') });
+
+/** deny: stops the flow with a message (bound behind a policy, it blocks some users). */
+export const denyStage: AutomaticStage<z.infer<typeof denyConfig>> = {
+  type: 'deny',
+  isAutomatic: true,
+  configSchema: denyConfig,
+  async run(ctx) {
+    return { kind: 'deny', message: ctx.config.deny_message };
+  },
+};

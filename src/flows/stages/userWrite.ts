@@ -1,0 +1,67 @@
+import { z } from 'zod';
+import { SYSTEM_CONTEXT } from '../../core/context.ts';
+import { changeMembership, createGroup } from '../../core/groups.ts';
+import { createUser, setUserPassword, updateUser } from '../../core/users.ts';
+import { ValidationError } from '../../errors.ts';
+import { findGroupByName } from '../../store/groups.ts';
+import { findUserByUsername } from '../../store/users.ts';
+import type { AutomaticStage } from '../stage.ts';
+
+const config = z.strictObject({
+  user_creation_mode: z.enum(['never_create', 'create_when_required', 'always_create']).default('create_when_required'),
+  // A fixed username to write (initial setup writes akadmin); otherwise the prompt's "username".
+  username: z.string().max(150).nullable().default(null),
+  create_users_as_inactive: z.boolean().default(false),
+  // Groups (by name) a created user joins; a missing group is created (superuser when named so).
+  groups: z.array(z.string().max(80)).default([]),
+  superuser_groups: z.array(z.string().max(80)).default([]),
+});
+type Config = z.infer<typeof config>;
+
+/** user_write: writes the prompt's answers to the pending user, creating it when allowed. */
+export const userWriteStage: AutomaticStage<Config> = {
+  type: 'user_write',
+  isAutomatic: true,
+  configSchema: config,
+  async run(ctx) {
+    const data = ctx.state.promptData;
+    const username = ctx.config.username ?? (typeof data.username === 'string' ? data.username : null);
+    let user = await ctx.pendingUser();
+    if (!user && username) user = await findUserByUsername(ctx.deps.db, username);
+    if (user && ctx.config.user_creation_mode === 'always_create') return { kind: 'deny', message: 'This user already exists.' };
+    if (!user && (ctx.config.user_creation_mode === 'never_create' || !username)) return { kind: 'deny', message: 'No user to write to.' };
+    const context = { ...SYSTEM_CONTEXT, clientIp: ctx.request.clientIp };
+    try {
+      const fields = {
+        ...(typeof data.name === 'string' ? { name: data.name } : {}),
+        ...(typeof data.email === 'string' ? { email: data.email } : {}),
+      };
+      user = user
+        ? await updateUser(ctx.deps, context, user.id, fields)
+        : await createUser(ctx.deps, context, {
+            username: username as string,
+            name: (fields.name ?? username) as string,
+            email: fields.email ?? '',
+            isActive: !ctx.config.create_users_as_inactive,
+            attributes: {},
+            path: 'users',
+            type: 'internal',
+          });
+    } catch (error) {
+      if (error instanceof ValidationError) return { kind: 'deny', message: error.message };
+      throw error;
+    }
+    if (typeof data.password === 'string' && data.password !== '') {
+      await setUserPassword(ctx.deps, context, user.id, data.password);
+      ctx.state.authMethods.push('password');
+    }
+    for (const name of ctx.config.groups) {
+      const group =
+        (await findGroupByName(ctx.deps.db, name)) ??
+        (await createGroup(ctx.deps, context, { name, isSuperuser: ctx.config.superuser_groups.includes(name), parentId: null, attributes: {} }));
+      await changeMembership(ctx.deps, context, group.id, user.id, 'add');
+    }
+    ctx.state.pendingUserId = user.id;
+    return { kind: 'next' };
+  },
+};

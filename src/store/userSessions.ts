@@ -1,0 +1,49 @@
+import type { Queryable } from './db.ts';
+
+export interface UserSessionRow {
+  session_hash: Buffer;
+  user_id: number;
+  client_ip: string | null;
+  user_agent: string;
+  created_at: Date;
+  last_seen: Date;
+  expires: Date;
+}
+
+export async function insertUserSession(
+  db: Queryable,
+  session: { hash: Buffer; userId: number; clientIp: string | null; userAgent: string; ttlSeconds: number },
+): Promise<void> {
+  await db.query(
+    `INSERT INTO user_sessions (session_hash, user_id, client_ip, user_agent, expires)
+     VALUES ($1, $2, $3, $4, now() + make_interval(secs => $5::float8))`,
+    [session.hash, session.userId, session.clientIp, session.userAgent.slice(0, 500), session.ttlSeconds],
+  );
+}
+
+export async function listLiveSessionsOfUser(db: Queryable, userId: number): Promise<UserSessionRow[]> {
+  const { rows } = await db.query<UserSessionRow>(
+    'SELECT * FROM user_sessions WHERE user_id = $1 AND expires > now() ORDER BY last_seen DESC',
+    [userId],
+  );
+  return rows;
+}
+
+export async function deleteUserSession(db: Queryable, hash: Buffer): Promise<UserSessionRow | null> {
+  const { rows } = await db.query<UserSessionRow>('DELETE FROM user_sessions WHERE session_hash = $1 RETURNING *', [hash]);
+  return rows[0] ?? null;
+}
+
+/** Removes a user's sessions (all, or all but one) and returns their hashes, to end them in the cache. */
+export async function deleteSessionsOfUser(db: Queryable, userId: number, keepHash: Buffer | null): Promise<Buffer[]> {
+  const { rows } = await db.query<{ session_hash: Buffer }>(
+    'DELETE FROM user_sessions WHERE user_id = $1 AND ($2::bytea IS NULL OR session_hash <> $2) RETURNING session_hash',
+    [userId, keepHash],
+  );
+  return rows.map((r) => r.session_hash);
+}
+
+export async function deleteExpiredUserSessions(db: Queryable): Promise<number> {
+  const { rowCount } = await db.query('DELETE FROM user_sessions WHERE expires <= now()');
+  return rowCount;
+}
