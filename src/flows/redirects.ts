@@ -5,7 +5,8 @@
  */
 export function safeNext(candidate: unknown, fallback: string): string {
   if (typeof candidate !== 'string' || candidate.length === 0 || candidate.length > 2000) return fallback;
-  if (!candidate.startsWith('/') || candidate.startsWith('//') || /[\\\u0000-\u001f\u007f]/.test(candidate)) return fallback;
+  const hasControlCharacter = [...candidate].some((c) => c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f);
+  if (!candidate.startsWith('/') || candidate.startsWith('//') || candidate.includes('\\') || hasControlCharacter) return fallback;
   try {
     const url = new URL(candidate, 'http://gatehouse.invalid');
     if (url.host !== 'gatehouse.invalid') return fallback;
