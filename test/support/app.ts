@@ -19,7 +19,7 @@ export async function createTestApp(): Promise<TestApp> {
   const core = await createTestCore();
   await bootstrapAdmin(core.deps, { password: ADMIN_PASSWORD, token: ADMIN_TOKEN, email: 'admin@example.com' });
   const config = loadConfig({}, null);
-  const app = await buildApp({ config, deps: core.deps, logger: pino({ level: 'silent' }) });
+  const app = await buildApp({ config, deps: core.deps, logger: pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }) });
   await app.ready();
   return {
     ...core,

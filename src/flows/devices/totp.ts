@@ -14,9 +14,14 @@ export function totpConfigUrl(secret: string, issuer: string, account: string): 
 }
 
 /** The time step a code belongs to, or null when it is not valid now (±1 step). */
-export async function timeStepOfCode(secret: string, code: string, afterTimeStep = -1): Promise<number | null> {
+export async function timeStepOfCode(secret: string, code: string, afterTimeStep?: number): Promise<number | null> {
   if (!/^\d{6}$/.test(code)) return null;
-  const result = await verify({ secret, token: code, epochTolerance: TOLERANCE_SECONDS, afterTimeStep });
+  const result = await verify({
+    secret,
+    token: code,
+    epochTolerance: TOLERANCE_SECONDS,
+    ...(afterTimeStep ? { afterTimeStep } : {}),
+  });
   // otplib's TOTP result carries timeStep; its exported type is the HOTP/TOTP union.
   const timeStep = result.valid ? (result as { timeStep?: unknown }).timeStep : null;
   return typeof timeStep === 'number' ? timeStep : null;

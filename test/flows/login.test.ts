@@ -1,0 +1,189 @@
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { SYSTEM_CONTEXT } from '../../src/core/context.ts';
+import { createUser, setUserPassword } from '../../src/core/users.ts';
+import { ADMIN_PASSWORD, createTestApp, type TestApp } from '../support/app.ts';
+import { TestBrowser } from '../support/browser.ts';
+
+let t: TestApp;
+const FLOW = 'default-authentication-flow';
+
+async function makeUser(username: string, password: string, isActive = true) {
+  const user = await createUser(t.deps, SYSTEM_CONTEXT, {
+    username,
+    name: username,
+    email: `${username}@example.com`,
+    isActive,
+    attributes: {},
+    path: 'users',
+    type: 'internal',
+  });
+  await setUserPassword(t.deps, SYSTEM_CONTEXT, user.id, password);
+  return user;
+}
+
+before(async () => {
+  t = await createTestApp();
+  await makeUser('alice', 'alice-password-1');
+  await makeUser('dormant', 'dormant-password-1', false);
+});
+after(() => t.close());
+
+test('identification → password → session → redirect, with a new session id at login', async () => {
+  const browser = new TestBrowser(t.app);
+  const first = await browser.flow(FLOW);
+  assert.equal(first.component, 'ak-stage-identification');
+  assert.deepEqual(first.user_fields, ['username', 'email']);
+  const anonymousSession = browser.sessionId;
+  assert.ok(anonymousSession, 'an anonymous session holds the flow state');
+  const password = await browser.flow(FLOW, { uid_field: 'alice' });
+  assert.equal(password.component, 'ak-stage-password');
+  assert.equal(password.pending_user, 'alice');
+  const done = await browser.flow(FLOW, { password: 'alice-password-1' });
+  assert.deepEqual(done, { type: 'redirect', component: 'xak-flow-redirect', to: '/if/user/' });
+  assert.notEqual(browser.sessionId, anonymousSession, 'session id rotated at login');
+  const me = await browser.request('GET', '/api/v3/core/users/me/');
+  assert.equal(me.json().user.username, 'alice');
+  assert.equal((await browser.request('GET', '/if/user/')).statusCode, 200);
+  const events = (await t.api('GET', '/api/v3/events/events/?action=login&username=alice')).json();
+  assert.equal(events.results[0].context.auth_method, 'password');
+});
+
+test('logs in by email address too', async () => {
+  const browser = new TestBrowser(t.app);
+  assert.equal((await browser.login('alice@example.com', 'alice-password-1')).component, 'xak-flow-redirect');
+});
+
+test('a wrong password stays on the password stage with an error and records login_failed', async () => {
+  const browser = new TestBrowser(t.app);
+  const res = await browser.login('alice', 'nope');
+  assert.equal(res.component, 'ak-stage-password');
+  assert.deepEqual(res.response_errors, { password: [{ string: 'Invalid username or password.', code: 'invalid' }] });
+  const events = (await t.api('GET', '/api/v3/events/events/?action=login_failed&username=alice')).json();
+  assert.ok(events.pagination.count >= 1);
+  assert.doesNotMatch(JSON.stringify(events), /nope/, 'the password attempt is not in the event');
+});
+
+test('an unknown or disabled user gets the same answers as a wrong password (no enumeration)', async () => {
+  for (const username of ['nobody-here', 'dormant']) {
+    const browser = new TestBrowser(t.app);
+    await browser.flow(FLOW);
+    const password = await browser.flow(FLOW, { uid_field: username });
+    assert.equal(password.component, 'ak-stage-password', `${username} proceeds to the password stage`);
+    const res = await browser.flow(FLOW, { password: username === 'dormant' ? 'dormant-password-1' : 'x' });
+    assert.deepEqual(res.response_errors, { password: [{ string: 'Invalid username or password.', code: 'invalid' }] });
+  }
+});
+
+test('bad answers are errors on the same stage: missing field, wrong component, huge value', async () => {
+  const browser = new TestBrowser(t.app);
+  await browser.flow(FLOW);
+  const missing = await browser.flow(FLOW, {});
+  assert.equal(missing.component, 'ak-stage-identification');
+  assert.ok((missing.response_errors as Record<string, unknown>).uid_field);
+  const wrong = await browser.flow(FLOW, { component: 'ak-stage-password', password: 'x' });
+  assert.equal(wrong.component, 'ak-stage-identification');
+  assert.equal((wrong.response_errors as Record<string, Array<{ code: string }>>).non_field_errors?.[0]?.code, 'wrong_component');
+  const huge = await browser.flow(FLOW, { uid_field: 'a'.repeat(5000) });
+  assert.equal(huge.component, 'ak-stage-identification');
+  const nested = await browser.flow(FLOW, { uid_field: { $ne: 1 } });
+  assert.equal(nested.component, 'ak-stage-identification');
+});
+
+test('CSRF: a POST from another origin, or with no origin and no token, is refused; the header token works', async () => {
+  const browser = new TestBrowser(t.app);
+  await browser.flow(FLOW);
+  const foreign = await browser.request('POST', `/api/v3/flows/executor/${FLOW}/`, { uid_field: 'alice' }, { origin: 'https://evil.example' });
+  assert.equal(foreign.statusCode, 403);
+  browser.origin = '';
+  const bare = await t.app.inject({
+    method: 'POST',
+    url: `/api/v3/flows/executor/${FLOW}/`,
+    cookies: Object.fromEntries(browser.cookies),
+    payload: { uid_field: 'alice' },
+  });
+  assert.equal(bare.statusCode, 403);
+  const token = 'csrf-token-of-at-least-16-chars';
+  const withToken = await t.app.inject({
+    method: 'POST',
+    url: `/api/v3/flows/executor/${FLOW}/`,
+    cookies: { ...Object.fromEntries(browser.cookies), authentik_csrf: token },
+    headers: { 'x-authentik-csrf': token },
+    payload: { uid_field: 'alice' },
+  });
+  assert.equal(withToken.statusCode, 200);
+  assert.equal(withToken.json().component, 'ak-stage-password');
+});
+
+test('next: a same-origin path is followed, another site is not (no open redirect)', async () => {
+  const good = new TestBrowser(t.app);
+  assert.equal((await good.login('alice', 'alice-password-1', 'next=%2Fif%2Fuser%2F%3Ftab%3Ddevices')).to, '/if/user/?tab=devices');
+  for (const next of ['https://evil.example/', '//evil.example/x', '/\\evil.example', 'javascript:alert(1)']) {
+    const browser = new TestBrowser(t.app);
+    const res = await browser.login('alice', 'alice-password-1', `next=${encodeURIComponent(next)}`);
+    assert.equal(res.to, '/if/user/', next);
+  }
+});
+
+test('repeated failures slow down and then lock the username, for real and unknown users alike', async () => {
+  const timedLogin = async (username: string, password: string) => {
+    const browser = new TestBrowser(t.app);
+    browser.clientIp = `10.9.${Math.floor(Math.random() * 250)}.1`; // per-IP counters stay low: this is the per-username lock
+    const started = performance.now();
+    const res = await browser.login(username, password);
+    return { res, ms: performance.now() - started };
+  };
+  const failTimes = async (username: string, count: number) => {
+    for (let i = 0; i < count; i++) await t.deps.cache.increment(`login-failures:user:${username}`, 900);
+  };
+  for (const username of ['bob', 'ghost-user']) {
+    if (username === 'bob') await makeUser('bob', 'bob-password-1');
+    const fresh = await timedLogin(username, 'wrong');
+    assert.ok(fresh.ms < 400, `the first failures are not delayed (${Math.round(fresh.ms)} ms)`);
+    await failTimes(username, 4); // five failures so far
+    const slowed = await timedLogin(username, 'wrong');
+    assert.ok(slowed.ms >= 450, `after five failures an answer waits (${Math.round(slowed.ms)} ms)`);
+    await failTimes(username, 4); // ten
+    const locked = await timedLogin(username, username === 'bob' ? 'bob-password-1' : 'x');
+    assert.equal((locked.res.response_errors as Record<string, Array<{ code: string }>>).password?.[0]?.code, 'locked', username);
+  }
+  await t.deps.cache.delete('login-failures:user:bob');
+  assert.equal((await timedLogin('bob', 'bob-password-1')).res.component, 'xak-flow-redirect', 'the lock ends with its window');
+  const suspicious = (await t.api('GET', '/api/v3/events/events/?action=login_failed&username=bob')).json();
+  assert.ok(suspicious.results.some((e: { context: { reason: string } }) => e.context.reason === 'locked'));
+});
+
+test('logout through default-invalidation-flow ends the session at once', async () => {
+  const browser = new TestBrowser(t.app);
+  await browser.login('akadmin', ADMIN_PASSWORD);
+  const old = browser.sessionId as string;
+  assert.equal((await browser.request('GET', '/api/v3/core/users/me/')).statusCode, 200);
+  const res = await browser.flow('default-invalidation-flow');
+  assert.equal(res.component, 'xak-flow-redirect');
+  assert.equal((await browser.request('GET', '/api/v3/core/users/me/')).statusCode, 401);
+  const replay = await t.app.inject({ method: 'GET', url: '/api/v3/core/users/me/', cookies: { authentik_session: old } });
+  assert.equal(replay.statusCode, 401, 'the old cookie is dead everywhere');
+  const events = (await t.api('GET', '/api/v3/events/events/?action=logout&username=akadmin')).json();
+  assert.equal(events.pagination.count, 1);
+});
+
+test('"stay signed in" makes a persistent cookie; otherwise the cookie ends with the browser', async () => {
+  const browser = new TestBrowser(t.app);
+  await browser.flow(FLOW);
+  await browser.flow(FLOW, { uid_field: 'alice' });
+  const res = await browser.request('POST', `/api/v3/flows/executor/${FLOW}/`, { password: 'alice-password-1' });
+  const cookie = res.cookies.find((c) => c.name === 'authentik_session');
+  assert.equal(cookie?.maxAge, undefined);
+  assert.equal(cookie?.httpOnly, true);
+  assert.equal(cookie?.sameSite, 'Lax');
+  const remembered = new TestBrowser(t.app);
+  await remembered.flow(FLOW);
+  await remembered.flow(FLOW, { uid_field: 'alice', remember_me: true });
+  const res2 = await remembered.request('POST', `/api/v3/flows/executor/${FLOW}/`, { password: 'alice-password-1' });
+  assert.ok((res2.cookies.find((c) => c.name === 'authentik_session')?.maxAge ?? 0) > 24 * 3600);
+});
+
+test('an unknown flow answers 404', async () => {
+  const res = await new TestBrowser(t.app).request('GET', '/api/v3/flows/executor/no-such-flow/');
+  assert.equal(res.statusCode, 404);
+});

@@ -1,0 +1,96 @@
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import type { FastifyInstance } from 'fastify';
+import pino from 'pino';
+import { loadConfig } from '../../src/config/load.ts';
+import { buildApp } from '../../src/web/app.ts';
+import { createTestCore, type TestCore } from '../support/backends.ts';
+import { TestBrowser } from '../support/browser.ts';
+
+// A fresh install: no admin yet, no bootstrap variables.
+let core: TestCore;
+let app: FastifyInstance;
+before(async () => {
+  core = await createTestCore();
+  app = await buildApp({ config: loadConfig({}, null), deps: core.deps, logger: pino({ level: 'silent' }) });
+  await app.ready();
+});
+after(async () => {
+  await app.close();
+  await core.close();
+});
+
+const form = (fields: Record<string, string>) => new URLSearchParams(fields).toString();
+
+test('the login page is a plain form with the executor\'s field names and a strict CSP', async () => {
+  const res = await new TestBrowser(app).request('GET', '/if/flow/default-authentication-flow/');
+  assert.equal(res.statusCode, 200);
+  assert.match(res.body, /<input id="uid_field" name="uid_field"/);
+  assert.match(res.body, /<label for="uid_field">/);
+  assert.doesNotMatch(res.body, /<script(?![^>]*src=)/, 'no inline script');
+  assert.doesNotMatch(res.body, /style=/, 'no inline style');
+  const csp = String(res.headers['content-security-policy']);
+  assert.match(csp, /script-src 'self'/);
+  assert.match(csp, /frame-ancestors 'none'/);
+  assert.equal(res.headers['x-content-type-options'], 'nosniff');
+  assert.ok(res.headers['referrer-policy']);
+});
+
+test('initial setup creates akadmin in admins, signs them in, and then closes', async () => {
+  const browser = new TestBrowser(app);
+  const page = await browser.request('GET', '/if/flow/initial-setup/');
+  assert.equal(page.statusCode, 200);
+  assert.match(page.body, /name="email"/);
+  assert.match(page.body, /name="password_repeat"/);
+
+  const mismatch = await browser.request('POST', '/if/flow/initial-setup/', form({ email: 'admin@example.com', password: 'a-good-password', password_repeat: 'other' }));
+  assert.equal(mismatch.statusCode, 303, 'post/redirect/get');
+  const shown = await browser.request('GET', '/if/flow/initial-setup/');
+  assert.match(shown.body, /do not match/);
+
+  const done = await browser.request('POST', '/if/flow/initial-setup/', form({ email: 'admin@example.com', password: 'a-good-password', password_repeat: 'a-good-password' }));
+  assert.equal(done.statusCode, 303);
+  assert.equal(done.headers.location, '/if/user/');
+  const me = (await browser.request('GET', '/api/v3/core/users/me/')).json().user;
+  assert.equal(me.username, 'akadmin');
+  assert.equal(me.email, 'admin@example.com');
+  assert.equal(me.is_superuser, true);
+  assert.equal(me.groups_obj[0].name, 'admins');
+
+  const later = await new TestBrowser(app).request('GET', '/if/flow/initial-setup/');
+  assert.match(later.body, /Setup is already done/);
+  const api = await new TestBrowser(app).flow('initial-setup');
+  assert.equal(api.component, 'ak-stage-access-denied');
+});
+
+test('the HTML login works without JavaScript: form posts, redirects, and the session cookie', async () => {
+  const browser = new TestBrowser(app);
+  await browser.request('GET', '/if/flow/default-authentication-flow/?next=%2Fif%2Fuser%2F');
+  const step1 = await browser.request('POST', '/if/flow/default-authentication-flow/?next=%2Fif%2Fuser%2F', form({ uid_field: 'akadmin' }));
+  assert.equal(step1.statusCode, 303);
+  const passwordPage = await browser.request('GET', String(step1.headers.location));
+  assert.match(passwordPage.body, /name="password"/);
+  assert.match(passwordPage.body, /akadmin/);
+  const wrong = await browser.request('POST', '/if/flow/default-authentication-flow/?next=%2Fif%2Fuser%2F', form({ password: 'nope' }));
+  const again = await browser.request('GET', String(wrong.headers.location));
+  assert.match(again.body, /Invalid username or password/);
+  const right = await browser.request('POST', '/if/flow/default-authentication-flow/?next=%2Fif%2Fuser%2F', form({ password: 'a-good-password' }));
+  assert.equal(right.statusCode, 303);
+  assert.equal(right.headers.location, '/if/user/');
+  assert.equal((await browser.request('GET', '/if/user/')).statusCode, 200);
+});
+
+test('a form posted from another site is refused', async () => {
+  const browser = new TestBrowser(app);
+  await browser.request('GET', '/if/flow/default-authentication-flow/');
+  const res = await browser.request('POST', '/if/flow/default-authentication-flow/', form({ uid_field: 'akadmin' }), {
+    origin: 'https://evil.example',
+  });
+  assert.equal(res.statusCode, 403);
+});
+
+test('the user area sends anonymous visitors to the login, with the way back', async () => {
+  const res = await new TestBrowser(app).request('GET', '/if/user/');
+  assert.equal(res.statusCode, 302);
+  assert.equal(res.headers.location, '/if/flow/default-authentication-flow/?next=%2Fif%2Fuser%2F');
+});
