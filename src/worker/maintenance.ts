@@ -4,15 +4,17 @@ import { deleteExpiredEntries } from '../store/cacheEntries.ts';
 import { deleteExpiredEvents } from '../store/events.ts';
 import { LOCK_KEYS, tryWithAdvisoryLock } from '../store/locks.ts';
 import { deleteExpiredTokens } from '../store/tokens.ts';
+import { deleteExpiredUserSessions } from '../store/userSessions.ts';
 
 export interface MaintenanceReport {
   events: number;
   tokens: number;
   cacheEntries: number;
+  sessions: number;
 }
 
 /**
- * One sweep: events past the retention setting, expired tokens and expired cache rows. Only one
+ * One sweep: events past the retention setting, expired tokens, cache rows and session index rows. Only one
  * process sweeps at a time (the others skip and return null).
  */
 export function sweepExpired(deps: CoreDeps): Promise<MaintenanceReport | null> {
@@ -21,7 +23,12 @@ export function sweepExpired(deps: CoreDeps): Promise<MaintenanceReport | null> 
     for (let batch = await deleteExpiredEvents(deps.db); batch > 0; batch = await deleteExpiredEvents(deps.db)) {
       events += batch;
     }
-    return { events, tokens: await deleteExpiredTokens(deps.db), cacheEntries: await deleteExpiredEntries(deps.db) };
+    return {
+      events,
+      tokens: await deleteExpiredTokens(deps.db),
+      cacheEntries: await deleteExpiredEntries(deps.db),
+      sessions: await deleteExpiredUserSessions(deps.db),
+    };
   });
 }
 
