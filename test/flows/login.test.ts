@@ -187,3 +187,23 @@ test('an unknown flow answers 404', async () => {
   const res = await new TestBrowser(t.app).request('GET', '/api/v3/flows/executor/no-such-flow/');
   assert.equal(res.statusCode, 404);
 });
+
+test('the session cookie is Secure behind an https proxy that is trusted, and only then', async () => {
+  const login = async (remoteAddress: string) => {
+    const browser = new TestBrowser(t.app);
+    browser.clientIp = remoteAddress;
+    browser.origin = 'https://localhost:80';
+    const headers = { 'x-forwarded-proto': 'https' };
+    await browser.request('GET', `/api/v3/flows/executor/${FLOW}/`, undefined, headers);
+    await browser.request('POST', `/api/v3/flows/executor/${FLOW}/`, { uid_field: 'alice' }, headers);
+    const res = await browser.request('POST', `/api/v3/flows/executor/${FLOW}/`, { password: 'alice-password-1' }, headers);
+    return res;
+  };
+  const viaProxy = await login('127.0.0.1');
+  assert.equal(viaProxy.json().component, 'xak-flow-redirect');
+  assert.equal(viaProxy.cookies.find((c) => c.name === 'authentik_session')?.secure, true);
+  // From an address outside GATEHOUSE_LISTEN__TRUSTED_PROXY_CIDRS the header is not believed:
+  // the request is plain http, so an https Origin is a foreign one.
+  const spoofed = await login('203.0.113.9');
+  assert.equal(spoofed.statusCode, 403);
+});
