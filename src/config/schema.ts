@@ -80,6 +80,18 @@ export const configSchema = z.strictObject({
       retention_days: z.coerce.number().int().min(1).max(36500).default(365),
     })
     .prefault({}),
+  brand: z
+    .strictObject({
+      // Shown in page titles and headers.
+      title: z.string().min(1).max(100).default('Gatehouse'),
+      // A path on this server or an https URL of the logo shown above every form.
+      logo_url: z
+        .string()
+        .max(2000)
+        .regex(/^(\/[^/\\]|https:\/\/)/, 'expected a path starting with / or an https:// URL')
+        .optional(),
+    })
+    .prefault({}),
   sessions: z
     .strictObject({
       // How long a browser session lives after login, in hours.

@@ -20,6 +20,7 @@ import { redactUrl } from '../log.ts';
 import { findInstallationId } from '../store/users.ts';
 import { resolveActor } from './authentication.ts';
 import { avatarRoutes } from './avatars.ts';
+import { brandFromConfig, useBrand } from './brand.ts';
 import { apiErrorHandler } from './errors.ts';
 import { flowExecutorRoutes } from './flowExecutor.ts';
 import { flowPageRoutes } from './flowPages.ts';
@@ -29,13 +30,14 @@ import { recoveryRoutes } from './recovery.ts';
 import { userAreaRoutes } from './userArea.ts';
 
 export interface AppOptions {
-  config: Pick<Config, 'listen'>;
+  config: Pick<Config, 'listen' | 'brand'>;
   deps: CoreDeps;
   logger: Logger;
 }
 
 /** Builds the HTTP core; it never listens, so tests drive it with inject(). */
 export async function buildApp({ config, deps, logger }: AppOptions): Promise<FastifyInstance> {
+  useBrand(brandFromConfig(config));
   const app = Fastify({
     loggerInstance: logger,
     // Our own id for every request; a client-sent one is not trusted into the logs.

@@ -1,3 +1,5 @@
+import { currentBrand } from './brand.ts';
+
 /** The smallest safe templating: every interpolated value goes through escapeHtml. */
 export const escapeHtml = (value: unknown): string =>
   String(value ?? '').replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] as string);
@@ -31,17 +33,19 @@ export function html(strings: TemplateStringsArray, ...values: unknown[]): SafeH
 }
 
 export function page(title: string, body: SafeHtml, options: { scripts?: string[] } = {}): string {
+  const brand = currentBrand();
   return html`<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${title}</title>
+<title>${title === brand.title ? title : `${title} – ${brand.title}`}</title>
 <link rel="stylesheet" href="/static/gatehouse.css">
 ${(options.scripts ?? []).map((src) => html`<script src="${src}" defer></script>`)}
 </head>
 <body>
 <main class="card">
+${brand.logoUrl ? html`<img class="logo" src="${brand.logoUrl}" alt="${brand.title}">` : ''}
 ${body}
 </main>
 </body>

@@ -1,11 +1,13 @@
 import type { FastifyReply } from 'fastify';
+import { currentBrand } from './brand.ts';
 
 /** Headers every HTML page carries: no inline script, no framing, no sniffing, no referrer leak. */
 export function securityHeaders(reply: FastifyReply): FastifyReply {
+  const logoOrigin = currentBrand().logoOrigin;
   return reply
     .header(
       'Content-Security-Policy',
-      "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+      `default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:${logoOrigin ? ` ${logoOrigin}` : ''}; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'`,
     )
     .header('X-Content-Type-Options', 'nosniff')
     .header('X-Frame-Options', 'DENY')
