@@ -6,14 +6,7 @@ import type { CoreDeps, RequestContext } from './context.ts';
 import { recordEvent } from './events.ts';
 import { checkPassword, hashPassword } from './passwords.ts';
 
-export interface UserInput {
-  username: string;
-  name: string;
-  email: string;
-  isActive: boolean;
-  attributes: Record<string, unknown>;
-  path: string;
-  type: userStore.UserType;
+export interface UserInput extends userStore.NewUser {
   /** Group uuids; replaces direct memberships when given. */
   groups?: string[];
 }
