@@ -44,6 +44,7 @@ const STAGES: StageSpec[] = [
   { key: 'logout', name: 'default-invalidation-logout', type: 'user_logout', config: {} },
   { key: 'totp-setup', name: 'default-authenticator-totp-setup', type: 'authenticator_totp', config: {} },
   { key: 'static-setup', name: 'default-authenticator-static-setup', type: 'authenticator_static', config: {} },
+  { key: 'webauthn-setup', name: 'default-authenticator-webauthn-setup', type: 'authenticator_webauthn', config: {} },
   {
     key: 'explicit-consent',
     name: 'default-provider-authorization-consent',
@@ -124,6 +125,15 @@ const FLOWS: FlowSpec[] = [
     designation: 'stage_configuration',
     authentication: 'require_authenticated',
     stages: ['static-setup'],
+  },
+  {
+    key: 'default-authenticator-webauthn-setup',
+    slug: 'default-authenticator-webauthn-setup',
+    name: 'default-authenticator-webauthn-setup',
+    title: 'Set up a passkey or security key',
+    designation: 'stage_configuration',
+    authentication: 'require_authenticated',
+    stages: ['webauthn-setup'],
   },
   {
     key: 'initial-setup',

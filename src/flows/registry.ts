@@ -1,6 +1,7 @@
 import type { StageDefinition } from './stage.ts';
 import { authenticatorStaticStage, authenticatorTotpStage } from './stages/authenticatorSetup.ts';
 import { authenticatorValidateStage } from './stages/authenticatorValidate.ts';
+import { authenticatorWebauthnStage } from './stages/authenticatorWebauthn.ts';
 import { consentStage } from './stages/consent.ts';
 import { identificationStage } from './stages/identification.ts';
 import { passwordStage } from './stages/password.ts';
@@ -19,6 +20,7 @@ const STAGES = new Map<string, AnyStage>(
     authenticatorValidateStage,
     authenticatorTotpStage,
     authenticatorStaticStage,
+    authenticatorWebauthnStage,
     userLoginStage,
     userLogoutStage,
     denyStage,

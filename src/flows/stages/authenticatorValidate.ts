@@ -3,11 +3,12 @@ import { findStagesByIds } from '../../store/flows.ts';
 import { fieldError } from '../challenge.ts';
 import type { DeviceChallenge, DeviceClassHandler } from '../devices/classes.ts';
 import { staticHandler, totpHandler } from '../devices/codeHandlers.ts';
+import { webauthnHandler } from '../devices/webauthn.ts';
 import type { InteractiveStage, StageContext } from '../stage.ts';
 import { recordFailure } from '../throttle.ts';
 
 /** The device classes this stage can check, in the order answers are tried. */
-export const DEVICE_HANDLERS: DeviceClassHandler[] = [totpHandler, staticHandler];
+export const DEVICE_HANDLERS: DeviceClassHandler[] = [totpHandler, staticHandler, webauthnHandler];
 
 const config = z.strictObject({
   device_classes: z.array(z.enum(['totp', 'static', 'webauthn'])).min(1).default(['totp', 'static', 'webauthn']),

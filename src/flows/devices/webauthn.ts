@@ -1,0 +1,146 @@
+import {
+  type AuthenticationResponseJSON,
+  generateAuthenticationOptions,
+  type PublicKeyCredentialRequestOptionsJSON,
+  verifyAuthenticationResponse,
+} from '@simplewebauthn/server';
+import { z } from 'zod';
+import {
+  findWebauthnDeviceByCredentialId,
+  listWebauthnDevicesOfUser,
+  recordWebauthnUse,
+  type WebauthnDeviceRow,
+} from '../../store/devices.ts';
+import type { UserRow } from '../../store/users.ts';
+import type { StageContext } from '../stage.ts';
+import type { DeviceClassHandler } from './classes.ts';
+
+/** A base64url field of a credential's JSON (ids and binary fields). */
+export const base64url = z.string().min(1).max(16_384).regex(/^[A-Za-z0-9_-]+$/);
+
+// The shape navigator.credentials.get()'s toJSON() gives (WebAuthn L3 §5.1.11); checked before
+// the library sees it, so foreign input is refused as a wrong answer, never as a crash.
+const assertionJson = z.looseObject({
+  id: base64url,
+  rawId: base64url,
+  type: z.literal('public-key'),
+  response: z.looseObject({
+    clientDataJSON: base64url,
+    authenticatorData: base64url,
+    signature: base64url,
+    userHandle: base64url.optional(),
+  }),
+  clientExtensionResults: z.record(z.string(), z.unknown()).default({}),
+});
+
+/**
+ * A credential's JSON as the client sent it: an object from the JSON executor, or a JSON string
+ * from the HTML form's hidden input. Null when it is neither.
+ */
+export function credentialJsonOf(value: unknown): Record<string, unknown> | null {
+  let parsed = value;
+  if (typeof value === 'string') {
+    try {
+      parsed = JSON.parse(value);
+    } catch {
+      return null;
+    }
+  }
+  return typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed) ? (parsed as Record<string, unknown>) : null;
+}
+
+/** The validate stage's pending assertion challenge, kept in its scratch between challenge and answer. */
+type AssertionScratch = {
+  webauthnAssertion?: { userId: number; options: PublicKeyCredentialRequestOptionsJSON; issuedAt: number };
+};
+
+// WebAuthn §13.4.3: a challenge is good for a limited time. An older one is replaced (the page
+// shows the new one); a used one is claimed in the cache for as long, so it cannot pass again.
+const CHALLENGE_SECONDS = 10 * 60;
+const spentChallengeKey = (challenge: string) => `webauthn-challenge-spent:${challenge}`;
+
+const lastUsedOf = (devices: WebauthnDeviceRow[]): string | null => {
+  const times = devices.flatMap((d) => (d.last_used ? [new Date(d.last_used).getTime()] : []));
+  return times.length > 0 ? new Date(Math.max(...times)).toISOString() : null;
+};
+
+/**
+ * The request options for this user, made once per flow: the executor builds the challenge
+ * several times per answer, and the browser must sign the same challenge the answer is checked against.
+ */
+async function assertionOptionsFor(ctx: StageContext, user: UserRow, devices: WebauthnDeviceRow[]) {
+  const scratch = ctx.scratch<AssertionScratch>();
+  const pending = scratch.webauthnAssertion;
+  const now = ctx.deps.now().getTime();
+  if (pending?.userId === user.id && now - pending.issuedAt < CHALLENGE_SECONDS * 1000) return pending.options;
+  const options = await generateAuthenticationOptions({
+    rpID: ctx.request.hostname,
+    allowCredentials: devices.map((d) => ({ id: d.credential_id, transports: d.transports })),
+    userVerification: 'preferred',
+  });
+  scratch.webauthnAssertion = { userId: user.id, options, issuedAt: now };
+  return options;
+}
+
+/** Checks the assertion against the device it names; false for anything not proven. */
+async function isAssertionValid(ctx: StageContext, user: UserRow, assertion: AuthenticationResponseJSON): Promise<boolean> {
+  const scratch = ctx.scratch<AssertionScratch>();
+  const pending = scratch.webauthnAssertion;
+  if (!pending || pending.userId !== user.id) return false;
+  const device = await findWebauthnDeviceByCredentialId(ctx.deps.db, assertion.id);
+  // A valid signature by someone else's credential proves nothing about this user.
+  if (!device || device.user_id !== user.id) return false;
+  let verification: Awaited<ReturnType<typeof verifyAuthenticationResponse>>;
+  try {
+    verification = await verifyAuthenticationResponse({
+      response: assertion,
+      expectedChallenge: pending.options.challenge,
+      expectedOrigin: ctx.request.origin,
+      expectedRPID: ctx.request.hostname,
+      credential: {
+        id: device.credential_id,
+        publicKey: new Uint8Array(device.public_key),
+        counter: Number(device.sign_count),
+        transports: device.transports,
+      },
+      // A second factor after the password: presence is enough, as the options asked ('preferred').
+      requireUserVerification: false,
+    });
+  } catch {
+    // Wrong challenge, origin or RP id, a bad signature, or a counter that went backwards (a clone).
+    return false;
+  }
+  if (!verification.verified) return false;
+  // The flow state is read, changed and written back whole, so two requests racing with the same
+  // assertion would both still find the challenge; the cache's atomic counter lets only one through.
+  if ((await ctx.deps.cache.increment(spentChallengeKey(pending.options.challenge), CHALLENGE_SECONDS)) !== 1) return false;
+  await recordWebauthnUse(ctx.deps.db, device.id, verification.authenticationInfo.newCounter);
+  // A challenge is good for one assertion: the next sign-in in this flow gets a new one.
+  delete scratch.webauthnAssertion;
+  return true;
+}
+
+/** WebAuthn devices (passkeys, security keys) for authenticator_validate. */
+export const webauthnHandler: DeviceClassHandler = {
+  deviceClass: 'webauthn',
+  async challengesFor(ctx, user) {
+    const devices = await listWebauthnDevicesOfUser(ctx.deps.db, user.id);
+    const first = devices[0];
+    if (!first) return [];
+    // One request for all of the user's credentials: the browser lets them pick any of them.
+    return [
+      {
+        device_class: 'webauthn' as const,
+        device_uid: String(first.id),
+        challenge: { ...(await assertionOptionsFor(ctx, user, devices)) },
+        last_used: lastUsedOf(devices),
+      },
+    ];
+  },
+  async verify(ctx, user, answer) {
+    if (answer.webauthn === undefined) return null;
+    const assertion = assertionJson.safeParse(credentialJsonOf(answer.webauthn));
+    if (!assertion.success) return false;
+    return isAssertionValid(ctx, user, assertion.data as unknown as AuthenticationResponseJSON);
+  },
+};
