@@ -104,7 +104,7 @@ async function planFlow(deps: CoreDeps, flow: FlowRow, request: FlowRequest, ses
 }
 
 function contextFor(run: Run, stage: NonNullable<Awaited<ReturnType<typeof findStageById>>>, config: unknown): StageContext {
-  let pendingUser: Promise<UserRow | null> | null = null;
+  let pendingUser: { id: number | null; user: Promise<UserRow | null> } | null = null;
   return {
     deps: run.deps,
     flow: run.flow,
@@ -114,13 +114,13 @@ function contextFor(run: Run, stage: NonNullable<Awaited<ReturnType<typeof findS
     request: run.request,
     pendingUser() {
       const id = run.state.pendingUserId;
-      pendingUser ??= id === null ? Promise.resolve(null) : findUserById(run.deps.db, id);
-      return pendingUser;
+      if (pendingUser?.id !== id) pendingUser = { id, user: id === null ? Promise.resolve(null) : findUserById(run.deps.db, id) };
+      return pendingUser.user;
     },
-    async audit(action, details = {}) {
+    async audit(action, details = {}, tx = run.deps.db) {
       const user = await this.pendingUser();
       await recordEvent(
-        run.deps.db,
+        tx,
         run.deps,
         {
           actor: user ? { id: user.id, username: user.username, email: user.email, isSuperuser: user.is_superuser } : null,

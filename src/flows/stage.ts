@@ -1,6 +1,7 @@
 import type { z } from 'zod';
 import type { CoreDeps } from '../core/context.ts';
 import type { EventAction, EventDetails } from '../core/events.ts';
+import type { Queryable } from '../store/db.ts';
 import type { FlowRow, StageRow } from '../store/flows.ts';
 import type { UserRow } from '../store/users.ts';
 import type { ResponseErrors } from './challenge.ts';
@@ -28,8 +29,8 @@ export interface StageContext<Config = Record<string, unknown>> {
   request: FlowRequest;
   /** The user the flow is about (identified, or signed in), if any. */
   pendingUser(): Promise<UserRow | null>;
-  /** Writes an audit event with this request's context. */
-  audit(action: EventAction, details?: EventDetails): Promise<void>;
+  /** Writes an audit event with this request's context; pass the transaction of the change it records. */
+  audit(action: EventAction, details?: EventDetails, tx?: Queryable): Promise<void>;
   /** This stage's scratch space in the flow state (kept between challenge and answer). */
   scratch<T extends Record<string, unknown>>(): T;
 }

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { SYSTEM_CONTEXT } from '../../src/core/context.ts';
 import { createUser, setUserPassword } from '../../src/core/users.ts';
+import { readThrottle } from '../../src/flows/throttle.ts';
 import { ADMIN_PASSWORD, createTestApp, type TestApp } from '../support/app.ts';
 import { TestBrowser } from '../support/browser.ts';
 
@@ -139,7 +140,9 @@ test('repeated failures slow down and then lock the username, for real and unkno
   for (const username of ['bob', 'ghost-user']) {
     if (username === 'bob') await makeUser('bob', 'bob-password-1');
     const fresh = await timedLogin(username, 'wrong');
-    assert.ok(fresh.ms < 400, `the first failures are not delayed (${Math.round(fresh.ms)} ms)`);
+    assert.equal((fresh.res.response_errors as Record<string, Array<{ code: string }>>).password?.[0]?.code, 'invalid');
+    const status = await readThrottle(t.deps.cache, username, '10.255.255.1');
+    assert.equal(status.delayMs, 0, 'the first failures are not delayed');
     await failTimes(username, 4); // five failures so far
     const slowed = await timedLogin(username, 'wrong');
     assert.ok(slowed.ms >= 450, `after five failures an answer waits (${Math.round(slowed.ms)} ms)`);

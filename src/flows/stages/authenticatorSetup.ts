@@ -38,7 +38,7 @@ export const authenticatorTotpStage: InteractiveStage<z.infer<typeof totpConfig>
     const step = await timeStepOfCode(secret, code);
     if (step === null) return { kind: 'invalid', errors: fieldError('code', 'Code does not match; check the app and try again.') };
     await ctx.deps.db.transaction(async (tx) => {
-      await insertTotpDevice(tx, {
+      const device = await insertTotpDevice(tx, {
         userId: user.id,
         name: ctx.config.friendly_name,
         secretEncrypted: ctx.deps.totpBox.seal(secret),
@@ -46,8 +46,8 @@ export const authenticatorTotpStage: InteractiveStage<z.infer<typeof totpConfig>
         // The code just typed is spent: it cannot also pass the next validation.
         lastTimeStep: step,
       });
+      await ctx.audit('model_created', { model: { model_name: 'totp_device', pk: device.id, name: device.name } }, tx);
     });
-    await ctx.audit('model_created', { model: { model_name: 'totp_device', pk: user.id, name: ctx.config.friendly_name } });
     delete ctx.state.scratch[ctx.stage.id];
     ctx.state.authMethods.push('totp');
     return { kind: 'next' };
@@ -70,10 +70,10 @@ export const authenticatorStaticStage: InteractiveStage<z.infer<typeof staticCon
     const user = await ctx.pendingUser();
     const codes = ctx.scratch<{ codes?: string[] }>().codes;
     if (!user || !codes) return { kind: 'deny', message: 'Sign in before adding recovery codes.' };
-    await ctx.deps.db.transaction((tx) =>
-      insertStaticDevice(tx, { userId: user.id, name: ctx.config.friendly_name, tokenHashes: codes.map(staticCodeHash) }),
-    );
-    await ctx.audit('model_created', { model: { model_name: 'static_device', pk: user.id, name: ctx.config.friendly_name } });
+    await ctx.deps.db.transaction(async (tx) => {
+      const deviceId = await insertStaticDevice(tx, { userId: user.id, name: ctx.config.friendly_name, tokenHashes: codes.map(staticCodeHash) });
+      await ctx.audit('model_created', { model: { model_name: 'static_device', pk: deviceId, name: ctx.config.friendly_name } }, tx);
+    });
     delete ctx.state.scratch[ctx.stage.id];
     return { kind: 'next' };
   },

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
 import { findStagesByIds } from '../../store/flows.ts';
 import { fieldError } from '../challenge.ts';
@@ -5,7 +6,10 @@ import type { DeviceChallenge, DeviceClassHandler } from '../devices/classes.ts'
 import { staticHandler, totpHandler } from '../devices/codeHandlers.ts';
 import { webauthnHandler } from '../devices/webauthn.ts';
 import type { InteractiveStage, StageContext } from '../stage.ts';
-import { recordFailure } from '../throttle.ts';
+import { readThrottle, recordFailure } from '../throttle.ts';
+
+// Wrong codes in one flow before it starts over (as the password stage does).
+const MAX_FAILURES_PER_FLOW = 5;
 
 /** The device classes this stage can check, in the order answers are tried. */
 export const DEVICE_HANDLERS: DeviceClassHandler[] = [totpHandler, staticHandler, webauthnHandler];
@@ -80,6 +84,14 @@ export const authenticatorValidateStage: InteractiveStage<Config> = {
       }
       return { kind: 'next' };
     }
+    // Second-factor guesses count against the same per-username and per-IP limits as passwords.
+    const uid = ctx.state.pendingUid ?? user.username;
+    const throttle = await readThrottle(ctx.deps.cache, uid, ctx.request.clientIp);
+    if (throttle.isLocked) {
+      await ctx.audit('login_failed', { context: { reason: 'locked' } });
+      return { kind: 'invalid', errors: fieldError('code', 'Too many failed attempts. Try again later.', 'locked') };
+    }
+    if (throttle.delayMs > 0) await sleep(throttle.delayMs);
     for (const handler of handlersFor(ctx)) {
       const verdict = await handler.verify(ctx as unknown as StageContext, user, body);
       if (verdict === true) {
@@ -87,8 +99,11 @@ export const authenticatorValidateStage: InteractiveStage<Config> = {
         return { kind: 'next' };
       }
     }
-    await recordFailure(ctx.deps.cache, ctx.state.pendingUid ?? user.username, ctx.request.clientIp);
+    await recordFailure(ctx.deps.cache, uid, ctx.request.clientIp);
     await ctx.audit('login_failed', { context: { reason: 'invalid_mfa' } });
+    const scratch = ctx.scratch<{ failures?: number }>();
+    scratch.failures = (scratch.failures ?? 0) + 1;
+    if (scratch.failures >= MAX_FAILURES_PER_FLOW) return { kind: 'deny', message: 'Too many failed attempts. Start again.' };
     const field = body.webauthn !== undefined ? 'webauthn' : 'code';
     return { kind: 'invalid', errors: fieldError(field, 'Invalid code or authenticator response.', 'invalid') };
   },

@@ -115,8 +115,8 @@ export const authenticatorWebauthnStage: InteractiveStage<Config> = {
     const isRegistered = () => findWebauthnDeviceByCredentialId(ctx.deps.db, info.credential.id);
     if (await isRegistered()) return invalidResponse('This passkey is already registered.');
     const device = await ctx.deps.db
-      .transaction((tx) =>
-        insertWebauthnDevice(tx, {
+      .transaction(async (tx) => {
+        const inserted = await insertWebauthnDevice(tx, {
           userId: user.id,
           name: ctx.config.friendly_name,
           credentialId: info.credential.id,
@@ -126,15 +126,16 @@ export const authenticatorWebauthnStage: InteractiveStage<Config> = {
           aaguid: info.aaguid,
           deviceType: info.credentialDeviceType,
           isBackedUp: info.credentialBackedUp,
-        }),
-      )
+        });
+        await ctx.audit('model_created', { model: { model_name: 'webauthn_device', pk: inserted.id, name: inserted.name } }, tx);
+        return inserted;
+      })
       // The same response sent twice at once: the second insert meets the unique credential id.
       .catch(async (error: unknown) => {
         if (await isRegistered()) return null;
         throw error;
       });
     if (!device) return invalidResponse('This passkey is already registered.');
-    await ctx.audit('model_created', { model: { model_name: 'webauthn_device', pk: device.id, name: ctx.config.friendly_name } });
     delete ctx.state.scratch[ctx.stage.id];
     ctx.state.authMethods.push('webauthn');
     return { kind: 'next' };
