@@ -109,3 +109,21 @@ test('setup flows need a signed-in user', async () => {
   const res = await anonymous.flow('default-authenticator-totp-setup');
   assert.equal(res.component, 'ak-stage-access-denied');
 });
+
+test('second-factor guesses are throttled like passwords: locked users cannot pass even with a right code', async () => {
+  const login = new TestBrowser(t.app);
+  await login.login('carol', 'carol-password-1');
+  for (let i = 0; i < 10; i++) await t.deps.cache.increment('login-failures:user:carol', 900);
+  const locked = await login.flow(FLOW, { code: await totpCode(secret, 1) });
+  assert.equal((locked.response_errors as Record<string, Array<{ code: string }>>).code?.[0]?.code, 'locked');
+  await t.deps.cache.delete('login-failures:user:carol');
+});
+
+test('five wrong codes in one flow end it', async () => {
+  const login = new TestBrowser(t.app);
+  await login.login('carol', 'carol-password-1');
+  let last: Record<string, unknown> = {};
+  for (let i = 0; i < 5; i++) last = await login.flow(FLOW, { code: '000000' });
+  assert.equal(last.component, 'ak-stage-access-denied');
+  await t.deps.cache.delete('login-failures:user:carol');
+});
