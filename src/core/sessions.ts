@@ -69,9 +69,27 @@ export async function endSessionsOfUser(
   userId: number,
   keepSessionId: string | null,
 ): Promise<number> {
-  const hashes = await store.deleteSessionsOfUser(deps.db, userId, keepSessionId ? sessionHash(keepSessionId) : null);
-  for (const hash of hashes) await deps.cache.delete(cacheKey(hash));
-  return hashes.length;
+  const keep = keepSessionId ? sessionHash(keepSessionId).toString('hex') : null;
+  const sessions = (await store.listLiveSessionsOfUser(deps.db, userId)).filter((s) => s.session_hash.toString('hex') !== keep);
+  // The cache first: if it fails part-way, the rows still list what is left to end.
+  for (const session of sessions) await deps.cache.delete(cacheKey(session.session_hash));
+  for (const session of sessions) await store.deleteUserSession(deps.db, session.session_hash);
+  return sessions.length;
+}
+
+// "Last seen" is a hint: written at most once a minute per session, and remembered here so a
+// busy browser does not cost a database write per request.
+const TOUCH_INTERVAL_MS = 60_000;
+const lastTouched = new Map<string, number>();
+
+export async function noteSessionSeen(deps: Pick<CoreDeps, 'db' | 'now'>, sessionId: string): Promise<void> {
+  const hash = sessionHash(sessionId);
+  const key = hash.toString('hex');
+  const now = deps.now().getTime();
+  if (now - (lastTouched.get(key) ?? 0) < TOUCH_INTERVAL_MS) return;
+  if (lastTouched.size > 50_000) lastTouched.clear();
+  lastTouched.set(key, now);
+  await store.touchUserSession(deps.db, hash);
 }
 
 export const hashOfSession = (sessionId: string): string => sessionHash(sessionId).toString('hex');

@@ -166,7 +166,9 @@ export async function ensureDefaultFlows(deps: Pick<CoreDeps, 'db'>): Promise<nu
       if (await findFlowByManaged(tx, managed)) continue;
       const flow = await insertFlow(tx, { ...spec, managed });
       for (const [i, key] of spec.stages.entries()) {
-        await insertBinding(tx, { flowId: flow.id, stageId: stageIds.get(key) as string, order: (i + 1) * 10 });
+        // Authentik's spacing: 10, 20, 30, …, and the sign-in itself at 100, leaving room to insert.
+        const order = key === 'login' ? 100 : (i + 1) * 10;
+        await insertBinding(tx, { flowId: flow.id, stageId: stageIds.get(key) as string, order });
       }
       created += 1;
     }

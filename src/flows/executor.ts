@@ -1,11 +1,10 @@
 import type { CoreDeps } from '../core/context.ts';
 import { recordEvent } from '../core/events.ts';
-import { createSession, endSession, findSession, type BrowserSession } from '../core/sessions.ts';
-import { NotFound } from '../errors.ts';
-import { type FlowRow, findBindingById, findFlowBySlug, findStageById, listBindingsOfFlow } from '../store/flows.ts';
-import { findUserById, hasActiveSuperuser, type UserRow } from '../store/users.ts';
-import { INITIAL_SETUP_MANAGED } from './defaults.ts';
-import { accessDeniedChallenge, type Challenge, type FlowInfo, fieldError, redirectChallenge } from './challenge.ts';
+import { type BrowserSession, createSession, endSession, findSession } from '../core/sessions.ts';
+import { type FlowRow, findBindingById, findStageById } from '../store/flows.ts';
+import { findUserById, type UserRow } from '../store/users.ts';
+import { accessDeniedChallenge, type Challenge, fieldError, redirectChallenge } from './challenge.ts';
+import { DEFAULT_NEXT, findFlow, flowInfo, planFlow, refusalOf, sessionFor } from './planner.ts';
 import { evaluatePolicies } from './policies.ts';
 import { safeNext } from './redirects.ts';
 import { stageDefinition } from './registry.ts';
@@ -23,8 +22,6 @@ export interface FlowResponse {
   isSignedOut?: boolean;
 }
 
-const DEFAULT_NEXT = '/if/user/';
-
 interface Run {
   deps: CoreDeps;
   flow: FlowRow;
@@ -34,73 +31,6 @@ interface Run {
   state: FlowState;
   cookieMaxAge?: number | null;
   isSignedOut?: boolean;
-}
-
-const flowInfo = (flow: FlowRow): FlowInfo => ({
-  title: flow.title || flow.name,
-  background: '',
-  cancel_url: '/flows/-/cancel/',
-  layout: 'stacked',
-});
-
-async function findFlow(deps: CoreDeps, slug: string): Promise<FlowRow> {
-  const flow = /^[-a-z0-9_]{1,100}$/.test(slug) ? await findFlowBySlug(deps.db, slug) : null;
-  if (!flow) throw new NotFound('Flow not found.');
-  return flow;
-}
-
-/** The browser's session, creating an anonymous one to hold flow state when it has none. */
-async function sessionFor(deps: CoreDeps, request: FlowRequest): Promise<{ sessionId: string; session: BrowserSession | null }> {
-  if (request.sessionId) {
-    const session = await findSession(deps, request.sessionId);
-    if (session) return { sessionId: request.sessionId, session };
-  }
-  const session = { userId: null, clientIp: request.clientIp, userAgent: request.userAgent, method: 'anonymous' };
-  return { sessionId: await createSession(deps, session), session: { ...session, createdAt: new Date().toISOString() } };
-}
-
-/** Why this browser may not run this flow at all, or null. */
-async function refusalOf(deps: CoreDeps, flow: FlowRow, session: BrowserSession | null): Promise<string | null> {
-  // initial-setup works only until an administrator exists (then anyone could make one).
-  if (flow.managed === INITIAL_SETUP_MANAGED && (await hasActiveSuperuser(deps.db))) {
-    return 'Setup is already done: an administrator exists. Sign in instead.';
-  }
-  const user = session?.userId != null ? await findUserById(deps.db, session.userId) : null;
-  const isSignedIn = user?.is_active === true;
-  switch (flow.authentication) {
-    case 'require_authenticated':
-      return isSignedIn ? null : 'You need to be signed in to use this flow.';
-    case 'require_unauthenticated':
-      return isSignedIn ? 'You are already signed in.' : null;
-    case 'require_superuser':
-      return isSignedIn && user?.is_superuser ? null : 'You need to be an administrator to use this flow.';
-    default:
-      return null;
-  }
-}
-
-async function planFlow(deps: CoreDeps, flow: FlowRow, request: FlowRequest, session: BrowserSession | null, next: string) {
-  const state: FlowState = {
-    flowId: flow.id,
-    plan: [],
-    index: 0,
-    pendingUserId: session?.userId ?? null,
-    pendingUid: null,
-    next,
-    authMethods: [],
-    rememberMe: false,
-    scratch: {},
-    promptData: {},
-  };
-  const user = state.pendingUserId !== null ? await findUserById(deps.db, state.pendingUserId) : null;
-  const subject = { user, clientIp: request.clientIp, state };
-  const flowVerdict = await evaluatePolicies(deps, flow.id, flow.policy_engine_mode, subject);
-  if (!flowVerdict.isPassing) return { state, denial: flowVerdict.messages[0] ?? 'Access denied.' };
-  for (const binding of await listBindingsOfFlow(deps.db, flow.id)) {
-    if (binding.evaluate_on_plan && !(await evaluatePolicies(deps, binding.id, binding.policy_engine_mode, subject)).isPassing) continue;
-    state.plan.push({ stageId: binding.stage_id, bindingId: binding.id });
-  }
-  return { state, denial: null };
 }
 
 function contextFor(run: Run, stage: NonNullable<Awaited<ReturnType<typeof findStageById>>>, config: unknown): StageContext {
@@ -192,6 +122,11 @@ async function advance(run: Run, errors?: Challenge['response_errors']): Promise
       return redirectChallenge(run.state.next);
     }
     const binding = entry.bindingId ? await findBindingById(run.deps.db, entry.bindingId) : null;
+    if (entry.bindingId && !binding) {
+      // The binding was deleted while this flow ran: its policies went with it, so skip the stage.
+      run.state.index += 1;
+      continue;
+    }
     if (binding?.re_evaluate_policies) {
       const user = run.state.pendingUserId !== null ? await findUserById(run.deps.db, run.state.pendingUserId) : null;
       const verdict = await evaluatePolicies(run.deps, binding.id, binding.policy_engine_mode, {

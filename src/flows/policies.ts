@@ -3,6 +3,7 @@ import { z } from 'zod';
 import type { CoreDeps } from '../core/context.ts';
 import { countConfirmedDevicesOfUser } from '../store/devices.ts';
 import { isMemberOfGroup, listPolicyBindingsOf, type PolicyBindingRow, type PolicyEngineMode } from '../store/flows.ts';
+import { findPoliciesByIds } from '../store/policyAdmin.ts';
 import type { UserRow } from '../store/users.ts';
 import type { FlowState } from './state.ts';
 import { reputationScore } from './throttle.ts';
@@ -83,6 +84,34 @@ async function evaluateBinding(deps: CoreDeps, binding: PolicyBindingRow, subjec
       // An unknown policy type fails closed.
       return { isPassing: false, messages: ['Unknown policy.'] };
   }
+}
+
+/**
+ * Evaluates policies by id, all of which must pass (a prompt stage's validation_policies, as in
+ * Authentik). A missing policy fails closed.
+ */
+export async function evaluatePolicyIds(deps: CoreDeps, policyIds: string[], subject: PolicySubject): Promise<PolicyVerdict> {
+  const policies = await findPoliciesByIds(deps.db, policyIds);
+  const messages: string[] = [];
+  for (const id of policyIds) {
+    const policy = policies.get(id);
+    const asBinding: PolicyBindingRow = {
+      id,
+      target_flow_id: null,
+      target_binding_id: null,
+      policy_id: id,
+      policy_type: policy?.type ?? 'missing',
+      policy_config: policy?.config ?? {},
+      group_id: null,
+      user_id: null,
+      negate: false,
+      enabled: true,
+      order: 0,
+    };
+    const verdict = await evaluateBinding(deps, asBinding, subject);
+    if (!verdict.isPassing) messages.push(...(verdict.messages.length ? verdict.messages : ['Not allowed.']));
+  }
+  return { isPassing: messages.length === 0, messages };
 }
 
 /**

@@ -57,7 +57,7 @@ export function openPostgres(options: PostgresOptions): Database {
     database: options.database,
     ssl: options.ssl,
     max: options.poolSize,
-    connectionTimeoutMillis: 3000,
+    connectionTimeoutMillis: 5000,
     idleTimeoutMillis: 30_000,
     // A statement that runs for longer than this is a fault, not work: fail it and answer 503.
     statement_timeout: 15_000,

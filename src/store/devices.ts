@@ -187,3 +187,18 @@ export async function deleteDevice(db: Queryable, kind: DeviceKind, userId: numb
   const { rowCount } = await db.query(`DELETE FROM ${TABLE_OF[kind]} WHERE id = $1 AND user_id = $2`, [id, userId]);
   return rowCount > 0;
 }
+
+export interface DeviceOfUser {
+  id: number;
+  user_id: number;
+  name: string;
+}
+
+/** One device of a user, locked for the rest of the transaction; null when it is not theirs. */
+export async function findDeviceOfUserForUpdate(db: Queryable, kind: DeviceKind, userId: number, id: number): Promise<DeviceOfUser | null> {
+  const { rows } = await db.query<DeviceOfUser>(
+    `SELECT id, user_id, name FROM ${TABLE_OF[kind]} WHERE id = $1 AND user_id = $2 FOR UPDATE`,
+    [id, userId],
+  );
+  return rows[0] ?? null;
+}

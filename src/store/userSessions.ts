@@ -47,3 +47,16 @@ export async function deleteExpiredUserSessions(db: Queryable): Promise<number> 
   const { rowCount } = await db.query('DELETE FROM user_sessions WHERE expires <= now()');
   return rowCount;
 }
+
+export async function findLiveUserSession(db: Queryable, hash: Buffer): Promise<UserSessionRow | null> {
+  const { rows } = await db.query<UserSessionRow>('SELECT * FROM user_sessions WHERE session_hash = $1 AND expires > now()', [hash]);
+  return rows[0] ?? null;
+}
+
+/** Moves last_seen forward, at most once a minute per session, so that page views do not each write. */
+export async function touchUserSession(db: Queryable, hash: Buffer): Promise<void> {
+  await db.query(
+    "UPDATE user_sessions SET last_seen = now() WHERE session_hash = $1 AND last_seen < now() - interval '1 minute'",
+    [hash],
+  );
+}

@@ -10,8 +10,13 @@ import {
   type ZodTypeProvider,
 } from 'fastify-type-provider-zod';
 import type { Logger } from 'pino';
+import { authenticatedSessionsApi } from '../api/authenticatedSessions.ts';
+import { authenticatorsApi } from '../api/authenticators.ts';
 import { eventsApi } from '../api/events.ts';
+import { flowsApi } from '../api/flows.ts';
 import { groupsApi } from '../api/groups.ts';
+import { policiesApi } from '../api/policies.ts';
+import { stagesApi } from '../api/stages.ts';
 import { tokensApi } from '../api/tokens.ts';
 import { type ApiDeps, usersApi } from '../api/users.ts';
 import type { Config } from '../config/schema.ts';
@@ -114,6 +119,11 @@ export async function buildApp({ config, deps, logger }: AppOptions): Promise<Fa
       await api.register(groupsApi, { deps: apiDeps });
       await api.register(tokensApi, { deps: apiDeps });
       await api.register(eventsApi, { deps: apiDeps });
+      await api.register(flowsApi, { deps: apiDeps });
+      await api.register(stagesApi, { deps: apiDeps });
+      await api.register(policiesApi, { deps: apiDeps });
+      await api.register(authenticatedSessionsApi, { deps: apiDeps });
+      await api.register(authenticatorsApi, { deps: apiDeps });
     },
     { prefix: '/api/v3' },
   );

@@ -1,6 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { CoreDeps } from '../core/context.ts';
-import { type BrowserSession, findSession, SESSION_COOKIE } from '../core/sessions.ts';
+import { type BrowserSession, findSession, noteSessionSeen, SESSION_COOKIE } from '../core/sessions.ts';
 import { findUserById, type UserRow } from '../store/users.ts';
 import { sessionCookieOptions } from './cookies.ts';
 
@@ -18,6 +18,7 @@ export async function findSignedInBrowser(deps: CoreDeps, request: FastifyReques
   if (session?.userId == null) return null;
   const user = await findUserById(deps.db, session.userId);
   if (!user?.is_active) return null;
+  await noteSessionSeen(deps, sessionId);
   return { sessionId, session, user };
 }
 

@@ -41,6 +41,7 @@ export function page(title: string, body: SafeHtml, options: { scripts?: string[
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${title === brand.title ? title : `${title} – ${brand.title}`}</title>
 <link rel="stylesheet" href="/static/gatehouse.css">
+<link rel="icon" href="/static/favicon.svg" type="image/svg+xml">
 ${(options.scripts ?? []).map((src) => html`<script src="${src}" defer></script>`)}
 </head>
 <body>

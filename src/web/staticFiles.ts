@@ -2,7 +2,11 @@ import { readdirSync, readFileSync } from 'node:fs';
 import type { FastifyPluginAsync } from 'fastify';
 
 const DIR = new URL('./static/', import.meta.url);
-const TYPES: Record<string, string> = { '.css': 'text/css; charset=utf-8', '.js': 'text/javascript; charset=utf-8' };
+const TYPES: Record<string, string> = {
+  '.css': 'text/css; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.svg': 'image/svg+xml',
+};
 
 /** /static/<file>: the few assets the pages use, read once at start (no directory walking at request time). */
 export const staticFileRoutes: FastifyPluginAsync = async (app) => {

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { fieldError, type ResponseErrors } from '../challenge.ts';
-import { evaluatePolicies } from '../policies.ts';
+import { evaluatePolicyIds } from '../policies.ts';
 import type { InteractiveStage } from '../stage.ts';
 
 const field = z.strictObject({
@@ -14,7 +14,7 @@ const field = z.strictObject({
 });
 const config = z.strictObject({
   fields: z.array(field).min(1).max(50),
-  // Policies bound to this stage's binding that must pass on the answers (e.g. password strength).
+  // Policies (by id) that must all pass on the answers, e.g. password strength.
   validation_policies: z.array(z.uuid()).default([]),
 });
 type Config = z.infer<typeof config>;
@@ -57,14 +57,12 @@ export const promptStage: InteractiveStage<Config> = {
     }
     if (Object.keys(errors).length) return { kind: 'invalid', errors };
     ctx.state.promptData = { ...ctx.state.promptData, ...values };
-    for (const policyTarget of ctx.config.validation_policies) {
-      const verdict = await evaluatePolicies(ctx.deps, policyTarget, 'all', {
-        user: await ctx.pendingUser(),
-        clientIp: ctx.request.clientIp,
-        state: ctx.state,
-      });
-      if (!verdict.isPassing) return { kind: 'invalid', errors: fieldError('non_field_errors', verdict.messages.join(' ') || 'Not allowed.') };
-    }
+    const verdict = await evaluatePolicyIds(ctx.deps, ctx.config.validation_policies, {
+      user: await ctx.pendingUser(),
+      clientIp: ctx.request.clientIp,
+      state: ctx.state,
+    });
+    if (!verdict.isPassing) return { kind: 'invalid', errors: fieldError('non_field_errors', verdict.messages.join(' ')) };
     return { kind: 'next' };
   },
 };

@@ -1,0 +1,82 @@
+import type { CoreDeps } from '../core/context.ts';
+import { type BrowserSession, createSession, findSession } from '../core/sessions.ts';
+import { NotFound } from '../errors.ts';
+import { type FlowRow, findFlowBySlug, listBindingsOfFlow } from '../store/flows.ts';
+import { findUserById, hasActiveSuperuser } from '../store/users.ts';
+import type { FlowInfo } from './challenge.ts';
+import { INITIAL_SETUP_MANAGED } from './defaults.ts';
+import { evaluatePolicies } from './policies.ts';
+import type { FlowRequest } from './stage.ts';
+import type { FlowState } from './state.ts';
+
+// Starting a flow: finding it, the browser's session, whether it may run, and its plan.
+
+export const DEFAULT_NEXT = '/if/user/';
+
+export const flowInfo = (flow: FlowRow): FlowInfo => ({
+  title: flow.title || flow.name,
+  background: '',
+  cancel_url: '/flows/-/cancel/',
+  layout: 'stacked',
+});
+
+export async function findFlow(deps: CoreDeps, slug: string): Promise<FlowRow> {
+  const flow = /^[-a-z0-9_]{1,100}$/.test(slug) ? await findFlowBySlug(deps.db, slug) : null;
+  if (!flow) throw new NotFound('Flow not found.');
+  return flow;
+}
+
+/** The browser's session, creating an anonymous one to hold flow state when it has none. */
+export async function sessionFor(deps: CoreDeps, request: FlowRequest): Promise<{ sessionId: string; session: BrowserSession | null }> {
+  if (request.sessionId) {
+    const session = await findSession(deps, request.sessionId);
+    if (session) return { sessionId: request.sessionId, session };
+  }
+  const session = { userId: null, clientIp: request.clientIp, userAgent: request.userAgent, method: 'anonymous' };
+  return { sessionId: await createSession(deps, session), session: { ...session, createdAt: new Date().toISOString() } };
+}
+
+/** Why this browser may not run this flow at all, or null. */
+export async function refusalOf(deps: CoreDeps, flow: FlowRow, session: BrowserSession | null): Promise<string | null> {
+  // initial-setup works only until an administrator exists (then anyone could make one).
+  if (flow.managed === INITIAL_SETUP_MANAGED && (await hasActiveSuperuser(deps.db))) {
+    return 'Setup is already done: an administrator exists. Sign in instead.';
+  }
+  const user = session?.userId != null ? await findUserById(deps.db, session.userId) : null;
+  const isSignedIn = user?.is_active === true;
+  switch (flow.authentication) {
+    case 'require_authenticated':
+      return isSignedIn ? null : 'You need to be signed in to use this flow.';
+    case 'require_unauthenticated':
+      return isSignedIn ? 'You are already signed in.' : null;
+    case 'require_superuser':
+      return isSignedIn && user?.is_superuser ? null : 'You need to be an administrator to use this flow.';
+    default:
+      return null;
+  }
+}
+
+export async function planFlow(deps: CoreDeps, flow: FlowRow, request: FlowRequest, session: BrowserSession | null, next: string) {
+  const state: FlowState = {
+    flowId: flow.id,
+    plan: [],
+    index: 0,
+    pendingUserId: session?.userId ?? null,
+    pendingUid: null,
+    next,
+    authMethods: [],
+    rememberMe: false,
+    scratch: {},
+    promptData: {},
+  };
+  const user = state.pendingUserId !== null ? await findUserById(deps.db, state.pendingUserId) : null;
+  const subject = { user, clientIp: request.clientIp, state };
+  const flowVerdict = await evaluatePolicies(deps, flow.id, flow.policy_engine_mode, subject);
+  if (!flowVerdict.isPassing) return { state, denial: flowVerdict.messages[0] ?? 'Access denied.' };
+  for (const binding of await listBindingsOfFlow(deps.db, flow.id)) {
+    if (binding.evaluate_on_plan && !(await evaluatePolicies(deps, binding.id, binding.policy_engine_mode, subject)).isPassing) continue;
+    state.plan.push({ stageId: binding.stage_id, bindingId: binding.id });
+  }
+  return { state, denial: null };
+}
+
