@@ -121,3 +121,30 @@ test('has_mfa and reputation policies decide on the pending user and recent fail
   suspicious.clientIp = '198.51.100.8';
   assert.equal((await suspicious.login('eve', 'eve-password')).component, 'ak-stage-access-denied');
 });
+
+test('a prompt stage refuses answers that fail its validation policies (password strength)', async () => {
+  const { rows } = await t.deps.db.query<{ id: string }>(
+    "INSERT INTO policies (name, type, config) VALUES ('strong-passwords', 'password_strength', $1) RETURNING id",
+    [JSON.stringify({ min_length: 12, min_digits: 1, error_message: 'Use 12+ characters with a digit.' })],
+  );
+  const prompt = await insertStage(t.deps.db, {
+    name: 'choose-password',
+    type: 'prompt',
+    config: { fields: [{ field_key: 'password', label: 'Password', type: 'password' }], validation_policies: [rows[0]?.id] },
+    managed: null,
+  });
+  const flow = await insertFlow(t.deps.db, {
+    slug: 'choose-password',
+    name: 'Choose a password',
+    title: 'Choose a password',
+    designation: 'enrollment',
+    authentication: 'none',
+    managed: null,
+  });
+  await insertBinding(t.deps.db, { flowId: flow.id, stageId: prompt.id, order: 10 });
+  const browser = new TestBrowser(t.app);
+  assert.equal((await browser.flow('choose-password')).component, 'ak-stage-prompt');
+  const weak = await browser.flow('choose-password', { password: 'short' });
+  assert.deepEqual(weak.response_errors, { non_field_errors: [{ string: 'Use 12+ characters with a digit.', code: 'invalid' }] });
+  assert.equal((await browser.flow('choose-password', { password: 'long-enough-passw0rd' })).component, 'xak-flow-redirect');
+});
