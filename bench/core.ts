@@ -1,181 +1,33 @@
 // Core benchmark: start-up time, user list/create throughput and idle memory of `gatehouse server`
 // (Postgres + Redis), then start-up and memory of `gatehouse all` on embedded storage.
 // Run: node_modules/.bin/node bench/core.ts — one JSON object on stdout, progress on stderr.
-import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { once } from 'node:events';
-import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { availableParallelism, cpus, tmpdir } from 'node:os';
+import { availableParallelism, cpus } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import autocannon, { type AutocannonResult } from 'autocannon';
-import { Redis } from 'ioredis';
-import pg from 'pg';
-
-// What the container image runs: the JavaScript `npm run build` makes (`npm run bench` builds it).
-const CLI = new URL('../dist/src/cli.js', import.meta.url).pathname;
-const HOST = '127.0.0.1';
-const POSTGRES = { host: HOST, port: 5432, user: 'postgres' };
-const REDIS = { host: HOST, port: 6379 };
+import {
+  type Cleanup,
+  createBenchStorage,
+  type GatehouseProcess,
+  log,
+  randomText,
+  residentMemoryMb,
+  round,
+  runBench,
+  serverSettings,
+  startGatehouse,
+  waitUntilReady,
+  withPostgres,
+} from './harness.ts';
 
 const SEEDED_USERS = 10_000;
 const LOAD = { connections: 32, durationSeconds: 10, warmupSeconds: 2 };
-const READY_POLL_MS = 50;
-const READY_TIMEOUT_MS = 90_000;
 // Past the server's idle collector (one full GC after 10 s without requests; bench/README.md).
 const IDLE_MS = 15_000;
-const STOP_GRACE_MS = 5_000;
 /** The whole run must end by itself even if something hangs. */
 const WATCHDOG_MS = 5 * 60_000;
 const RSS_GOAL_MB = 120;
-/** Extra node flags for the Gatehouse children only, e.g. BENCH_NODE_FLAGS="--cpu-prof --cpu-prof-dir=/tmp/prof". */
-const CHILD_NODE_FLAGS = (process.env.BENCH_NODE_FLAGS ?? '').split(/\s+/).filter(Boolean);
-
-const log = (message: string) => process.stderr.write(`[bench] ${message}\n`);
-const randomText = (bytes: number) => randomBytes(bytes).toString('base64url');
-const round = (value: number, digits = 1) => Number(value.toFixed(digits));
-
-// ---------------------------------------------------------------------------------------------
-// Cleanup: undo steps registered as resources are made, run last-in first-out, also on failure.
-
-class Cleanup {
-  private readonly steps: { what: string; run: () => Promise<void> | void }[] = [];
-
-  add(what: string, run: () => Promise<void> | void): void {
-    this.steps.push({ what, run });
-  }
-
-  async runAll(): Promise<void> {
-    for (let step = this.steps.pop(); step; step = this.steps.pop()) {
-      try {
-        await step.run();
-      } catch (error) {
-        log(`cleanup: ${step.what} failed: ${(error as Error).message}`);
-      }
-    }
-  }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Gatehouse child processes.
-
-interface GatehouseProcess {
-  label: string;
-  pid: number;
-  baseUrl: string;
-  logFile: string;
-  /** performance.now() just before spawn. */
-  spawnedAt: number;
-  child: ChildProcess;
-  stop(): Promise<void>;
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, HOST);
-  await once(server, 'listening');
-  const { port } = server.address() as { port: number };
-  server.close();
-  await once(server, 'close');
-  return port;
-}
-
-/** The bench's environment without any GATEHOUSE_* of its own, plus the given settings. */
-function gatehouseEnvironment(settings: Record<string, string>): NodeJS.ProcessEnv {
-  const inherited = Object.entries(process.env).filter(([name]) => !name.startsWith('GATEHOUSE_'));
-  return { ...Object.fromEntries(inherited), ...settings };
-}
-
-async function stopChild(child: ChildProcess): Promise<void> {
-  const hasExited = () => child.exitCode !== null || child.signalCode !== null;
-  if (hasExited()) return;
-  const exited = once(child, 'exit');
-  child.kill('SIGTERM');
-  const timedOut = await Promise.race([exited.then(() => false), sleep(STOP_GRACE_MS).then(() => true)]);
-  if (timedOut && !hasExited()) {
-    log(`pid ${child.pid} ignored SIGTERM for ${STOP_GRACE_MS} ms: SIGKILL`);
-    child.kill('SIGKILL');
-    await exited;
-  }
-}
-
-/**
- * Spawns `node src/cli.ts <command>` directly (no shell or npm wrapper, so the pid is the
- * server's own), with its output going to a log file in workDir and its cwd there too (so no
- * .env of the project is picked up).
- */
-async function startGatehouse(
-  label: string,
-  command: 'server' | 'all',
-  settings: Record<string, string>,
-  workDir: string,
-  cleanup: Cleanup,
-): Promise<GatehouseProcess> {
-  const port = await freePort();
-  const logFile = join(workDir, `${label}.log`);
-  const output = openSync(logFile, 'a');
-  const spawnedAt = performance.now();
-  const child = spawn(process.execPath, [...CHILD_NODE_FLAGS, CLI, command], {
-    cwd: workDir,
-    env: gatehouseEnvironment({ ...settings, GATEHOUSE_LISTEN__HTTP: `${HOST}:${port}` }),
-    stdio: ['ignore', output, output],
-  });
-  closeSync(output);
-  if (child.pid === undefined) throw new Error(`${label}: spawn failed`);
-  const gatehouse: GatehouseProcess = {
-    label,
-    pid: child.pid,
-    baseUrl: `http://${HOST}:${port}`,
-    logFile,
-    spawnedAt,
-    child,
-    stop: () => stopChild(child),
-  };
-  cleanup.add(`stop ${label} (pid ${child.pid})`, gatehouse.stop);
-  return gatehouse;
-}
-
-function logTail(gatehouse: GatehouseProcess, lines = 20): string {
-  try {
-    return readFileSync(gatehouse.logFile, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
-  } catch {
-    return '(no log)';
-  }
-}
-
-async function isReady(baseUrl: string): Promise<boolean> {
-  try {
-    const response = await fetch(`${baseUrl}/-/health/ready/`, { signal: AbortSignal.timeout(2_000) });
-    await response.body?.cancel();
-    return response.status === 204;
-  } catch {
-    return false; // not listening yet
-  }
-}
-
-/** Polls readiness every READY_POLL_MS; returns ms from spawn to the first 204. */
-async function waitUntilReady(gatehouse: GatehouseProcess): Promise<number> {
-  const deadline = gatehouse.spawnedAt + READY_TIMEOUT_MS;
-  while (performance.now() < deadline) {
-    const { exitCode, signalCode } = gatehouse.child;
-    if (exitCode !== null || signalCode !== null) {
-      throw new Error(`${gatehouse.label} exited (${exitCode ?? signalCode}) before ready:\n${logTail(gatehouse)}`);
-    }
-    if (await isReady(gatehouse.baseUrl)) return round(performance.now() - gatehouse.spawnedAt, 0);
-    await sleep(READY_POLL_MS);
-  }
-  throw new Error(`${gatehouse.label} not ready within ${READY_TIMEOUT_MS} ms:\n${logTail(gatehouse)}`);
-}
-
-/** Resident memory of the process, from /proc/<pid>/status, in MiB. */
-function residentMemoryMb(pid: number): number {
-  const exe = readlinkSync(`/proc/${pid}/exe`);
-  if (exe !== process.execPath) throw new Error(`pid ${pid} runs ${exe}, not node: would measure the wrong process`);
-  const match = /^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  if (!match) throw new Error(`no VmRSS in /proc/${pid}/status`);
-  return round(Number(match[1]) / 1024);
-}
 
 async function idleMemoryMb(gatehouse: GatehouseProcess): Promise<number> {
   log(`${gatehouse.label}: idle ${IDLE_MS} ms before reading RSS`);
@@ -184,27 +36,7 @@ async function idleMemoryMb(gatehouse: GatehouseProcess): Promise<number> {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Postgres and Redis fixtures.
-
-async function withPostgres<T>(database: string, work: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ ...POSTGRES, database });
-  await client.connect();
-  try {
-    return await work(client);
-  } finally {
-    await client.end();
-  }
-}
-
-/** A fresh, empty database, dropped again (connections and all) at cleanup. */
-async function createBenchDatabase(cleanup: Cleanup): Promise<string> {
-  const name = `gh_bench_${randomBytes(6).toString('hex')}`;
-  await withPostgres('postgres', (client) => client.query(`CREATE DATABASE ${name}`));
-  cleanup.add(`drop database ${name}`, async () => {
-    await withPostgres('postgres', (client) => client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`));
-  });
-  return name;
-}
+// Postgres fixtures.
 
 /** One INSERT … SELECT generate_series (usernames seed-00001…), then ANALYZE so plans are settled. */
 async function seedUsers(database: string, count: number): Promise<void> {
@@ -226,18 +58,6 @@ async function countUsersNamed(database: string, prefix: string): Promise<number
     ]);
     return rows[0]?.n ?? 0;
   });
-}
-
-async function deleteRedisKeys(prefix: string): Promise<void> {
-  const redis = new Redis({ ...REDIS, lazyConnect: true, maxRetriesPerRequest: 1 });
-  await redis.connect();
-  try {
-    for await (const keys of redis.scanStream({ match: `${prefix}*`, count: 500 })) {
-      if ((keys as string[]).length) await redis.del(...(keys as string[]));
-    }
-  } finally {
-    redis.disconnect();
-  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -323,30 +143,11 @@ function checkAllCreated(summary: LoadSummary, rowsInDatabase: number) {
 // The two scenarios.
 
 async function benchServer(workDir: string, cleanup: Cleanup) {
-  const database = await createBenchDatabase(cleanup);
-  const redisPrefix = `${database}:`;
-  cleanup.add(`delete redis keys ${redisPrefix}*`, () => deleteRedisKeys(redisPrefix));
+  const { database, redisPrefix } = await createBenchStorage(cleanup);
   const apiToken = randomText(32);
   log(`server: database ${database}, redis prefix ${redisPrefix}`);
 
-  const server = await startGatehouse(
-    'server',
-    'server',
-    {
-      GATEHOUSE_POSTGRESQL__HOST: POSTGRES.host,
-      GATEHOUSE_POSTGRESQL__PORT: String(POSTGRES.port),
-      GATEHOUSE_POSTGRESQL__USER: POSTGRES.user,
-      GATEHOUSE_POSTGRESQL__NAME: database,
-      GATEHOUSE_REDIS__HOST: REDIS.host,
-      GATEHOUSE_REDIS__PORT: String(REDIS.port),
-      GATEHOUSE_REDIS__KEY_PREFIX: redisPrefix,
-      GATEHOUSE_SECRET_KEY: randomText(36), // 48 characters
-      GATEHOUSE_BOOTSTRAP_PASSWORD: randomText(18),
-      GATEHOUSE_BOOTSTRAP_TOKEN: apiToken,
-    },
-    workDir,
-    cleanup,
-  );
+  const server = await startGatehouse('server', 'server', serverSettings({ database, redisPrefix, apiToken }), workDir, cleanup);
   const startToReadyMs = await waitUntilReady(server);
   const readyRssMb = residentMemoryMb(server.pid);
   log(`server: ready in ${startToReadyMs} ms (pid ${server.pid}, ${readyRssMb} MiB)`);
@@ -391,9 +192,7 @@ async function benchEmbedded(workDir: string, cleanup: Cleanup) {
   return { start_to_ready_ms: startToReadyMs, idle_rss_mb: idleRssMb, restart_to_ready_ms: restartToReadyMs };
 }
 
-async function runBenchmarks(cleanup: Cleanup) {
-  const workDir = mkdtempSync(join(tmpdir(), 'gh-bench-'));
-  cleanup.add(`remove ${workDir}`, () => rmSync(workDir, { recursive: true, force: true }));
+async function runBenchmarks(cleanup: Cleanup, workDir: string) {
   const server = await benchServer(workDir, cleanup);
   const embedded = await benchEmbedded(workDir, cleanup);
   return {
@@ -415,30 +214,4 @@ async function runBenchmarks(cleanup: Cleanup) {
   };
 }
 
-async function main(): Promise<void> {
-  if (!existsSync(CLI)) {
-    log(`${CLI} is missing: run \`npm run bench\` (it builds first) or \`npm run build\``);
-    process.exit(2);
-  }
-  const cleanup = new Cleanup();
-  const abort = async (reason: string) => {
-    log(`${reason}: cleaning up`);
-    await cleanup.runAll();
-    process.exit(1);
-  };
-  process.once('SIGINT', () => void abort('interrupted'));
-  process.once('SIGTERM', () => void abort('terminated'));
-  setTimeout(() => void abort(`still running after ${WATCHDOG_MS} ms`), WATCHDOG_MS).unref();
-
-  try {
-    const report = await runBenchmarks(cleanup);
-    process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
-  } catch (error) {
-    log(`failed: ${(error as Error).stack ?? error}`);
-    process.exitCode = 1;
-  } finally {
-    await cleanup.runAll();
-  }
-}
-
-await main();
+await runBench({ watchdogMs: WATCHDOG_MS, run: runBenchmarks });

@@ -1,0 +1,553 @@
+// Login benchmark: full password logins through the flow executor of `gatehouse server` (built
+// JS, Postgres + Redis), against the bound argon2 sets, plus a census of the Postgres statements
+// and Redis commands one login costs.
+// Run: npm run build && node_modules/.bin/node bench/logins.ts — one JSON object on stdout,
+// progress on stderr. bench/README.md explains every figure.
+import { readdirSync } from 'node:fs';
+import { Agent, request as httpRequest } from 'node:http';
+import { availableParallelism, cpus } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
+import argon2 from 'argon2';
+import { PASSWORD_HASH_OPTIONS } from '../src/core/passwords.ts';
+import { startCountingProxies, type WireEvent, WireRecorder } from './census.ts';
+import {
+  attributeCpu,
+  type Cleanup,
+  type CpuSnapshot,
+  cpuSnapshot,
+  createBenchStorage,
+  type GatehouseProcess,
+  log,
+  pidsNamed,
+  schedRuntimeMs,
+  threadCpuBetween,
+  threadCpuMs,
+  POSTGRES,
+  percentile,
+  REDIS,
+  randomText,
+  round,
+  runBench,
+  serverSettings,
+  startGatehouse,
+  waitForQuiet,
+  waitUntilReady,
+  withPostgres,
+} from './harness.ts';
+
+const USERS = 200;
+const SETUP_CONCURRENCY = 8;
+const LOAD = { clients: 16, warmupSeconds: 3, durationSeconds: 15 };
+const VERIFY = { inFlight: 16, warmupSeconds: 1, durationSeconds: 5 };
+const CENSUS_LOGINS = 30;
+const CENSUS_WARMUP_MS = 3_000;
+const RATIO_GOAL = 0.85;
+/** Keycloak's sizing guide: about 15 password logins per second per vCPU (its own reference setup). */
+const KEYCLOAK_LOGINS_PER_S_PER_VCPU = 15;
+/** How long to wait for other work on the machine to stop before a measurement starts. */
+const QUIET_WAIT_MS = 60_000;
+const WATCHDOG_MS = 6 * 60_000;
+const REQUEST_TIMEOUT_MS = 30_000;
+
+const FLOW_PATH = '/api/v3/flows/executor/default-authentication-flow/';
+const ME_PATH = '/api/v3/core/users/me/';
+const STEPS = ['get_flow', 'post_identification', 'post_password', 'get_me'] as const;
+type Step = (typeof STEPS)[number];
+
+// ---------------------------------------------------------------------------------------------
+// A small HTTP client: node:http on keep-alive sockets (cheaper on the shared CPUs than fetch),
+// and a browser-like cookie jar.
+
+const agent = new Agent({ keepAlive: true, maxSockets: 64 });
+
+interface Reply {
+  status: number;
+  body: string;
+  setCookies: string[];
+}
+
+function send(baseUrl: string, method: 'GET' | 'POST', path: string, headers: Record<string, string>, body?: string): Promise<Reply> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(
+      `${baseUrl}${path}`,
+      {
+        method,
+        agent,
+        headers: { accept: 'application/json', ...headers, ...(body === undefined ? {} : { 'content-length': String(Buffer.byteLength(body)) }) },
+        timeout: REQUEST_TIMEOUT_MS,
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('end', () =>
+          resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8'), setCookies: res.headers['set-cookie'] ?? [] }),
+        );
+        res.on('error', reject);
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error(`${method} ${path}: no answer within ${REQUEST_TIMEOUT_MS} ms`)));
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+/** One visitor: its own cookies; POSTs carry our Origin, as a same-origin browser fetch does. */
+class Browser {
+  private readonly cookies = new Map<string, string>();
+  private readonly baseUrl: string;
+
+  constructor(baseUrl: string) {
+    this.baseUrl = baseUrl;
+  }
+
+  async request(method: 'GET' | 'POST', path: string, json?: Record<string, unknown>): Promise<Reply> {
+    const headers: Record<string, string> = {};
+    if (this.cookies.size) headers.cookie = [...this.cookies].map(([name, value]) => `${name}=${value}`).join('; ');
+    if (method === 'POST') headers.origin = this.baseUrl;
+    if (json !== undefined) headers['content-type'] = 'application/json';
+    const reply = await send(this.baseUrl, method, path, headers, json === undefined ? undefined : JSON.stringify(json));
+    for (const line of reply.setCookies) {
+      const [pair = '', ...attributes] = line.split(';');
+      const separator = pair.indexOf('=');
+      const name = pair.slice(0, separator).trim();
+      const value = pair.slice(separator + 1).trim();
+      const isExpired = attributes.some((a) => /^\s*max-age\s*=\s*(0|-)/i.test(a));
+      if (value === '' || isExpired) this.cookies.delete(name);
+      else this.cookies.set(name, value);
+    }
+    return reply;
+  }
+}
+
+interface TimedLogin {
+  ok: boolean;
+  totalMs: number;
+  stepMs: Partial<Record<Step, number>>;
+  error?: string;
+}
+
+function expect(reply: Reply, step: Step, check: (body: Record<string, unknown>) => boolean): void {
+  let body: Record<string, unknown> = {};
+  try {
+    body = JSON.parse(reply.body) as Record<string, unknown>;
+  } catch {
+    // not JSON: reported below
+  }
+  if (reply.status !== 200 || !check(body)) throw new Error(`${step}: HTTP ${reply.status} ${reply.body.slice(0, 200)}`);
+}
+
+/**
+ * GET the flow, POST the username, POST the password (must end in a redirect), then GET
+ * /core/users/me/ with the new session cookie (must be this user). A fresh browser each time.
+ * `between` runs after every step (the census uses it to attribute traffic to steps).
+ */
+async function login(
+  baseUrl: string,
+  user: BenchUser,
+  between: (step: Step) => Promise<void> = async () => {},
+): Promise<TimedLogin> {
+  const browser = new Browser(baseUrl);
+  const stepMs: TimedLogin['stepMs'] = {};
+  const started = performance.now();
+  const timed = async (step: Step, work: () => Promise<void>) => {
+    const at = performance.now();
+    await work();
+    stepMs[step] = performance.now() - at;
+    await between(step);
+  };
+  try {
+    await timed('get_flow', async () =>
+      expect(await browser.request('GET', FLOW_PATH), 'get_flow', (b) => b.component === 'ak-stage-identification'),
+    );
+    await timed('post_identification', async () =>
+      expect(await browser.request('POST', FLOW_PATH, { uid_field: user.username }), 'post_identification', (b) => b.component === 'ak-stage-password'),
+    );
+    await timed('post_password', async () =>
+      expect(await browser.request('POST', FLOW_PATH, { password: user.password }), 'post_password', (b) => b.component === 'xak-flow-redirect'),
+    );
+    await timed('get_me', async () =>
+      expect(await browser.request('GET', ME_PATH), 'get_me', (b) => (b.user as { username?: string } | undefined)?.username === user.username),
+    );
+    return { ok: true, totalMs: performance.now() - started, stepMs };
+  } catch (error) {
+    return { ok: false, totalMs: performance.now() - started, stepMs, error: (error as Error).message };
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Users: created through the API with the bootstrap token, each with its own password.
+
+interface BenchUser {
+  id: number;
+  username: string;
+  password: string;
+}
+
+async function api(baseUrl: string, token: string, path: string, json: Record<string, unknown>): Promise<Reply> {
+  const body = JSON.stringify(json);
+  return send(baseUrl, 'POST', path, { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body);
+}
+
+async function createUsers(baseUrl: string, token: string, count: number): Promise<BenchUser[]> {
+  const users: BenchUser[] = [];
+  let next = 0;
+  const worker = async () => {
+    for (let i = next++; i < count; i = next++) {
+      const username = `login-${String(i).padStart(3, '0')}`;
+      const created = await api(baseUrl, token, '/api/v3/core/users/', { username, name: `Login User ${i}`, email: `${username}@bench.invalid` });
+      if (created.status !== 201) throw new Error(`create ${username}: HTTP ${created.status} ${created.body.slice(0, 200)}`);
+      const { pk } = JSON.parse(created.body) as { pk: number };
+      const password = `pw-${i}-${randomText(12)}`;
+      const set = await api(baseUrl, token, `/api/v3/core/users/${pk}/set_password/`, { password });
+      if (set.status !== 204) throw new Error(`set_password ${username}: HTTP ${set.status} ${set.body.slice(0, 200)}`);
+      users.push({ id: pk, username, password });
+    }
+  };
+  await Promise.all(Array.from({ length: SETUP_CONCURRENCY }, worker));
+  return users;
+}
+
+/** How this run's CPU is split: by pid/command name (see attributeCpu). */
+type CpuGroups = Record<string, (pid: number, comm: string) => boolean>;
+
+/** The bench itself, the server, the Postgres backends serving the bench database, other Postgres processes, Redis. */
+function cpuGroupsOf(serverPid: number, database: string) {
+  return async (): Promise<CpuGroups> => {
+    const backends = await withPostgres('postgres', async (client) => {
+      const { rows } = await client.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE datname = $1', [database]);
+      return new Set(rows.map((row) => row.pid));
+    });
+    return {
+      bench_client_ms: (pid) => pid === process.pid,
+      server_ms: (pid) => pid === serverPid,
+      postgres_backends_ms: (pid) => backends.has(pid),
+      postgres_other_ms: (_pid, comm) => comm === 'postgres',
+      redis_ms: (_pid, comm) => comm === 'redis-server',
+    };
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// The argon2 bound: raw verifies in this process while the server is idle.
+
+async function measureVerifies(cpuGroups: () => Promise<CpuGroups>) {
+  const quiet = await waitForQuiet(QUIET_WAIT_MS);
+  log(`argon2: verify at ${VERIFY.inFlight} in flight, ${VERIFY.warmupSeconds} s warm-up then ${VERIFY.durationSeconds} s (server idle)`);
+  const hash = await argon2.hash('bench-password-0123456789', PASSWORD_HASH_OPTIONS);
+  const warmEnd = performance.now() + VERIFY.warmupSeconds * 1000;
+  const end = warmEnd + VERIFY.durationSeconds * 1000;
+  let counted = 0;
+  // CPU is read exactly at the window's edges (timers), so work in flight at both ends evens out.
+  let atStart: { snapshot: CpuSnapshot; cpu: NodeJS.CpuUsage } | null = null;
+  let atEnd: { snapshot: CpuSnapshot; cpu: NodeJS.CpuUsage } | null = null;
+  const started = sleep(warmEnd - performance.now()).then(() => {
+    atStart = { snapshot: cpuSnapshot(), cpu: process.cpuUsage() };
+  });
+  const ended = sleep(end - performance.now()).then(() => {
+    atEnd = { snapshot: cpuSnapshot(), cpu: process.cpuUsage() };
+  });
+  const worker = async () => {
+    while (performance.now() < end) {
+      if (!(await argon2.verify(hash, 'bench-password-0123456789'))) throw new Error('argon2.verify rejected its own hash');
+      const finished = performance.now();
+      if (finished >= warmEnd && finished < end) counted += 1;
+    }
+  };
+  await Promise.all([started, ended, ...Array.from({ length: VERIFY.inFlight }, worker)]);
+  const first = atStart as { snapshot: CpuSnapshot; cpu: NodeJS.CpuUsage } | null;
+  const last = atEnd as { snapshot: CpuSnapshot; cpu: NodeJS.CpuUsage } | null;
+  if (!first || !last) throw new Error('the verify window never started or ended');
+  const cpuMs = (last.cpu.user - first.cpu.user + last.cpu.system - first.cpu.system) / 1000;
+  return {
+    verifies_per_s: round(counted / VERIFY.durationSeconds),
+    verifies: counted,
+    in_flight: VERIFY.inFlight,
+    duration_s: VERIFY.durationSeconds,
+    uv_threadpool_size: Number(process.env.UV_THREADPOOL_SIZE ?? 4),
+    cpu_ms_per_verify: round(cpuMs / Math.max(1, counted), 2),
+    quiet_before: quiet,
+    cpu: attributeCpu(first.snapshot, last.snapshot, await cpuGroups()),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// The load: CLIENTS browsers logging in back to back.
+
+function summarize(values: number[]) {
+  const sorted = [...values].sort((a, b) => a - b);
+  return { p50_ms: round(percentile(sorted, 50)), p99_ms: round(percentile(sorted, 99)) };
+}
+
+async function loadLogins(server: GatehouseProcess, users: BenchUser[], cpuGroups: () => Promise<CpuGroups>) {
+  const quiet = await waitForQuiet(QUIET_WAIT_MS);
+  log(`logins: ${LOAD.clients} clients, ${LOAD.warmupSeconds} s warm-up then ${LOAD.durationSeconds} s`);
+  const warmEnd = performance.now() + LOAD.warmupSeconds * 1000;
+  const end = warmEnd + LOAD.durationSeconds * 1000;
+  const measured: TimedLogin[] = [];
+  const warmup = { logins: 0, failed: 0 };
+  const errors = new Map<string, number>();
+  // CPU is read exactly at the window's edges (timers), so logins in flight at both ends even out.
+  // CLOCK_MONOTONIC in µs, the clock of V8's --cpu-prof timestamps: bench/profile.ts can cut a profile to the window.
+  type Reading = {
+    snapshot: CpuSnapshot;
+    threads: ReturnType<typeof threadCpuMs>;
+    clientCpu: NodeJS.CpuUsage;
+    groups: CpuGroups;
+    monotonicUs: number;
+  };
+  const read = async (): Promise<Reading> => {
+    const monotonicUs = Number(process.hrtime.bigint() / 1000n);
+    const clientCpu = process.cpuUsage();
+    const snapshot = cpuSnapshot();
+    const threads = threadCpuMs(server.pid);
+    return { snapshot, threads, clientCpu, monotonicUs, groups: await cpuGroups() };
+  };
+  const started = sleep(warmEnd - performance.now()).then(read);
+  const ended = sleep(end - performance.now()).then(read);
+  let turn = 0;
+  const client = async () => {
+    while (performance.now() < end) {
+      const user = users[turn++ % users.length] as BenchUser;
+      const result = await login(server.baseUrl, user);
+      const finishedAt = performance.now();
+      if (!result.ok) errors.set(result.error ?? '?', (errors.get(result.error ?? '?') ?? 0) + 1);
+      // Throughput counts the logins that end inside the window; a failure counts wherever it ends.
+      if (finishedAt >= warmEnd && finishedAt < end) measured.push(result);
+      else if (finishedAt < warmEnd) {
+        warmup.logins += 1;
+        if (!result.ok) warmup.failed += 1;
+      } else if (!result.ok) measured.push(result);
+    }
+  };
+  const [start, last] = await Promise.all([started, ended, ...Array.from({ length: LOAD.clients }, client)]);
+  const merged: CpuGroups = Object.fromEntries(
+    Object.entries(last.groups).map(([name, isMember]) => [name, (pid: number, comm: string) => isMember(pid, comm) || (start.groups[name]?.(pid, comm) ?? false)]),
+  );
+  const cpu = attributeCpu(start.snapshot, last.snapshot, merged);
+
+  const ok = measured.filter((r) => r.ok);
+  const failed = measured.length - ok.length + warmup.failed;
+  const perLogin = (ms: number | undefined) => round((ms ?? 0) / Math.max(1, ok.length), 2);
+  const clientCpuMs = (last.clientCpu.user - start.clientCpu.user + last.clientCpu.system - start.clientCpu.system) / 1000;
+  // All the CPU one login costs on this machine, other work (foreign, unaccounted) left out.
+  const ownMs = ['bench_client_ms', 'server_ms', 'postgres_backends_ms', 'postgres_other_ms', 'redis_ms'].reduce(
+    (sum, key) => sum + ((cpu as unknown as Record<string, number>)[key] ?? 0),
+    0,
+  );
+  return {
+    logins_per_s: round(ok.length / LOAD.durationSeconds),
+    p50_ms: summarize(ok.map((r) => r.totalMs)).p50_ms,
+    p99_ms: summarize(ok.map((r) => r.totalMs)).p99_ms,
+    failed,
+    logins: ok.length,
+    warmup_logins: warmup.logins,
+    errors: Object.fromEntries(errors),
+    steps: Object.fromEntries(STEPS.map((step) => [step, summarize(ok.map((r) => r.stepMs[step] ?? 0))])),
+    quiet_before: quiet,
+    /** The bench process itself (HTTP client, cookie jars, timing), from process.cpuUsage(). */
+    client_cpu: { ms: round(clientCpuMs, 0), share_of_machine: round(clientCpuMs / Math.max(1, cpu.capacity_ms), 3), per_login_ms: perLogin(clientCpuMs) },
+    own_cpu_per_login_ms: perLogin(ownMs),
+    cpu: { window_monotonic_us: [start.monotonicUs, last.monotonicUs], ...cpu },
+    cpu_per_login_ms: Object.fromEntries(
+      ['bench_client_ms', 'server_ms', 'postgres_backends_ms', 'postgres_other_ms', 'redis_ms', 'foreign_ms', 'interrupts_ms', 'unaccounted_ms'].map(
+        (key) => [key.replace(/_ms$/, ''), perLogin((cpu as unknown as Record<string, number>)[key])],
+      ),
+    ),
+    /** The server's CPU per login by thread: its main thread (JS, I/O), libuv-worker (argon2), V8 helpers (GC, compiler). */
+    server_threads_per_login_ms: Object.fromEntries(
+      Object.entries(threadCpuBetween(start.threads, last.threads)).map(([name, ms]) => [name, perLogin(ms)]),
+    ),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// The census: sequential logins through counting proxies, traffic attributed to each step.
+
+async function census(
+  settings: { database: string; redisPrefix: string; apiToken: string },
+  users: BenchUser[],
+  workDir: string,
+  cleanup: Cleanup,
+) {
+  const recorder = new WireRecorder();
+  const proxies = await startCountingProxies({ postgresPort: POSTGRES.port, redisPort: REDIS.port }, settings.redisPrefix, recorder);
+  cleanup.add('stop counting proxies', async () => {
+    await proxies.postgres.close();
+    await proxies.redis.close();
+  });
+  const server = await startGatehouse(
+    'census',
+    'server',
+    serverSettings({ ...settings, postgresPort: proxies.postgres.port, redisPort: proxies.redis.port }),
+    workDir,
+    cleanup,
+  );
+  await waitUntilReady(server);
+  // Warm the JIT and the connection pools first (concurrent logins, not counted).
+  const warmEnd = performance.now() + CENSUS_WARMUP_MS;
+  await Promise.all(
+    Array.from({ length: 8 }, async (_, c) => {
+      for (let i = c; performance.now() < warmEnd; i += 8) {
+        const result = await login(server.baseUrl, users[i % users.length] as BenchUser);
+        if (!result.ok) throw new Error(`census warm-up login failed: ${result.error}`);
+      }
+    }),
+  );
+  log(`census: ${CENSUS_LOGINS} sequential logins through counting proxies (pid ${server.pid})`);
+  const redisPids = pidsNamed('redis-server');
+  const backendsOf = () =>
+    withPostgres('postgres', async (client) => {
+      const { rows } = await client.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE datname = $1', [settings.database]);
+      return rows.map((row) => row.pid);
+    });
+  /** CPU ms so far (schedstat): the server's main thread, its other threads (argon2, GC), the Postgres backends, Redis. */
+  const cpuNow = (backends: number[]) => {
+    const tasks = readdirSync(`/proc/${server.pid}/task`);
+    const main = schedRuntimeMs(`${server.pid}/task/${server.pid}`);
+    const all = tasks.reduce((sum, tid) => sum + schedRuntimeMs(`${server.pid}/task/${tid}`), 0);
+    return {
+      server_main_thread: main,
+      server_other_threads: all - main,
+      postgres_backends: backends.reduce((sum, pid) => sum + schedRuntimeMs(String(pid)), 0),
+      redis: redisPids.reduce((sum, pid) => sum + schedRuntimeMs(String(pid)), 0),
+    };
+  };
+  type CpuReading = ReturnType<typeof cpuNow>;
+  const cpuPerStep = new Map<Step, CpuReading>(
+    STEPS.map((step) => [step, { server_main_thread: 0, server_other_threads: 0, postgres_backends: 0, redis: 0 }]),
+  );
+  const perStep = new Map<Step, WireEvent[]>(STEPS.map((step) => [step, []]));
+  const stepTimes = new Map<Step, number[]>(STEPS.map((step) => [step, []]));
+  // Fire-and-forget work (logging, touches) may reach the wire just after the reply: wait a bit.
+  const settle = () => sleep(40);
+  for (let i = 0; i < CENSUS_LOGINS; i++) {
+    const backends = await backendsOf();
+    await settle();
+    recorder.take();
+    let previous = cpuNow(backends);
+    const result = await login(server.baseUrl, users[i % users.length] as BenchUser, async (step) => {
+      await settle();
+      perStep.get(step)?.push(...recorder.take());
+      const now = cpuNow(backends);
+      const sum = cpuPerStep.get(step) as CpuReading;
+      for (const key of Object.keys(sum) as (keyof CpuReading)[]) sum[key] += now[key] - previous[key];
+      previous = now;
+    });
+    if (!result.ok) throw new Error(`census login failed: ${result.error}`);
+    for (const step of STEPS) stepTimes.get(step)?.push(result.stepMs[step] ?? 0);
+  }
+  await server.stop();
+  const labelOf = (event: WireEvent) => {
+    const text = event.text.replace(/login-\d{3}/g, '<username>');
+    return `${event.kind}: ${text.length > 110 ? `${text.slice(0, 110)}…` : text}`;
+  };
+  const perLogin = (n: number) => round(n / CENSUS_LOGINS, 1);
+  const byStep = Object.fromEntries(
+    STEPS.map((step) => {
+      const events = perStep.get(step) ?? [];
+      const tally = new Map<string, number>();
+      for (const event of events) tally.set(labelOf(event), (tally.get(labelOf(event)) ?? 0) + 1);
+      const sql = events.filter((e) => e.kind === 'sql');
+      return [
+        step,
+        {
+          sql: perLogin(sql.length),
+          redis: perLogin(events.length - sql.length),
+          sql_wire_ms: round(sql.reduce((sum, e) => sum + (e.ms ?? 0), 0) / CENSUS_LOGINS, 2),
+          unloaded_p50_ms: summarize(stepTimes.get(step) ?? []).p50_ms,
+          cpu_ms: Object.fromEntries(Object.entries(cpuPerStep.get(step) ?? {}).map(([key, ms]) => [key, round(ms / CENSUS_LOGINS, 2)])),
+          what: Object.fromEntries([...tally].map(([label, n]) => [label, perLogin(n)])),
+        },
+      ];
+    }),
+  ) as Record<
+    Step,
+    { sql: number; redis: number; sql_wire_ms: number; unloaded_p50_ms: number; cpu_ms: Record<string, number>; what: Record<string, number> }
+  >;
+  const total = (key: 'sql' | 'redis' | 'sql_wire_ms') => round(STEPS.reduce((sum, step) => sum + byStep[step][key], 0), 2);
+  // Every SQL statement of a login, costliest first: how often per login and its wire time.
+  const statements = new Map<string, { n: number; ms: number }>();
+  for (const event of [...perStep.values()].flat()) {
+    if (event.kind !== 'sql') continue;
+    const entry = statements.get(labelOf(event)) ?? { n: 0, ms: 0 };
+    entry.n += 1;
+    entry.ms += event.ms ?? 0;
+    statements.set(labelOf(event), entry);
+  }
+  const sqlByCost = [...statements]
+    .sort((a, b) => b[1].ms - a[1].ms)
+    .map(([label, { n, ms }]) => ({ statement: label.slice(5), per_login: perLogin(n), avg_ms: round(ms / n, 3), ms_per_login: round(ms / CENSUS_LOGINS, 2) }));
+  return {
+    logins: CENSUS_LOGINS,
+    pid: server.pid,
+    sql_per_login: total('sql'),
+    redis_per_login: total('redis'),
+    sql_wire_ms_per_login: total('sql_wire_ms'),
+    cpu_ms_per_login: Object.fromEntries(
+      Object.keys(cpuPerStep.get('get_flow') ?? {}).map((key) => [
+        key,
+        round(STEPS.reduce((sum, step) => sum + ((cpuPerStep.get(step) as Record<string, number>)[key] ?? 0), 0) / CENSUS_LOGINS, 2),
+      ]),
+    ),
+    steps: byStep,
+    sql_by_cost: sqlByCost,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+
+async function runLogins(cleanup: Cleanup, workDir: string) {
+  const { database, redisPrefix } = await createBenchStorage(cleanup);
+  const apiToken = randomText(32);
+  log(`logins: database ${database}, redis prefix ${redisPrefix}`);
+  const server = await startGatehouse('server', 'server', serverSettings({ database, redisPrefix, apiToken }), workDir, cleanup);
+  const readyMs = await waitUntilReady(server);
+  log(`server: ready in ${readyMs} ms (pid ${server.pid})`);
+
+  const setupStarted = performance.now();
+  const users = await createUsers(server.baseUrl, apiToken, USERS);
+  await withPostgres(database, (client) => client.query('ANALYZE'));
+  log(`created ${users.length} users with passwords through the API in ${round(performance.now() - setupStarted, 0)} ms`);
+
+  const cpuGroups = cpuGroupsOf(server.pid, database);
+  const verify = await measureVerifies(cpuGroups);
+  log(`argon2: ${JSON.stringify(verify)}`);
+  const load = await loadLogins(server, users, cpuGroups);
+  log(`logins: ${JSON.stringify(load)}`);
+  await server.stop();
+
+  const roundTrips = await census({ database, redisPrefix, apiToken }, users, workDir, cleanup);
+  const ratio = round(load.logins_per_s / verify.verifies_per_s, 3);
+  const cpuCount = availableParallelism();
+  return {
+    entry: 'dist/src/cli.js (npm run build, as the container image runs it)',
+    node_version: process.version,
+    cpus: cpuCount,
+    cpu_model: cpus()[0]?.model ?? 'unknown',
+    server_pid: server.pid,
+    users: USERS,
+    load: { clients: LOAD.clients, warmup_s: LOAD.warmupSeconds, duration_s: LOAD.durationSeconds },
+    logins_per_s: load.logins_per_s,
+    p50_ms: load.p50_ms,
+    p99_ms: load.p99_ms,
+    failed: load.failed,
+    verifies_per_s: verify.verifies_per_s,
+    ratio,
+    /** The ratio if this machine ran nothing else: argon2 CPU per verify / all the CPU a login costs (bench client included). */
+    ratio_from_cpu: round(verify.cpu_ms_per_verify / Math.max(0.01, load.own_cpu_per_login_ms), 3),
+    client_cpu: load.client_cpu,
+    logins: load,
+    argon2: { options: { ...PASSWORD_HASH_OPTIONS, type: 'argon2id' }, ...verify },
+    reference: {
+      keycloak_logins_per_s_per_vcpu: KEYCLOAK_LOGINS_PER_S_PER_VCPU,
+      keycloak_logins_per_s_on_these_cpus: KEYCLOAK_LOGINS_PER_S_PER_VCPU * cpuCount,
+    },
+    round_trips: roundTrips,
+    goals: {
+      no_failed_logins: { measured: load.failed, met: load.failed === 0 },
+      logins_per_s_at_least_85_percent_of_argon2_verifies_per_s: { limit: RATIO_GOAL, measured: ratio, met: ratio >= RATIO_GOAL },
+    },
+  };
+}
+
+await runBench({ watchdogMs: WATCHDOG_MS, run: runLogins });
