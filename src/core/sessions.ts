@@ -53,9 +53,16 @@ export async function findSession(deps: Pick<CoreDeps, 'cache'>, sessionId: stri
   return raw ? (JSON.parse(raw) as BrowserSession) : null;
 }
 
-export async function endSession(deps: Pick<CoreDeps, 'cache' | 'db'>, sessionId: string): Promise<void> {
+export async function endSession(
+  deps: Pick<CoreDeps, 'cache' | 'db'>,
+  sessionId: string,
+  options: { wasSignedIn?: boolean } = {},
+): Promise<void> {
   if (!isWellFormed(sessionId)) return;
-  await endSessionByHash(deps, sessionHash(sessionId));
+  const hash = sessionHash(sessionId);
+  // An anonymous session was never listed in user_sessions: only its cache entry exists.
+  if (options.wasSignedIn === false) await deps.cache.delete(cacheKey(hash));
+  else await endSessionByHash(deps, hash);
 }
 
 export async function endSessionByHash(deps: Pick<CoreDeps, 'cache' | 'db'>, hash: Buffer): Promise<void> {

@@ -1,6 +1,6 @@
 import type { CoreDeps } from '../core/context.ts';
 import { recordEvent } from '../core/events.ts';
-import { type BrowserSession, createSession, endSession, findSession } from '../core/sessions.ts';
+import { type BrowserSession, createSession, endSession } from '../core/sessions.ts';
 import { type FlowRow, findBindingById, findStageById } from '../store/flows.ts';
 import { findUserById, type UserRow } from '../store/users.ts';
 import { accessDeniedChallenge, type Challenge, fieldError, redirectChallenge } from './challenge.ts';
@@ -8,7 +8,7 @@ import { DEFAULT_NEXT, findFlow, flowInfo, planFlow, refusalOf, sessionFor } fro
 import { evaluatePolicies } from './policies.ts';
 import { safeNext } from './redirects.ts';
 import { stageDefinition } from './registry.ts';
-import type { FlowRequest, StageContext, StageOutcome } from './stage.ts';
+import type { FlowRequest, InteractiveStage, StageContext, StageOutcome } from './stage.ts';
 import { deleteFlowState, type FlowState, loadFlowState, saveFlowState } from './state.ts';
 
 /** What the HTTP layer must do besides sending the challenge. */
@@ -31,10 +31,23 @@ interface Run {
   state: FlowState;
   cookieMaxAge?: number | null;
   isSignedOut?: boolean;
+  /** Rows read during this request, so a stage, its policies and the login share one read. */
+  users: Map<number, Promise<UserRow | null>>;
 }
 
+function userOf(run: Run, id: number | null): Promise<UserRow | null> {
+  if (id === null) return Promise.resolve(null);
+  let user = run.users.get(id);
+  if (!user) run.users.set(id, (user = findUserById(run.deps.db, id)));
+  return user;
+}
+
+/** The stage waiting at the current position, ready to challenge or to judge an answer. */
+type Settled =
+  | { kind: 'waiting'; ctx: StageContext; definition: InteractiveStage<Record<string, unknown>> }
+  | { kind: 'done'; challenge: Challenge };
+
 function contextFor(run: Run, stage: NonNullable<Awaited<ReturnType<typeof findStageById>>>, config: unknown): StageContext {
-  let pendingUser: { id: number | null; user: Promise<UserRow | null> } | null = null;
   return {
     deps: run.deps,
     flow: run.flow,
@@ -42,11 +55,7 @@ function contextFor(run: Run, stage: NonNullable<Awaited<ReturnType<typeof findS
     config: config as Record<string, unknown>,
     state: run.state,
     request: run.request,
-    pendingUser() {
-      const id = run.state.pendingUserId;
-      if (pendingUser?.id !== id) pendingUser = { id, user: id === null ? Promise.resolve(null) : findUserById(run.deps.db, id) };
-      return pendingUser.user;
-    },
+    pendingUser: () => userOf(run, run.state.pendingUserId),
     async audit(action, details = {}, tx = run.deps.db) {
       const user = await this.pendingUser();
       await recordEvent(
@@ -81,18 +90,15 @@ async function applyOutcome(run: Run, outcome: StageOutcome): Promise<Challenge 
       await deleteFlowState(run.deps.cache, run.sessionId, run.flow.slug);
       return accessDeniedChallenge(flowInfo(run.flow), outcome.message);
     case 'login': {
-      const user = run.state.pendingUserId !== null ? await findUserById(run.deps.db, run.state.pendingUserId) : null;
+      const user = await userOf(run, run.state.pendingUserId);
       if (!user?.is_active) return accessDeniedChallenge(flowInfo(run.flow), 'This account cannot sign in.');
-      // A fresh id at login (session fixation); the old anonymous or signed-in session ends.
+      // A fresh id at login (session fixation); the old anonymous or signed-in session ends, and
+      // with it any flow state kept under its id (unreachable from now on; it expires).
       const previous = run.sessionId;
-      run.sessionId = await createSession(
-        run.deps,
-        { userId: user.id, clientIp: run.request.clientIp, userAgent: run.request.userAgent, method: outcome.method },
-        outcome.sessionSeconds,
-      );
-      await endSession(run.deps, previous);
-      await deleteFlowState(run.deps.cache, previous, run.flow.slug);
-      run.session = await findSession(run.deps, run.sessionId);
+      const session = { userId: user.id, clientIp: run.request.clientIp, userAgent: run.request.userAgent, method: outcome.method };
+      run.sessionId = await createSession(run.deps, session, outcome.sessionSeconds);
+      await endSession(run.deps, previous, { wasSignedIn: run.session?.userId != null });
+      run.session = { ...session, createdAt: run.deps.now().toISOString() };
       run.cookieMaxAge = outcome.isPersistent ? outcome.sessionSeconds : null;
       run.state.index += 1;
       return null;
@@ -112,14 +118,15 @@ async function applyOutcome(run: Run, outcome: StageOutcome): Promise<Challenge 
 
 /**
  * Walks forward from the current position: skips stages whose policies fail, runs automatic
- * stages, and stops at the first stage that needs the browser (its challenge) or at the end.
+ * stages and stages that settle without input, and stops at the first stage that needs the
+ * browser — or returns the final challenge (redirect at the end, or access denied).
  */
-async function advance(run: Run, errors?: Challenge['response_errors']): Promise<Challenge> {
+async function settle(run: Run): Promise<Settled> {
   for (;;) {
     const entry = run.state.plan[run.state.index];
     if (!entry) {
       await deleteFlowState(run.deps.cache, run.sessionId, run.flow.slug);
-      return redirectChallenge(run.state.next);
+      return { kind: 'done', challenge: redirectChallenge(run.state.next) };
     }
     const binding = entry.bindingId ? await findBindingById(run.deps.db, entry.bindingId) : null;
     if (entry.bindingId && !binding) {
@@ -128,9 +135,8 @@ async function advance(run: Run, errors?: Challenge['response_errors']): Promise
       continue;
     }
     if (binding?.re_evaluate_policies) {
-      const user = run.state.pendingUserId !== null ? await findUserById(run.deps.db, run.state.pendingUserId) : null;
       const verdict = await evaluatePolicies(run.deps, binding.id, binding.policy_engine_mode, {
-        user,
+        user: await userOf(run, run.state.pendingUserId),
         clientIp: run.request.clientIp,
         state: run.state,
       });
@@ -141,41 +147,48 @@ async function advance(run: Run, errors?: Challenge['response_errors']): Promise
     }
     const stage = await findStageById(run.deps.db, entry.stageId);
     const definition = stage ? stageDefinition(stage.type) : null;
-    if (!stage || !definition) {
-      return accessDeniedChallenge(flowInfo(run.flow), 'This flow is misconfigured; ask an administrator.');
+    const parsed = definition?.configSchema.safeParse(stage?.config);
+    if (!stage || !definition || !parsed?.success) {
+      return { kind: 'done', challenge: accessDeniedChallenge(flowInfo(run.flow), 'This flow is misconfigured; ask an administrator.') };
     }
-    const parsed = definition.configSchema.safeParse(stage.config);
-    if (!parsed.success) return accessDeniedChallenge(flowInfo(run.flow), 'This flow is misconfigured; ask an administrator.');
     const ctx = contextFor(run, stage, parsed.data);
     const settled = definition.isAutomatic ? await definition.run(ctx) : await definition.settleWithoutInput?.(ctx);
     if (settled) {
       const stop = await applyOutcome(run, settled);
-      if (stop) return stop;
+      if (stop) return { kind: 'done', challenge: stop };
       continue;
     }
     if (definition.isAutomatic) continue;
-    const fields = await definition.challenge(ctx);
-    await saveFlowState(run.deps.cache, run.sessionId, run.flow.slug, run.state);
-    return {
-      type: 'native',
-      flow_info: flowInfo(run.flow),
-      component: definition.component,
-      ...fields,
-      ...(errors ? { response_errors: errors } : {}),
-    };
+    return { kind: 'waiting', ctx, definition };
   }
+}
+
+/** Settles, then builds the waiting stage's challenge and saves the state for the answer. */
+async function advance(run: Run, errors?: Challenge['response_errors']): Promise<Challenge> {
+  const current = await settle(run);
+  if (current.kind === 'done') return current.challenge;
+  const fields = await current.definition.challenge(current.ctx);
+  await saveFlowState(run.deps.cache, run.sessionId, run.flow.slug, run.state);
+  return {
+    type: 'native',
+    flow_info: flowInfo(run.flow),
+    component: current.definition.component,
+    ...fields,
+    ...(errors ? { response_errors: errors } : {}),
+  };
 }
 
 async function startRun(deps: CoreDeps, slug: string, request: FlowRequest, next: unknown): Promise<Run | FlowResponse> {
   const flow = await findFlow(deps, slug);
-  const { sessionId, session } = await sessionFor(deps, request);
-  const existing = await loadFlowState(deps.cache, sessionId, slug);
-  if (existing && existing.flowId === flow.id) return { deps, flow, request, sessionId, session, state: existing };
+  const { sessionId, session, isNew } = await sessionFor(deps, request);
+  const users = new Map<number, Promise<UserRow | null>>();
+  const existing = isNew ? null : await loadFlowState(deps.cache, sessionId, slug);
+  if (existing && existing.flowId === flow.id) return { deps, flow, request, sessionId, session, state: existing, users };
   const refusal = await refusalOf(deps, flow, session);
   if (refusal) return { challenge: accessDeniedChallenge(flowInfo(flow), refusal), sessionId };
   const { state, denial } = await planFlow(deps, flow, request, session, safeNext(next, DEFAULT_NEXT));
   if (denial) return { challenge: accessDeniedChallenge(flowInfo(flow), denial), sessionId };
-  return { deps, flow, request, sessionId, session, state };
+  return { deps, flow, request, sessionId, session, state, users };
 }
 
 const respond = (run: Run, challenge: Challenge): FlowResponse => ({
@@ -211,16 +224,12 @@ export async function answerChallenge(
   if (!('state' in run)) return run;
   delete run.state.lastErrors;
   // Bring the position to the stage that is waiting for an answer (runs automatic stages first).
-  const waiting = await advance(run);
-  if (waiting.type === 'redirect' || waiting.component === 'ak-stage-access-denied') return respond(run, waiting);
-  if (typeof answer.component === 'string' && answer.component !== waiting.component) {
-    return respond(run, { ...waiting, response_errors: fieldError('non_field_errors', `Expected an answer for ${waiting.component}.`, 'wrong_component') });
+  const current = await settle(run);
+  if (current.kind === 'done') return respond(run, current.challenge);
+  const { ctx, definition } = current;
+  if (typeof answer.component === 'string' && answer.component !== definition.component) {
+    return respond(run, await advance(run, fieldError('non_field_errors', `Expected an answer for ${definition.component}.`, 'wrong_component')));
   }
-  const entry = run.state.plan[run.state.index] as FlowState['plan'][number];
-  const stage = await findStageById(deps.db, entry.stageId);
-  const definition = stage ? stageDefinition(stage.type) : null;
-  if (!stage || !definition || definition.isAutomatic) return respond(run, waiting);
-  const ctx = contextFor(run, stage, definition.configSchema.parse(stage.config));
   const outcome = await definition.submit(ctx, answer);
   if (outcome.kind === 'invalid') {
     run.state.lastErrors = outcome.errors;

@@ -27,13 +27,16 @@ export async function findFlow(deps: CoreDeps, slug: string): Promise<FlowRow> {
 }
 
 /** The browser's session, creating an anonymous one to hold flow state when it has none. */
-export async function sessionFor(deps: CoreDeps, request: FlowRequest): Promise<{ sessionId: string; session: BrowserSession | null }> {
+export async function sessionFor(
+  deps: CoreDeps,
+  request: FlowRequest,
+): Promise<{ sessionId: string; session: BrowserSession | null; isNew: boolean }> {
   if (request.sessionId) {
     const session = await findSession(deps, request.sessionId);
-    if (session) return { sessionId: request.sessionId, session };
+    if (session) return { sessionId: request.sessionId, session, isNew: false };
   }
   const session = { userId: null, clientIp: request.clientIp, userAgent: request.userAgent, method: 'anonymous' };
-  return { sessionId: await createSession(deps, session), session: { ...session, createdAt: new Date().toISOString() } };
+  return { sessionId: await createSession(deps, session), session: { ...session, createdAt: deps.now().toISOString() }, isNew: true };
 }
 
 /** Why this browser may not run this flow at all, or null. */

@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
+import { countConfirmedDevicesOfUser } from '../../store/devices.ts';
 import { findStagesByIds } from '../../store/flows.ts';
 import { fieldError } from '../challenge.ts';
 import type { DeviceChallenge, DeviceClassHandler } from '../devices/classes.ts';
@@ -47,7 +48,9 @@ export const authenticatorValidateStage: InteractiveStage<Config> = {
   component: 'ak-stage-authenticator-validate',
   configSchema: config,
   async settleWithoutInput(ctx) {
-    if ((await deviceChallenges(ctx)).length > 0) return null;
+    // One counting query decides the common cases (has devices / has none) without building challenges.
+    const user = await ctx.pendingUser();
+    if (user && (await countConfirmedDevicesOfUser(ctx.deps.db, user.id)) > 0 && (await deviceChallenges(ctx)).length > 0) return null;
     switch (ctx.config.not_configured_action) {
       case 'skip':
         return { kind: 'next' };

@@ -4,7 +4,7 @@ import { checkPassword } from '../../core/passwords.ts';
 import { recordLogin } from '../../store/users.ts';
 import { fieldError } from '../challenge.ts';
 import type { InteractiveStage } from '../stage.ts';
-import { clearUsernameFailures, readThrottle, recordFailure } from '../throttle.ts';
+import { readThrottle, recordFailure } from '../throttle.ts';
 import { runLimited } from '../hashingQueue.ts';
 
 const config = z.strictObject({
@@ -58,7 +58,7 @@ export const passwordStage: InteractiveStage<Config> = {
       }
       return { kind: 'invalid', errors: INVALID };
     }
-    await clearUsernameFailures(ctx.deps.cache, uid);
+    // The failure counter is cleared by user_login, once the whole sign-in (MFA too) succeeded.
     if (rehashed) await recordLogin(ctx.deps.db, user.id, rehashed);
     ctx.state.authMethods.push('password');
     return { kind: 'next' };
