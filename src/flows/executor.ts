@@ -37,8 +37,10 @@ interface Run {
 
 function userOf(run: Run, id: number | null): Promise<UserRow | null> {
   if (id === null) return Promise.resolve(null);
-  let user = run.users.get(id);
-  if (!user) run.users.set(id, (user = findUserById(run.deps.db, id)));
+  const known = run.users.get(id);
+  if (known) return known;
+  const user = findUserById(run.deps.db, id);
+  run.users.set(id, user);
   return user;
 }
 
