@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import { usesPostgres } from './config/load.ts';
 import type { Config } from './config/schema.ts';
 import { createRecoveryLink } from './core/recovery.ts';
+import { hasActiveSuperuser } from './store/users.ts';
 import { openRuntime, type Runtime } from './runtime.ts';
 import { migrate } from './store/migrate.ts';
 import { buildApp } from './web/app.ts';
@@ -59,9 +60,10 @@ export async function runAll(config: Config, logger: Logger) {
     await runtime.close();
   });
   const storage = usesPostgres(config) ? 'Postgres' : `embedded storage in ${config.data_dir}`;
-  process.stderr.write(
-    `Gatehouse is running at ${publicUrl(config)} (${storage}). API: ${publicUrl(config)}/api/v3/ — locked out? run: gatehouse create-recovery-key akadmin\n`,
-  );
+  const next = (await hasActiveSuperuser(runtime.deps.db))
+    ? `sign in at ${publicUrl(config)}/if/user/`
+    : `create the admin at ${publicUrl(config)}/if/flow/initial-setup/`;
+  process.stderr.write(`Gatehouse is running at ${publicUrl(config)} (${storage}): ${next}\n`);
 }
 
 export async function runServer(config: Config, logger: Logger) {

@@ -32,6 +32,7 @@ import { flowPageRoutes } from './flowPages.ts';
 import { healthRoutes } from './health.ts';
 import { staticFileRoutes } from './staticFiles.ts';
 import { recoveryRoutes } from './recovery.ts';
+import { rootRoutes } from './root.ts';
 import { userAreaRoutes } from './userArea.ts';
 
 export interface AppOptions {
@@ -102,6 +103,7 @@ export async function buildApp({ config, deps, logger }: AppOptions): Promise<Fa
   };
 
   await app.register(healthRoutes, { deps });
+  await app.register(rootRoutes, { deps });
   await app.register(avatarRoutes);
   await app.register(recoveryRoutes, { deps });
   await app.register(userAreaRoutes, { deps });

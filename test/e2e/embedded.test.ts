@@ -37,7 +37,9 @@ after(async () => {
 });
 
 test('`gatehouse all` starts on embedded storage and says where to go next', async () => {
-  assert.match(server.output(), new RegExp(`Gatehouse is running at http://localhost:${port} \\(embedded storage`));
+  assert.match(server.output(), new RegExp(`Gatehouse is running at http://localhost:${port} \\(embedded storage in .*\\): sign in at`));
+  const root = await fetch(`http://127.0.0.1:${port}/`, { redirect: 'manual' });
+  assert.equal(root.headers.get('location'), '/if/user/');
   assert.equal(statSync(join(dataDir, 'secret_key')).mode & 0o777, 0o600, 'generated secret key is private');
 });
 

@@ -38,6 +38,8 @@ test('the login page is a plain form with the executor\'s field names and a stri
 
 test('initial setup creates akadmin in admins, signs them in, and then closes', async () => {
   const browser = new TestBrowser(app);
+  const root = await browser.request('GET', '/');
+  assert.equal(root.headers.location, '/if/flow/initial-setup/', 'a fresh install sends / to setup');
   const page = await browser.request('GET', '/if/flow/initial-setup/');
   assert.equal(page.statusCode, 200);
   assert.match(page.body, /name="email"/);
@@ -57,6 +59,7 @@ test('initial setup creates akadmin in admins, signs them in, and then closes', 
   assert.equal(me.is_superuser, true);
   assert.equal(me.groups_obj[0].name, 'admins');
 
+  assert.equal((await browser.request('GET', '/')).headers.location, '/if/user/');
   const later = await new TestBrowser(app).request('GET', '/if/flow/initial-setup/');
   assert.match(later.body, /Setup is already done/);
   const api = await new TestBrowser(app).flow('initial-setup');
