@@ -128,6 +128,8 @@ export async function openRuntime(config: Config, logger: Logger, options: Runti
     cache,
     tokenBox: new SecretBox(secretKey, 'token-keys'),
     totpBox: new SecretBox(secretKey, 'totp-seeds'),
+    clientSecretBox: new SecretBox(secretKey, 'oauth2-client-secrets'),
+    signingKeyBox: new SecretBox(secretKey, 'signing-keys'),
     eventRetentionDays: config.events.retention_days,
     sessionMaxAgeSeconds: config.sessions.max_age_hours * 3600,
     now: () => new Date(),

@@ -20,6 +20,7 @@ import {
   listPolicyBindings,
   type PolicyBindingRecord,
   type PolicyRow,
+  targetOfPolicyBinding,
 } from '../store/policyAdmin.ts';
 import { findUsersByIds } from '../store/users.ts';
 import { requestContext, requireSuperuser } from '../web/authentication.ts';
@@ -94,11 +95,12 @@ export const policiesApi: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (app,
     const users = await findUsersByIds(deps.db, [...new Set(bindings.flatMap((b) => (b.user_id !== null ? [b.user_id] : [])))]);
     return bindings.map((b) => {
       const policy = b.policy_id ? policies.get(b.policy_id) : undefined;
-      return presentPolicyBinding(b, {
+      const presented = presentPolicyBinding(b, {
         policy: policy ? presentPolicy(policy, counts.get(policy.id) ?? 0) : null,
         group: (b.group_id ? groups.get(b.group_id) : null) ?? (null as GroupRow | null),
         user: (b.user_id !== null ? users.get(b.user_id) : null) ?? null,
       });
+      return { ...presented, target: targetOfPolicyBinding(b) };
     });
   }
   const presentOneBinding = async (b: PolicyBindingRecord) => (await presentBindings([b]))[0] as ReturnType<typeof presentPolicyBinding>;

@@ -26,6 +26,10 @@ export interface CoreDeps {
   tokenBox: SecretBox;
   /** Encrypts TOTP seeds at rest (a key of its own, derived from the same secret). */
   totpBox: SecretBox;
+  /** Encrypts OAuth2 client secrets at rest (shown to admins, so not hashed; a key of its own). */
+  clientSecretBox: SecretBox;
+  /** Encrypts the private JWKs of token signing keys (OIDC/SAML), a key of its own. */
+  signingKeyBox: SecretBox;
   eventRetentionDays: number;
   sessionMaxAgeSeconds: number;
   now: () => Date;

@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, createHash, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHash, createHmac, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto';
 
 /**
  * Encrypts secrets at rest (token keys, TOTP seeds, signing keys) with AES-256-GCM under a key
@@ -17,6 +17,11 @@ export class SecretBox {
     const cipher = createCipheriv('aes-256-gcm', this.key, iv);
     const body = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);
     return `v1.${Buffer.concat([iv, cipher.getAuthTag(), body]).toString('base64url')}`;
+  }
+
+  /** A stable secret for another use of the same purpose (e.g. cookie-signing keys), never the box key itself. */
+  derive(label: string): string {
+    return createHmac('sha256', this.key).update(label, 'utf8').digest('base64url');
   }
 
   open(sealed: string): string {

@@ -14,6 +14,7 @@ export type EventAction =
   | 'password_set'
   | 'secret_view'
   | 'suspicious_request'
+  | 'access_denied'
   | 'recovery_link_created'
   | 'configuration_error'
   | 'system_task_execution';
@@ -30,7 +31,9 @@ export interface ModelRef {
     | 'stage'
     | 'flow_stage_binding'
     | 'policy'
-    | 'policy_binding';
+    | 'policy_binding'
+    | 'application'
+    | 'oauth2_provider';
   pk: string | number;
   name: string;
 }

@@ -82,7 +82,7 @@ export function deletePolicy(deps: CoreDeps, ctx: RequestContext, type: PolicyTy
 }
 
 export interface PolicyBindingInput {
-  /** A flow's pk or a flow-stage binding's pk: what the binding guards. */
+  /** A flow's, a flow-stage binding's or an application's pk: what the binding guards. */
   target: string;
   policy: string | null;
   group: string | null;
@@ -101,7 +101,7 @@ const bindingRef = (binding: policyStore.PolicyBindingRecord, input: PolicyBindi
 /** Checks the whole binding: a target that exists, exactly one of policy/group/user, and that it exists. */
 async function rowOf(tx: Queryable, input: PolicyBindingInput): Promise<policyStore.PolicyBindingValues> {
   const kind = await policyStore.findPolicyTargetKind(tx, input.target);
-  if (!kind) throw ValidationError.field('target', 'Unknown target: expected the pk of a flow or of a flow-stage binding.');
+  if (!kind) throw ValidationError.field('target', 'Unknown target: expected the pk of a flow, a flow-stage binding or an application.');
   const count = [input.policy, input.group, input.user].filter((v) => v !== null).length;
   if (count > 1) throw ValidationError.field('non_field_errors', "Only one of 'policy', 'group' or 'user' can be set.");
   if (count === 0) throw ValidationError.field('non_field_errors', "One of 'policy', 'group' or 'user' must be set.");
@@ -111,6 +111,7 @@ async function rowOf(tx: Queryable, input: PolicyBindingInput): Promise<policySt
   return {
     target_flow_id: kind === 'flow' ? input.target : null,
     target_binding_id: kind === 'binding' ? input.target : null,
+    target_application_id: kind === 'application' ? input.target : null,
     policy_id: input.policy,
     group_id: input.group,
     user_id: input.user,
@@ -135,7 +136,7 @@ export function createPolicyBinding(deps: CoreDeps, ctx: RequestContext, input: 
 }
 
 export const inputOfPolicyBinding = (b: policyStore.PolicyBindingRecord): PolicyBindingInput => ({
-  target: (b.target_flow_id ?? b.target_binding_id) as string,
+  target: policyStore.targetOfPolicyBinding(b),
   policy: b.policy_id,
   group: b.group_id,
   user: b.user_id,

@@ -95,13 +95,13 @@ export async function findBindingById(db: Queryable, id: string): Promise<Bindin
   return rows[0] ?? null;
 }
 
-/** The enabled policy bindings of a flow or of a stage binding, in order. */
+/** The enabled policy bindings of a flow, a stage binding or an application, in order. */
 export async function listPolicyBindingsOf(db: Queryable, targetId: string): Promise<PolicyBindingRow[]> {
   const { rows } = await db.query<PolicyBindingRow>(
     `SELECT b.id, b.target_flow_id, b.target_binding_id, b.policy_id, p.type AS policy_type, p.config AS policy_config,
             b.group_id, b.user_id, b.negate, b.enabled, b."order"
      FROM policy_bindings b LEFT JOIN policies p ON p.id = b.policy_id
-     WHERE (b.target_flow_id = $1 OR b.target_binding_id = $1) AND b.enabled
+     WHERE (b.target_flow_id = $1 OR b.target_binding_id = $1 OR b.target_application_id = $1) AND b.enabled
      ORDER BY b."order", b.id`,
     [targetId],
   );

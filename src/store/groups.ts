@@ -190,3 +190,12 @@ export async function findExistingUserIds(db: Queryable, ids: number[]): Promise
   const { rows } = await db.query<{ id: number }>('SELECT id FROM users WHERE id = ANY($1::int[])', [ids]);
   return new Set(rows.map((r) => r.id));
 }
+
+/** Names of the groups a user is directly a member of (the OIDC `groups` claim), sorted. */
+export async function listGroupNamesOfUser(db: Queryable, userId: number): Promise<string[]> {
+  const { rows } = await db.query<{ name: string }>(
+    'SELECT g.name FROM groups g JOIN group_memberships m ON m.group_id = g.id WHERE m.user_id = $1 ORDER BY g.name',
+    [userId],
+  );
+  return rows.map((row) => row.name);
+}

@@ -103,6 +103,7 @@ export interface PolicyBindingRecord {
   id: string;
   target_flow_id: string | null;
   target_binding_id: string | null;
+  target_application_id: string | null;
   policy_id: string | null;
   group_id: string | null;
   user_id: number | null;
@@ -111,17 +112,24 @@ export interface PolicyBindingRecord {
   order: number;
 }
 
-const BINDING_COLUMNS = 'b.id, b.target_flow_id, b.target_binding_id, b.policy_id, b.group_id, b.user_id, b.negate, b.enabled, b."order"';
+const BINDING_COLUMNS =
+  'b.id, b.target_flow_id, b.target_binding_id, b.target_application_id, b.policy_id, b.group_id, b.user_id, b.negate, b.enabled, b."order"';
 
-/** What a policy binding's target id names: a flow, a flow-stage binding, or nothing. */
-export async function findPolicyTargetKind(db: Queryable, id: string): Promise<'flow' | 'binding' | null> {
-  const { rows } = await db.query<{ is_flow: boolean; is_binding: boolean }>(
+/** What a policy binding's target id names: a flow, a flow-stage binding, an application, or nothing. */
+export async function findPolicyTargetKind(db: Queryable, id: string): Promise<'flow' | 'binding' | 'application' | null> {
+  const { rows } = await db.query<{ is_flow: boolean; is_binding: boolean; is_application: boolean }>(
     `SELECT EXISTS (SELECT 1 FROM flows WHERE id = $1) AS is_flow,
-            EXISTS (SELECT 1 FROM flow_stage_bindings WHERE id = $1) AS is_binding`,
+            EXISTS (SELECT 1 FROM flow_stage_bindings WHERE id = $1) AS is_binding,
+            EXISTS (SELECT 1 FROM applications WHERE id = $1) AS is_application`,
     [id],
   );
-  return rows[0]?.is_flow ? 'flow' : rows[0]?.is_binding ? 'binding' : null;
+  const row = rows[0];
+  return row?.is_flow ? 'flow' : row?.is_binding ? 'binding' : row?.is_application ? 'application' : null;
 }
+
+/** The one target a binding guards, whichever column holds it. */
+export const targetOfPolicyBinding = (b: PolicyBindingRecord): string =>
+  (b.target_flow_id ?? b.target_binding_id ?? b.target_application_id) as string;
 
 export async function findPolicyBindingById(db: Queryable, id: string): Promise<PolicyBindingRecord | null> {
   const { rows } = await db.query<PolicyBindingRecord>(`SELECT ${BINDING_COLUMNS} FROM policy_bindings b WHERE b.id = $1`, [id]);
@@ -139,7 +147,7 @@ export interface PolicyBindingFilter {
   ordering?: string[];
 }
 
-const BINDING_ORDERING = { order: 'b."order"', pk: 'b.id', target: 'COALESCE(b.target_flow_id, b.target_binding_id)' };
+const BINDING_ORDERING = { order: 'b."order"', pk: 'b.id', target: 'COALESCE(b.target_flow_id, b.target_binding_id, b.target_application_id)' };
 
 export async function listPolicyBindings(
   db: Queryable,
@@ -148,7 +156,10 @@ export async function listPolicyBindings(
 ): Promise<PageOf<PolicyBindingRecord>> {
   const where = new WhereBuilder();
   if (filter.search) where.add('p.name ILIKE ?', likePattern(filter.search));
-  if (filter.targetId !== undefined) where.add('(b.target_flow_id = ? OR b.target_binding_id = ?)', filter.targetId, filter.targetId);
+  if (filter.targetId !== undefined) {
+    const id = filter.targetId;
+    where.add('(b.target_flow_id = ? OR b.target_binding_id = ? OR b.target_application_id = ?)', id, id, id);
+  }
   if (filter.policyId !== undefined) where.add('b.policy_id = ?', filter.policyId);
   if (filter.groupId !== undefined) where.add('b.group_id = ?', filter.groupId);
   if (filter.userId !== undefined) where.add('b.user_id = ?', filter.userId);
@@ -169,6 +180,7 @@ export type PolicyBindingValues = Omit<PolicyBindingRecord, 'id'>;
 const bindingParams = (b: PolicyBindingValues) => [
   b.target_flow_id,
   b.target_binding_id,
+  b.target_application_id,
   b.policy_id,
   b.group_id,
   b.user_id,
@@ -179,8 +191,9 @@ const bindingParams = (b: PolicyBindingValues) => [
 
 export async function insertPolicyBinding(db: Queryable, binding: PolicyBindingValues): Promise<PolicyBindingRecord> {
   const { rows } = await db.query<PolicyBindingRecord>(
-    `INSERT INTO policy_bindings AS b (target_flow_id, target_binding_id, policy_id, group_id, user_id, negate, enabled, "order")
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING ${BINDING_COLUMNS}`,
+    `INSERT INTO policy_bindings AS b (target_flow_id, target_binding_id, target_application_id, policy_id, group_id, user_id,
+       negate, enabled, "order")
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING ${BINDING_COLUMNS}`,
     bindingParams(binding),
   );
   return rows[0] as PolicyBindingRecord;
@@ -189,8 +202,8 @@ export async function insertPolicyBinding(db: Queryable, binding: PolicyBindingV
 /** Writes every column: the caller merged the change into the whole binding and checked it. */
 export async function replacePolicyBinding(db: Queryable, id: string, binding: PolicyBindingValues): Promise<PolicyBindingRecord | null> {
   const { rows } = await db.query<PolicyBindingRecord>(
-    `UPDATE policy_bindings b SET target_flow_id = $2, target_binding_id = $3, policy_id = $4, group_id = $5, user_id = $6,
-       negate = $7, enabled = $8, "order" = $9
+    `UPDATE policy_bindings b SET target_flow_id = $2, target_binding_id = $3, target_application_id = $4, policy_id = $5,
+       group_id = $6, user_id = $7, negate = $8, enabled = $9, "order" = $10
      WHERE id = $1 RETURNING ${BINDING_COLUMNS}`,
     [id, ...bindingParams(binding)],
   );

@@ -10,12 +10,14 @@ import {
   type ZodTypeProvider,
 } from 'fastify-type-provider-zod';
 import type { Logger } from 'pino';
+import { applicationsApi } from '../api/applications.ts';
 import { authenticatedSessionsApi } from '../api/authenticatedSessions.ts';
 import { authenticatorsApi } from '../api/authenticators.ts';
 import { eventsApi } from '../api/events.ts';
 import { flowsApi } from '../api/flows.ts';
 import { groupsApi } from '../api/groups.ts';
 import { policiesApi } from '../api/policies.ts';
+import { providersApi } from '../api/providers.ts';
 import { stagesApi } from '../api/stages.ts';
 import { tokensApi } from '../api/tokens.ts';
 import { type ApiDeps, usersApi } from '../api/users.ts';
@@ -34,9 +36,10 @@ import { staticFileRoutes } from './staticFiles.ts';
 import { recoveryRoutes } from './recovery.ts';
 import { rootRoutes } from './root.ts';
 import { userAreaRoutes } from './userArea.ts';
+import { oauth2Routes } from '../providers/oauth2/routes.ts';
 
 export interface AppOptions {
-  config: Pick<Config, 'listen' | 'brand'>;
+  config: Pick<Config, 'listen' | 'brand' | 'external_url'>;
   deps: CoreDeps;
   logger: Logger;
 }
@@ -110,6 +113,7 @@ export async function buildApp({ config, deps, logger }: AppOptions): Promise<Fa
   await app.register(staticFileRoutes);
   await app.register(flowExecutorRoutes, { deps });
   await app.register(flowPageRoutes, { deps });
+  await app.register(oauth2Routes, { deps, externalUrl: config.external_url });
   await app.register(
     async (api) => {
       api.decorateRequest('actor', null);
@@ -126,6 +130,8 @@ export async function buildApp({ config, deps, logger }: AppOptions): Promise<Fa
       await api.register(policiesApi, { deps: apiDeps });
       await api.register(authenticatedSessionsApi, { deps: apiDeps });
       await api.register(authenticatorsApi, { deps: apiDeps });
+      await api.register(applicationsApi, { deps: apiDeps });
+      await api.register(providersApi, { deps: apiDeps });
     },
     { prefix: '/api/v3' },
   );

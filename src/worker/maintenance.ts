@@ -5,12 +5,14 @@ import { deleteExpiredEvents } from '../store/events.ts';
 import { LOCK_KEYS, tryWithAdvisoryLock } from '../store/locks.ts';
 import { deleteExpiredTokens } from '../store/tokens.ts';
 import { deleteExpiredUserSessions } from '../store/userSessions.ts';
+import { deleteExpiredPayloads } from '../store/oidcPayloads.ts';
 
 export interface MaintenanceReport {
   events: number;
   tokens: number;
   cacheEntries: number;
   sessions: number;
+  oidcPayloads: number;
 }
 
 /**
@@ -28,6 +30,7 @@ export function sweepExpired(deps: CoreDeps): Promise<MaintenanceReport | null> 
       tokens: await deleteExpiredTokens(deps.db),
       cacheEntries: await deleteExpiredEntries(deps.db),
       sessions: await deleteExpiredUserSessions(deps.db),
+      oidcPayloads: await deleteExpiredPayloads(deps.db),
     };
   });
 }

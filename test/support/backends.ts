@@ -92,6 +92,8 @@ export async function createTestCore(overrides: Partial<CoreDeps> = {}): Promise
     cache,
     tokenBox: new SecretBox(TEST_SECRET_KEY, 'token-keys'),
     totpBox: new SecretBox(TEST_SECRET_KEY, 'totp-seeds'),
+    clientSecretBox: new SecretBox(TEST_SECRET_KEY, 'oauth2-client-secrets'),
+    signingKeyBox: new SecretBox(TEST_SECRET_KEY, 'signing-keys'),
     eventRetentionDays: 365,
     sessionMaxAgeSeconds: 3600,
     now: () => new Date(),

@@ -37,6 +37,8 @@ before(async () => {
     cache,
     tokenBox: new SecretBox('f'.repeat(40), 'token-keys'),
     totpBox: new SecretBox('f'.repeat(40), 'totp-seeds'),
+    clientSecretBox: new SecretBox('f'.repeat(40), 'oauth2-client-secrets'),
+    signingKeyBox: new SecretBox('f'.repeat(40), 'signing-keys'),
     eventRetentionDays: 1,
     sessionMaxAgeSeconds: 60,
     now: () => new Date(),

@@ -1,3 +1,4 @@
+import { listAccessibleApplications } from '../../core/applicationAccess.ts';
 import type { CoreDeps } from '../../core/context.ts';
 import type { UserRow } from '../../store/users.ts';
 import { html, type SafeHtml } from '../html.ts';
@@ -14,12 +15,19 @@ export interface LibraryApp {
 }
 
 /**
- * The applications this user may open. There are none until providers exist: the OIDC (and later
- * SAML, proxy) work replaces this body with a query of the applications whose policies pass for
- * the user, and the page below needs no change.
+ * The applications this user may open (their policy bindings pass), as tiles. An application
+ * without a launch URL (an OAuth2 client started from its own site) is shown without a link.
+ * Without the client's address a network policy cannot pass: it fails closed.
  */
-export async function listAppsForUser(_deps: CoreDeps, _user: UserRow): Promise<LibraryApp[]> {
-  return [];
+export async function listAppsForUser(deps: CoreDeps, user: UserRow, clientIp: string): Promise<LibraryApp[]> {
+  const apps = await listAccessibleApplications(deps, user, clientIp);
+  return apps.map((app) => ({
+    name: app.name,
+    slug: app.slug,
+    launchUrl: app.launch_url,
+    description: app.description,
+    group: app.group,
+  }));
 }
 
 /** Only http(s) or a local path may become a link: a javascript: URL in an admin's field must not run. */
@@ -39,7 +47,7 @@ function tile(app: LibraryApp): SafeHtml {
 <span class="app-name">${app.name}</span>${app.description ? html`<span class="muted">${app.description}</span>` : ''}`;
   return isSafeLaunchUrl(app.launchUrl)
     ? html`<li><a class="app-tile" href="${app.launchUrl}" rel="noopener">${body}</a></li>`
-    : html`<li><span class="app-tile disabled" title="This application has no valid launch URL.">${body}</span></li>`;
+    : html`<li><span class="app-tile disabled" title="This application is opened from its own site.">${body}</span></li>`;
 }
 
 export function renderAppLibrary(apps: LibraryApp[]): SafeHtml {

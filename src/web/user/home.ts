@@ -14,7 +14,7 @@ export const userHomeRoutes: FastifyPluginAsync<{ deps: CoreDeps }> = async (app
     if (!browser) return reply;
     const { user } = browser;
     const [apps, devices, sessions] = await Promise.all([
-      listAppsForUser(deps, user),
+      listAppsForUser(deps, user, request.ip),
       listDevicesOfUser(deps, user.id),
       listSessionsOfUser(deps, user.id, browser.sessionId),
     ]);

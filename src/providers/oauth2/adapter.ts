@@ -1,0 +1,69 @@
+import type { Adapter, AdapterPayload } from 'oidc-provider';
+import type { Queryable } from '../../store/db.ts';
+import {
+  consumePayload,
+  deletePayload,
+  deletePayloadsOfGrant,
+  findPayload,
+  type StoredPayload,
+  upsertPayload,
+} from '../../store/oidcPayloads.ts';
+
+// Models whose artifacts hang off a grant: revoking the grant removes them all.
+const GRANTABLE = new Set(['AccessToken', 'AuthorizationCode', 'RefreshToken', 'DeviceCode', 'BackchannelAuthenticationRequest']);
+
+const withConsumed = (row: StoredPayload | null): AdapterPayload | undefined => {
+  if (!row) return undefined;
+  return row.consumed_at ? { ...row.payload, consumed: Math.floor(row.consumed_at.getTime() / 1000) } : row.payload;
+};
+
+/**
+ * oidc-provider's storage over the `oidc_payloads` table: every Provider instance (one per
+ * application) shares it, and nothing lives only in memory, so any process can continue a flow
+ * another one started. The Client model is not stored here (see clients.ts).
+ */
+export class PostgresAdapter implements Adapter {
+  private readonly model: string;
+  private readonly db: Queryable;
+
+  constructor(db: Queryable, model: string) {
+    this.db = db;
+    this.model = model;
+  }
+
+  async upsert(id: string, payload: AdapterPayload, expiresIn?: number): Promise<void> {
+    await upsertPayload(this.db, {
+      model: this.model,
+      id,
+      payload,
+      grantId: GRANTABLE.has(this.model) ? (payload.grantId ?? null) : null,
+      userCode: payload.userCode ?? null,
+      uid: payload.uid ?? null,
+      expiresAt: expiresIn ? new Date(Date.now() + expiresIn * 1000) : null,
+    });
+  }
+
+  async find(id: string): Promise<AdapterPayload | undefined> {
+    return withConsumed(await findPayload(this.db, this.model, 'id', id));
+  }
+
+  async findByUserCode(userCode: string): Promise<AdapterPayload | undefined> {
+    return withConsumed(await findPayload(this.db, this.model, 'userCode', userCode));
+  }
+
+  async findByUid(uid: string): Promise<AdapterPayload | undefined> {
+    return withConsumed(await findPayload(this.db, this.model, 'uid', uid));
+  }
+
+  consume(id: string): Promise<void> {
+    return consumePayload(this.db, this.model, id);
+  }
+
+  destroy(id: string): Promise<void> {
+    return deletePayload(this.db, this.model, id);
+  }
+
+  revokeByGrantId(grantId: string): Promise<void> {
+    return deletePayloadsOfGrant(this.db, grantId);
+  }
+}

@@ -1,0 +1,61 @@
+import { randomBytes } from 'node:crypto';
+import type { FastifyRequest } from 'fastify';
+import type { CoreDeps } from '../../core/context.ts';
+import { sha256 } from '../../core/crypto.ts';
+import { planFlow, refusalOf } from '../../flows/planner.ts';
+import { loadFlowState, saveFlowState } from '../../flows/state.ts';
+import type { ApplicationRow, OAuth2ClientRow } from '../../store/applications.ts';
+import { findFlowById, listBindingsOfFlow } from '../../store/flows.ts';
+import type { SignedInBrowser } from '../../web/browserSession.ts';
+import { flowRequestOf } from '../../web/flowRequest.ts';
+
+export type FlowOutcome = { kind: 'done' } | { kind: 'redirect'; to: string } | { kind: 'denied'; message: string };
+
+// How long a browser has to get through the authorization flow.
+const MARKER_SECONDS = 30 * 60;
+
+const markerKey = (sessionId: string, uid: string) => `oauth2:authz-flow:${sha256(`${sessionId}:${uid}`).toString('hex')}`;
+
+/**
+ * The provider's authorization flow, for one oidc-provider interaction. A flow without stages
+ * (default-provider-authorization-implicit-consent) has nothing to ask: done at once. Otherwise
+ * (explicit consent, …) the flow is planned here with FlowState.application set, so the consent
+ * stage knows the app, and the browser is sent to /if/flow/<slug>/ with `next` back to the
+ * interaction plus a one-time nonce. Coming back, the flow counts as passed when the nonce is the
+ * one issued for this session and interaction and the executor has finished the flow (its state
+ * is gone). A denied flow shows its own "access denied" page and never redirects to `next`.
+ */
+export async function runAuthorizationFlow(
+  deps: CoreDeps,
+  request: FastifyRequest,
+  browser: SignedInBrowser,
+  row: OAuth2ClientRow,
+  application: ApplicationRow,
+  interactionUrl: string,
+  uid: string,
+): Promise<FlowOutcome> {
+  const flow = await findFlowById(deps.db, row.authorization_flow_id);
+  if (!flow) return { kind: 'denied', message: 'This application is misconfigured; ask an administrator.' };
+  if ((await listBindingsOfFlow(deps.db, flow.id)).length === 0) return { kind: 'done' };
+
+  const key = markerKey(browser.sessionId, uid);
+  const returned = (request.query as Record<string, unknown>).flow_done;
+  const issued = await deps.cache.get(key);
+  if (typeof returned === 'string' && issued !== null && returned === issued) {
+    if (!(await loadFlowState(deps.cache, browser.sessionId, flow.slug))) {
+      await deps.cache.delete(key);
+      return { kind: 'done' };
+    }
+  }
+
+  const refusal = await refusalOf(deps, flow, browser.session);
+  if (refusal) return { kind: 'denied', message: refusal };
+  const nonce = randomBytes(18).toString('base64url');
+  const next = `${interactionUrl}?flow_done=${nonce}`;
+  const { state, denial } = await planFlow(deps, flow, flowRequestOf(request), browser.session, next);
+  if (denial) return { kind: 'denied', message: denial };
+  state.application = { slug: application.slug, name: application.name, ...(application.launch_url ? { launchUrl: application.launch_url } : {}) };
+  await saveFlowState(deps.cache, browser.sessionId, flow.slug, state);
+  await deps.cache.set(key, nonce, MARKER_SECONDS);
+  return { kind: 'redirect', to: `/if/flow/${flow.slug}/?next=${encodeURIComponent(next)}` };
+}
