@@ -1,7 +1,8 @@
 import type { CoreDeps } from '../core/context.ts';
 import { recordEvent } from '../core/events.ts';
 import { type BrowserSession, createSession, endSession } from '../core/sessions.ts';
-import { type FlowRow, findBindingById, findStageById } from '../store/flows.ts';
+import type { FlowRow, StageRow } from '../store/flows.ts';
+import { type Definitions, loadDefinitions } from './definitions.ts';
 import { findUserById, type UserRow } from '../store/users.ts';
 import { accessDeniedChallenge, type Challenge, fieldError, redirectChallenge } from './challenge.ts';
 import { DEFAULT_NEXT, findFlow, flowInfo, planFlow, refusalOf, sessionFor } from './planner.ts';
@@ -33,6 +34,7 @@ interface Run {
   isSignedOut?: boolean;
   /** Rows read during this request, so a stage, its policies and the login share one read. */
   users: Map<number, Promise<UserRow | null>>;
+  definitions: Definitions;
 }
 
 function userOf(run: Run, id: number | null): Promise<UserRow | null> {
@@ -49,7 +51,7 @@ type Settled =
   | { kind: 'waiting'; ctx: StageContext; definition: InteractiveStage<Record<string, unknown>> }
   | { kind: 'done'; challenge: Challenge };
 
-function contextFor(run: Run, stage: NonNullable<Awaited<ReturnType<typeof findStageById>>>, config: unknown): StageContext {
+function contextFor(run: Run, stage: StageRow, config: unknown): StageContext {
   return {
     deps: run.deps,
     flow: run.flow,
@@ -130,24 +132,21 @@ async function settle(run: Run): Promise<Settled> {
       await deleteFlowState(run.deps.cache, run.sessionId, run.flow.slug);
       return { kind: 'done', challenge: redirectChallenge(run.state.next) };
     }
-    const binding = entry.bindingId ? await findBindingById(run.deps.db, entry.bindingId) : null;
+    const binding = entry.bindingId ? await run.definitions.binding(entry.bindingId) : null;
     if (entry.bindingId && !binding) {
       // The binding was deleted while this flow ran: its policies went with it, so skip the stage.
       run.state.index += 1;
       continue;
     }
     if (binding?.re_evaluate_policies) {
-      const verdict = await evaluatePolicies(run.deps, binding.id, binding.policy_engine_mode, {
-        user: await userOf(run, run.state.pendingUserId),
-        clientIp: run.request.clientIp,
-        state: run.state,
-      });
+      const subject = { user: await userOf(run, run.state.pendingUserId), clientIp: run.request.clientIp, state: run.state };
+      const verdict = await evaluatePolicies(run.deps, binding.id, binding.policy_engine_mode, subject, run.definitions);
       if (!verdict.isPassing) {
         run.state.index += 1;
         continue;
       }
     }
-    const stage = await findStageById(run.deps.db, entry.stageId);
+    const stage = await run.definitions.stage(entry.stageId);
     const definition = stage ? stageDefinition(stage.type) : null;
     const parsed = definition?.configSchema.safeParse(stage?.config);
     if (!stage || !definition || !parsed?.success) {
@@ -181,16 +180,17 @@ async function advance(run: Run, errors?: Challenge['response_errors']): Promise
 }
 
 async function startRun(deps: CoreDeps, slug: string, request: FlowRequest, next: unknown): Promise<Run | FlowResponse> {
-  const flow = await findFlow(deps, slug);
+  const definitions = await loadDefinitions(deps.db);
+  const flow = await findFlow(definitions, slug);
   const { sessionId, session, isNew } = await sessionFor(deps, request);
   const users = new Map<number, Promise<UserRow | null>>();
   const existing = isNew ? null : await loadFlowState(deps.cache, sessionId, slug);
-  if (existing && existing.flowId === flow.id) return { deps, flow, request, sessionId, session, state: existing, users };
+  if (existing && existing.flowId === flow.id) return { deps, flow, request, sessionId, session, state: existing, users, definitions };
   const refusal = await refusalOf(deps, flow, session);
   if (refusal) return { challenge: accessDeniedChallenge(flowInfo(flow), refusal), sessionId };
-  const { state, denial } = await planFlow(deps, flow, request, session, safeNext(next, DEFAULT_NEXT));
+  const { state, denial } = await planFlow(deps, flow, request, session, safeNext(next, DEFAULT_NEXT), definitions);
   if (denial) return { challenge: accessDeniedChallenge(flowInfo(flow), denial), sessionId };
-  return { deps, flow, request, sessionId, session, state, users };
+  return { deps, flow, request, sessionId, session, state, users, definitions };
 }
 
 const respond = (run: Run, challenge: Challenge): FlowResponse => ({

@@ -1,10 +1,11 @@
 import type { CoreDeps } from '../core/context.ts';
 import { type BrowserSession, createSession, findSession } from '../core/sessions.ts';
 import { NotFound } from '../errors.ts';
-import { type FlowRow, findFlowBySlug, listBindingsOfFlow } from '../store/flows.ts';
+import type { FlowRow } from '../store/flows.ts';
 import { findUserById, hasActiveSuperuser } from '../store/users.ts';
 import type { FlowInfo } from './challenge.ts';
 import { INITIAL_SETUP_MANAGED } from './defaults.ts';
+import { type Definitions, loadDefinitions } from './definitions.ts';
 import { evaluatePolicies } from './policies.ts';
 import type { FlowRequest } from './stage.ts';
 import type { FlowState } from './state.ts';
@@ -20,8 +21,8 @@ export const flowInfo = (flow: FlowRow): FlowInfo => ({
   layout: 'stacked',
 });
 
-export async function findFlow(deps: CoreDeps, slug: string): Promise<FlowRow> {
-  const flow = /^[-a-z0-9_]{1,100}$/.test(slug) ? await findFlowBySlug(deps.db, slug) : null;
+export async function findFlow(definitions: Definitions, slug: string): Promise<FlowRow> {
+  const flow = /^[-a-z0-9_]{1,100}$/.test(slug) ? await definitions.flowBySlug(slug) : null;
   if (!flow) throw new NotFound('Flow not found.');
   return flow;
 }
@@ -59,7 +60,15 @@ export async function refusalOf(deps: CoreDeps, flow: FlowRow, session: BrowserS
   }
 }
 
-export async function planFlow(deps: CoreDeps, flow: FlowRow, request: FlowRequest, session: BrowserSession | null, next: string) {
+export async function planFlow(
+  deps: CoreDeps,
+  flow: FlowRow,
+  request: FlowRequest,
+  session: BrowserSession | null,
+  next: string,
+  known?: Definitions,
+) {
+  const definitions = known ?? (await loadDefinitions(deps.db));
   const state: FlowState = {
     flowId: flow.id,
     plan: [],
@@ -74,10 +83,12 @@ export async function planFlow(deps: CoreDeps, flow: FlowRow, request: FlowReque
   };
   const user = state.pendingUserId !== null ? await findUserById(deps.db, state.pendingUserId) : null;
   const subject = { user, clientIp: request.clientIp, state };
-  const flowVerdict = await evaluatePolicies(deps, flow.id, flow.policy_engine_mode, subject);
+  const flowVerdict = await evaluatePolicies(deps, flow.id, flow.policy_engine_mode, subject, definitions);
   if (!flowVerdict.isPassing) return { state, denial: flowVerdict.messages[0] ?? 'Access denied.' };
-  for (const binding of await listBindingsOfFlow(deps.db, flow.id)) {
-    if (binding.evaluate_on_plan && !(await evaluatePolicies(deps, binding.id, binding.policy_engine_mode, subject)).isPassing) continue;
+  for (const binding of await definitions.bindingsOfFlow(flow.id)) {
+    if (binding.evaluate_on_plan && !(await evaluatePolicies(deps, binding.id, binding.policy_engine_mode, subject, definitions)).isPassing) {
+      continue;
+    }
     state.plan.push({ stageId: binding.stage_id, bindingId: binding.id });
   }
   return { state, denial: null };

@@ -5,6 +5,7 @@ import { countConfirmedDevicesOfUser } from '../store/devices.ts';
 import { isMemberOfGroup, listPolicyBindingsOf, type PolicyBindingRow, type PolicyEngineMode } from '../store/flows.ts';
 import { findPoliciesByIds } from '../store/policyAdmin.ts';
 import type { UserRow } from '../store/users.ts';
+import type { Definitions } from './definitions.ts';
 import type { FlowState } from './state.ts';
 import { reputationScore } from './throttle.ts';
 
@@ -123,8 +124,9 @@ export async function evaluatePolicies(
   targetId: string,
   mode: PolicyEngineMode,
   subject: PolicySubject,
+  definitions?: Pick<Definitions, 'policyBindingsOf'>,
 ): Promise<PolicyVerdict> {
-  const bindings = await listPolicyBindingsOf(deps.db, targetId);
+  const bindings = definitions ? await definitions.policyBindingsOf(targetId) : await listPolicyBindingsOf(deps.db, targetId);
   if (bindings.length === 0) return { isPassing: true, messages: [] };
   const verdicts = await Promise.all(
     bindings.map(async (binding) => {

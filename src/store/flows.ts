@@ -192,3 +192,9 @@ export async function rememberConsent(db: Queryable, userId: number, application
     [userId, application, expiresInSeconds],
   );
 }
+
+/** The counter the definition triggers move (migrations/0004): equal counters, equal definitions. */
+export async function readDefinitionVersion(db: Queryable): Promise<string> {
+  const { rows } = await db.query<{ version: string }>('SELECT version::text AS version FROM definition_version');
+  return rows[0]?.version ?? '0';
+}

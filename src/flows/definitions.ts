@@ -1,0 +1,62 @@
+import type { Database } from '../store/db.ts';
+import {
+  type BindingRow,
+  type FlowRow,
+  findBindingById,
+  findFlowBySlug,
+  findStageById,
+  listBindingsOfFlow,
+  listPolicyBindingsOf,
+  type PolicyBindingRow,
+  readDefinitionVersion,
+  type StageRow,
+} from '../store/flows.ts';
+
+/**
+ * Flows, stages, bindings and policy bindings change rarely and are read on every flow request.
+ * Each process keeps what it read, tagged with the definition version (a counter that triggers
+ * move on any change, in the same transaction): one cheap read per request tells whether the
+ * cache still holds, so a change is seen by every replica on its next request, never later.
+ */
+export interface Definitions {
+  flowBySlug(slug: string): Promise<FlowRow | null>;
+  bindingsOfFlow(flowId: string): Promise<BindingRow[]>;
+  binding(id: string): Promise<BindingRow | null>;
+  stage(id: string): Promise<StageRow | null>;
+  policyBindingsOf(targetId: string): Promise<PolicyBindingRow[]>;
+}
+
+interface Snapshot {
+  version: string;
+  entries: Map<string, Promise<unknown>>;
+}
+
+const snapshots = new WeakMap<Database, Snapshot>();
+// Enough for every definition of a large installation; past it the snapshot starts over.
+const MAX_ENTRIES = 5000;
+
+export async function loadDefinitions(db: Database): Promise<Definitions> {
+  const version = await readDefinitionVersion(db);
+  let snapshot = snapshots.get(db);
+  if (!snapshot || snapshot.version !== version || snapshot.entries.size > MAX_ENTRIES) {
+    snapshot = { version, entries: new Map() };
+    snapshots.set(db, snapshot);
+  }
+  const { entries } = snapshot;
+  const memo = <T>(key: string, load: () => Promise<T>): Promise<T> => {
+    const known = entries.get(key);
+    if (known) return known as Promise<T>;
+    const loaded = load();
+    entries.set(key, loaded);
+    // A failed read must not stay cached.
+    loaded.catch(() => entries.delete(key));
+    return loaded;
+  };
+  return {
+    flowBySlug: (slug) => memo(`flow:${slug}`, () => findFlowBySlug(db, slug)),
+    bindingsOfFlow: (flowId) => memo(`bindings:${flowId}`, () => listBindingsOfFlow(db, flowId)),
+    binding: (id) => memo(`binding:${id}`, () => findBindingById(db, id)),
+    stage: (id) => memo(`stage:${id}`, () => findStageById(db, id)),
+    policyBindingsOf: (targetId) => memo(`policies:${targetId}`, () => listPolicyBindingsOf(db, targetId)),
+  };
+}

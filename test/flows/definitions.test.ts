@@ -1,0 +1,36 @@
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { loadDefinitions } from '../../src/flows/definitions.ts';
+import { findFlowBySlug } from '../../src/store/flows.ts';
+import { createTestCore, type TestCore } from '../support/backends.ts';
+
+let core: TestCore;
+before(async () => {
+  core = await createTestCore();
+});
+after(() => core.close());
+
+test('cached flow definitions are reused until any definition changes, then read again', async () => {
+  const first = await loadDefinitions(core.deps.db);
+  const flow = await first.flowBySlug('default-authentication-flow');
+  assert.ok(flow);
+  const again = await loadDefinitions(core.deps.db);
+  assert.equal(await again.flowBySlug('default-authentication-flow'), flow, 'same object: served from the cache');
+  await core.deps.db.query("UPDATE flows SET title = 'Sign in to the lab' WHERE slug = 'default-authentication-flow'");
+  const afterChange = await loadDefinitions(core.deps.db);
+  const fresh = await afterChange.flowBySlug('default-authentication-flow');
+  assert.equal(fresh?.title, 'Sign in to the lab', 'a change is seen by the very next request');
+  assert.deepEqual(fresh, await findFlowBySlug(core.deps.db, 'default-authentication-flow'));
+});
+
+test('a rolled-back change does not move the version', async () => {
+  const before = await loadDefinitions(core.deps.db);
+  const stage = await before.flowBySlug('default-invalidation-flow');
+  await assert.rejects(
+    core.deps.db.transaction(async (tx) => {
+      await tx.query("UPDATE flows SET title = 'x' WHERE slug = 'default-invalidation-flow'");
+      throw new Error('rolled back');
+    }),
+  );
+  assert.equal(await (await loadDefinitions(core.deps.db)).flowBySlug('default-invalidation-flow'), stage);
+});
