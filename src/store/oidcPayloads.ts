@@ -48,12 +48,38 @@ export async function consumePayload(db: Queryable, model: string, id: string): 
   await db.query('UPDATE oidc_payloads SET consumed_at = now() WHERE model = $1 AND id = $2', [model, id]);
 }
 
+/**
+ * Marks a payload consumed, once: returns false when it already was (or is gone), so two
+ * concurrent uses of one refresh token cannot both succeed.
+ */
+export async function consumePayloadOnce(db: Queryable, model: string, id: string): Promise<boolean> {
+  const { rowCount } = await db.query('UPDATE oidc_payloads SET consumed_at = now() WHERE model = $1 AND id = $2 AND consumed_at IS NULL', [
+    model,
+    id,
+  ]);
+  return rowCount > 0;
+}
+
+/** The grant a payload belongs to, expired or not. */
+export async function findGrantIdOfPayload(db: Queryable, model: string, id: string): Promise<string | null> {
+  const { rows } = await db.query<{ grant_id: string | null }>('SELECT grant_id FROM oidc_payloads WHERE model = $1 AND id = $2', [model, id]);
+  return rows[0]?.grant_id ?? null;
+}
+
 export async function deletePayload(db: Queryable, model: string, id: string): Promise<void> {
   await db.query('DELETE FROM oidc_payloads WHERE model = $1 AND id = $2', [model, id]);
 }
 
 export async function deletePayloadsOfGrant(db: Queryable, grantId: string): Promise<void> {
   await db.query('DELETE FROM oidc_payloads WHERE grant_id = $1', [grantId]);
+}
+
+/**
+ * Ends a grant: the Grant itself and everything issued under it, so a token saved by a request
+ * still in flight is refused too (oidc-provider checks the grant on every use).
+ */
+export async function deleteGrantWithPayloads(db: Queryable, grantId: string): Promise<void> {
+  await db.query("DELETE FROM oidc_payloads WHERE grant_id = $1 OR (model = 'Grant' AND id = $1)", [grantId]);
 }
 
 /** Removes expired artifacts; meant for the maintenance worker. */

@@ -6,6 +6,7 @@ import { LOCK_KEYS, tryWithAdvisoryLock } from '../store/locks.ts';
 import { deleteExpiredTokens } from '../store/tokens.ts';
 import { deleteExpiredUserSessions } from '../store/userSessions.ts';
 import { deleteExpiredPayloads } from '../store/oidcPayloads.ts';
+import { type KeyRotationReport, rotateSigningKeys } from '../providers/oauth2/keyRotation.ts';
 
 export interface MaintenanceReport {
   events: number;
@@ -13,10 +14,12 @@ export interface MaintenanceReport {
   cacheEntries: number;
   sessions: number;
   oidcPayloads: number;
+  signingKeys: KeyRotationReport;
 }
 
 /**
- * One sweep: events past the retention setting, expired tokens, cache rows and session index rows. Only one
+ * One sweep: events past the retention setting, expired tokens, cache rows, session index rows,
+ * OIDC artifacts, and signing-key rotation (keyRotation.ts). Only one
  * process sweeps at a time (the others skip and return null).
  */
 export function sweepExpired(deps: CoreDeps): Promise<MaintenanceReport | null> {
@@ -31,6 +34,8 @@ export function sweepExpired(deps: CoreDeps): Promise<MaintenanceReport | null> 
       cacheEntries: await deleteExpiredEntries(deps.db),
       sessions: await deleteExpiredUserSessions(deps.db),
       oidcPayloads: await deleteExpiredPayloads(deps.db),
+      // The next signing key ahead of time, retired keys out of signing, expired ones deleted.
+      signingKeys: await rotateSigningKeys(deps),
     };
   });
 }

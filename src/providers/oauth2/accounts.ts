@@ -3,6 +3,7 @@ import type { CoreDeps } from '../../core/context.ts';
 import type { OAuth2ClientRow } from '../../store/applications.ts';
 import { listGroupNamesOfUser } from '../../store/groups.ts';
 import { findInstallationId, findUserById, type UserRow } from '../../store/users.ts';
+import { isGrantSessionLive } from './sessionBinding.ts';
 
 export const CLAIMS = {
   openid: ['sub'],
@@ -30,14 +31,17 @@ export async function subjectFor(deps: CoreDeps, user: UserRow, subMode: OAuth2C
 
 /**
  * oidc-provider's findAccount: the account id is our user id; an inactive or deleted user has
- * no account, so no token is issued or refreshed for them and userinfo refuses.
+ * no account, so no token is issued or refreshed for them and userinfo refuses. When the
+ * account is looked up for a token (code, refresh token, access token), the Gatehouse session
+ * its grant came from must still be live (sessionBinding.ts).
  */
 export function accountFinder(deps: CoreDeps, getClient: () => Promise<OAuth2ClientRow | null>) {
-  return async (_ctx: unknown, accountId: string) => {
+  return async (_ctx: unknown, accountId: string, token?: { grantId?: string }) => {
     const id = Number(accountId);
     if (!Number.isSafeInteger(id)) return undefined;
     const user = await findUserById(deps.db, id);
     if (!user?.is_active) return undefined;
+    if (token?.grantId && !(await isGrantSessionLive(deps, token.grantId))) return undefined;
     return {
       accountId,
       async claims(_use: string, scope: string) {

@@ -1,9 +1,12 @@
-import type { Adapter, AdapterPayload } from 'oidc-provider';
+import { type Adapter, type AdapterPayload, errors } from 'oidc-provider';
 import type { Queryable } from '../../store/db.ts';
 import {
   consumePayload,
+  consumePayloadOnce,
   deletePayload,
+  deleteGrantWithPayloads,
   deletePayloadsOfGrant,
+  findGrantIdOfPayload,
   findPayload,
   type StoredPayload,
   upsertPayload,
@@ -55,8 +58,18 @@ export class PostgresAdapter implements Adapter {
     return withConsumed(await findPayload(this.db, this.model, 'uid', uid));
   }
 
-  consume(id: string): Promise<void> {
-    return consumePayload(this.db, this.model, id);
+  /**
+   * oidc-provider checks `consumed` on the token it read, then consumes it: two requests with
+   * one refresh token can both pass that check. The conditional update lets only one win; the
+   * loser is a reuse (RFC 9700 §4.14.2): the whole grant is revoked, as oidc-provider itself
+   * does for a reuse it sees.
+   */
+  async consume(id: string): Promise<void> {
+    if (this.model !== 'RefreshToken') return consumePayload(this.db, this.model, id);
+    if (await consumePayloadOnce(this.db, this.model, id)) return;
+    const grantId = await findGrantIdOfPayload(this.db, this.model, id);
+    if (grantId) await deleteGrantWithPayloads(this.db, grantId);
+    throw new errors.InvalidGrant('refresh token already used');
   }
 
   destroy(id: string): Promise<void> {

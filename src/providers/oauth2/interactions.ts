@@ -3,11 +3,13 @@ import type { Provider } from 'oidc-provider';
 import type { CoreDeps, RequestContext } from '../../core/context.ts';
 import { canAccessApplication, recordAccessDenied } from '../../core/applicationAccess.ts';
 import { recordEvent } from '../../core/events.ts';
+import { hashOfSession } from '../../core/sessions.ts';
 import { findApplicationBySlug } from '../../store/applications.ts';
 import { findSignedInBrowser } from '../../web/browserSession.ts';
 import { html, page } from '../../web/html.ts';
 import { runAuthorizationFlow } from './authorizationFlow.ts';
-import { type IssuerCache, interactionPath } from './issuers.ts';
+import { grantTtlSeconds, type IssuerCache, interactionPath } from './issuers.ts';
+import { bindGrantToSession } from './sessionBinding.ts';
 
 export interface InteractionOptions {
   deps: CoreDeps;
@@ -78,9 +80,12 @@ export async function interactionRoutes(app: FastifyInstance, { deps, issuers, o
       .split(' ')
       .filter((scope) => scope !== '' && allowed.has(scope));
     const accountId = String(user.id);
-    const grant = (details.grantId && (await provider.Grant.find(details.grantId))) || new provider.Grant({ accountId, clientId: row.client_id });
+    // A new grant per authorization, bound to this browser session (sessionBinding.ts): tokens
+    // from an earlier session keep their own grant and end with that session.
+    const grant = new provider.Grant({ accountId, clientId: row.client_id });
     if (requested.length > 0) grant.addOIDCScope(requested.join(' '));
     const grantId = await grant.save();
+    await bindGrantToSession(deps, grantId, hashOfSession(browser.sessionId), grantTtlSeconds(row));
 
     await recordEvent(deps.db, deps, ctx, 'authorize_application', {
       context: {

@@ -7,7 +7,7 @@ import { html, page } from '../../web/html.ts';
 import { accountFinder, CLAIMS } from './accounts.ts';
 import { PostgresAdapter } from './adapter.ts';
 import { ApplicationClientAdapter, installRedirectUriCheck, REGEX_URIS, STRICT_URIS } from './clients.ts';
-import { ensureSigningKeys } from './keys.ts';
+import { ensureSigningKeys, keystoreOf, nextKeyChange } from './keys.ts';
 import { requestScope } from './scope.ts';
 
 /** The shared endpoints (Authentik's paths), the same for every application. */
@@ -25,6 +25,9 @@ export const interactionPath = (slug: string, uid: string) => `/application/o/${
 
 
 const seconds = (validity: string, fallback: number) => Math.round(parseTimedelta(validity) ?? fallback);
+
+/** A grant lives as long as the refresh tokens it may issue. */
+export const grantTtlSeconds = (row: OAuth2ClientRow) => seconds(row.refresh_token_validity, 30 * 86400);
 
 /** The interaction policy: oidc-provider's, plus "the Gatehouse session is the one signed in". */
 function policy() {
@@ -44,14 +47,14 @@ function policy() {
   return prompts;
 }
 
-async function buildProvider(deps: CoreDeps, log: FastifyBaseLogger, origin: string, row: OAuth2ClientRow): Promise<Provider> {
+async function buildProvider(deps: CoreDeps, log: FastifyBaseLogger, origin: string, row: OAuth2ClientRow): Promise<CachedProvider> {
   const slug = row.application_slug as string;
   const keys = await ensureSigningKeys(deps);
   let current = row;
   const accessTtl = seconds(row.access_token_validity, 3600);
   const provider = new Provider(`${origin}${issuerPath(slug)}`, {
     adapter: (name: string) => (name === 'Client' ? new ApplicationClientAdapter(deps, slug) : new PostgresAdapter(deps.db, name)),
-    jwks: { keys: keys.map((key) => key.privateJwk) },
+    jwks: keystoreOf(keys),
     claims: CLAIMS,
     scopes: ['openid', 'profile', 'email', 'offline_access'],
     conformIdTokenClaims: !row.include_claims_in_id_token,
@@ -70,6 +73,12 @@ async function buildProvider(deps: CoreDeps, log: FastifyBaseLogger, origin: str
       rpInitiatedLogout: { enabled: true },
     },
     findAccount: accountFinder(deps, async () => current),
+    // As Authentik: a refresh token whenever offline_access was granted (routes.ts keeps the
+    // scope without prompt=consent), a new one on every use; reuse of a spent one revokes the
+    // grant (oidc-provider, and adapter.ts for concurrent uses).
+    issueRefreshToken: async (_ctx: unknown, client: { grantTypeAllowed(type: string): boolean }, source: { scopes: Set<string> }) =>
+      client.grantTypeAllowed('refresh_token') && source.scopes.has('offline_access'),
+    rotateRefreshToken: true,
     interactions: { url: (_ctx: unknown, interaction: { uid: string }) => interactionPath(slug, interaction.uid), policy: policy() },
     pkce: { required: (_ctx: unknown, client: { clientAuthMethod: string }) => client.clientAuthMethod === 'none' },
     responseTypes: ['code'],
@@ -87,7 +96,7 @@ async function buildProvider(deps: CoreDeps, log: FastifyBaseLogger, origin: str
       RefreshToken: seconds(row.refresh_token_validity, 30 * 86400),
       DeviceCode: 600,
       Interaction: 3600,
-      Grant: seconds(row.refresh_token_validity, 30 * 86400),
+      Grant: grantTtlSeconds(row),
       Session: 14 * 86400,
     },
     clientBasedCORS: () => true,
@@ -102,7 +111,9 @@ async function buildProvider(deps: CoreDeps, log: FastifyBaseLogger, origin: str
   installRedirectUriCheck(provider);
   provider.on('server_error', (_ctx, error) => log.error({ err: error, app: slug }, 'oidc-provider server_error'));
   Object.defineProperty(provider, 'gatehouseRow', { get: () => current, set: (value: OAuth2ClientRow) => (current = value) });
-  return provider;
+  const builtAt = deps.now().getTime();
+  // Rebuilt now and then to pick up keys created elsewhere, and exactly when the next key signs.
+  return { provider, fingerprint: fingerprint(row), staleAt: Math.min(builtAt + MAX_AGE_MS, nextKeyChange(keys, deps.now())) };
 }
 
 // Baked into a Provider's configuration: a change rebuilds it.
@@ -118,10 +129,9 @@ const fingerprint = (row: OAuth2ClientRow) =>
 interface CachedProvider {
   provider: Provider;
   fingerprint: string;
-  builtAt: number;
+  staleAt: number;
 }
 
-// Rebuilt now and then to pick up new signing keys.
 const MAX_AGE_MS = 10 * 60 * 1000;
 const MAX_ENTRIES = 1000;
 
@@ -140,7 +150,7 @@ export class IssuerCache {
     const key = `${origin} ${row.application_slug}`;
     const print = fingerprint(row);
     const cached = await this.entries.get(key)?.catch(() => null);
-    if (cached && cached.fingerprint === print && Date.now() - cached.builtAt < MAX_AGE_MS) {
+    if (cached && cached.fingerprint === print && this.deps.now().getTime() < cached.staleAt) {
       (cached.provider as unknown as { gatehouseRow: OAuth2ClientRow }).gatehouseRow = row;
       return cached.provider;
     }
@@ -149,7 +159,7 @@ export class IssuerCache {
       const oldest = this.entries.keys().next().value;
       if (oldest !== undefined) this.entries.delete(oldest);
     }
-    const building = buildProvider(this.deps, this.log, origin, row).then((provider) => ({ provider, fingerprint: print, builtAt: Date.now() }));
+    const building = buildProvider(this.deps, this.log, origin, row);
     this.entries.set(key, building);
     building.catch(() => this.entries.delete(key));
     return (await building).provider;

@@ -46,6 +46,7 @@ declare module 'oidc-provider' {
   export interface PromptList extends Array<{ name: string; checks: Check[] }> {
     get(name: string): { name: string; checks: Check[] & { add(check: Check): void } } | undefined;
   }
+  export const errors: { InvalidGrant: new (description?: string) => Error };
   export const interactionPolicy: { base(): PromptList; Check: typeof Check };
   export class Provider {
     constructor(issuer: string, configuration: AnyObject);
@@ -55,7 +56,7 @@ declare module 'oidc-provider' {
     interactionDetails(req: IncomingMessage, res: ServerResponse): Promise<InteractionDetails>;
     interactionFinished(req: IncomingMessage, res: ServerResponse, result: AnyObject, options?: AnyObject): Promise<void>;
     interactionResult(req: IncomingMessage, res: ServerResponse, result: AnyObject, options?: AnyObject): Promise<string>;
-    on(event: string, listener: (...args: unknown[]) => void): this;
+    on<A extends unknown[]>(event: string, listener: (...args: A) => void): this;
     Grant: { new (properties: { accountId: string; clientId: string }): GrantInstance; find(id: string): Promise<GrantInstance | undefined> };
     Client: { prototype: { redirectUriAllowed(value: string): boolean } & AnyObject };
   }

@@ -4,6 +4,7 @@ import type { CoreDeps } from '../../core/context.ts';
 import { findOAuth2ClientByClientId, type OAuth2ClientRow } from '../../store/applications.ts';
 import { findPayloadClientId } from '../../store/oidcPayloads.ts';
 import { findSignedInBrowser } from '../../web/browserSession.ts';
+import { endSessionHandler } from './endSession.ts';
 import { interactionRoutes } from './interactions.ts';
 import { IssuerCache, SHARED_PATHS } from './issuers.ts';
 import { type RequestScope, requestScope } from './scope.ts';
@@ -49,6 +50,27 @@ const stringParam = (source: unknown, name: string): string | null => {
   return typeof value === 'string' && value !== '' ? value : null;
 };
 
+/**
+ * oidc-provider drops offline_access unless prompt includes consent (OIDC Core §11); Authentik
+ * grants it whenever the provider allows the scope, and apps (Grafana, Gitea) ask without
+ * prompt=consent. Gatehouse runs every authorization through its own interaction, which is the
+ * consent (the provider's authorization flow), so asking for "consent" here adds no screen: it
+ * only keeps the scope. prompt=none is left alone (it cannot be combined with consent).
+ */
+function keepOfflineAccess(request: FastifyRequest): void {
+  const isPost = request.method === 'POST' && typeof request.body === 'object' && request.body !== null;
+  const params = isPost ? new URLSearchParams(request.body as Record<string, string>) : new URL(request.url, 'http://x').searchParams;
+  const prompts = (params.get('prompt') ?? '').split(' ').filter(Boolean);
+  if (!(params.get('scope') ?? '').split(' ').includes('offline_access') || prompts.includes('none') || prompts.includes('consent')) return;
+  const prompt = [...prompts, 'consent'].join(' ');
+  if (isPost) {
+    (request.body as Record<string, unknown>).prompt = prompt;
+    return;
+  }
+  params.set('prompt', prompt);
+  request.raw.url = `${request.url.split('?')[0]}?${params}`;
+}
+
 function oauthError(reply: FastifyReply, status: number, error: string, description: string) {
   return reply.status(status).header('cache-control', 'no-store').send({ error, error_description: description });
 }
@@ -91,6 +113,7 @@ export async function oauth2Routes(app: FastifyInstance, { deps, externalUrl }: 
     const provider = await providerForClient(request, clientId);
     // Never redirect for an unknown client: its redirect_uri is unverified.
     if (!provider) return oauthError(reply, 400, 'invalid_client', 'unknown client_id or no application uses this provider');
+    keepOfflineAccess(request);
     return dispatch(request, reply, provider, SHARED_PATHS.authorization);
   };
   app.get(SHARED_PATHS.authorization, authorize);
@@ -150,11 +173,12 @@ export async function oauth2Routes(app: FastifyInstance, { deps, externalUrl }: 
       return dispatch(request, reply, found.provider, `/${tail}`, { gatehouseUserId: null });
     }
     const base = `/application/o/${slug}/`;
-    // Canonical paths end in "/"; oidc-provider's sub-paths (end-session/confirm, device/<uid>) pass as sent.
-    if (tail === 'jwks' || tail === 'end-session' || tail === 'device') {
+    // Canonical paths end in "/"; oidc-provider's sub-paths (device/<uid>) pass as sent.
+    if (tail === 'end-session') return endSessionHandler(deps, request, reply, found.provider.issuer, found.row);
+    if (tail === 'jwks' || tail === 'device') {
       return dispatch(request, reply, found.provider, `${base}${tail}/`);
     }
-    if (/^(end-session|device)\/[^/]+$/.test(tail)) return dispatch(request, reply, found.provider, `${base}${tail}`);
+    if (/^device\/[^/]+$/.test(tail)) return dispatch(request, reply, found.provider, `${base}${tail}`);
     return reply.status(404).send({ detail: 'Not found.' });
   };
   app.get('/application/o/:slug/*', perApp);
