@@ -1,6 +1,7 @@
 import type { Adapter, AdapterPayload, Provider } from 'oidc-provider';
 import type { CoreDeps } from '../../core/context.ts';
-import { findOAuth2ClientByClientId, type OAuth2ClientRow } from '../../store/applications.ts';
+import type { OAuth2ClientRow } from '../../store/applications.ts';
+import { findClientRow, openClientSecret } from './clientCache.ts';
 import { requestScope } from './scope.ts';
 
 // Extra client metadata (not OIDC's): the redirect URIs as the admin configured them.
@@ -9,12 +10,6 @@ export const REGEX_URIS = 'gatehouse_regex_redirect_uris';
 // oidc-provider wants at least one redirect_uri for a client that may use the authorization
 // endpoint; a regex-only client gets this one, which redirectUriAllowed below never accepts.
 const PLACEHOLDER_URI = 'https://redirect-uri-by-pattern.invalid/';
-
-/** The client secret in clear text (sealed with the box the provider API uses). */
-function openSecret(deps: CoreDeps, sealed: string): string {
-  if (sealed === '') return '';
-  return deps.clientSecretBox.open(sealed);
-}
 
 /** oidc-provider client metadata for one OAuth2 provider row. */
 export function clientMetadata(deps: CoreDeps, row: OAuth2ClientRow): AdapterPayload {
@@ -25,7 +20,7 @@ export function clientMetadata(deps: CoreDeps, row: OAuth2ClientRow): AdapterPay
   if (confidential) grantTypes.push('client_credentials');
   return {
     client_id: row.client_id,
-    ...(confidential ? { client_secret: openSecret(deps, row.client_secret_encrypted) } : {}),
+    ...(confidential ? { client_secret: openClientSecret(deps, row.client_secret_encrypted) } : {}),
     client_name: row.application_name ?? row.provider_name,
     redirect_uris: strict.length > 0 ? strict : [PLACEHOLDER_URI],
     post_logout_redirect_uris: strict,
@@ -54,7 +49,7 @@ export class ApplicationClientAdapter implements Adapter {
   }
 
   async find(id: string): Promise<AdapterPayload | undefined> {
-    const row = await findOAuth2ClientByClientId(this.deps.db, id);
+    const row = await findClientRow(this.deps, id);
     if (!row || row.application_slug !== this.slug) return undefined;
     return clientMetadata(this.deps, row);
   }

@@ -1,10 +1,11 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Provider } from 'oidc-provider';
 import type { CoreDeps } from '../../core/context.ts';
-import { findOAuth2ClientByClientId, type OAuth2ClientRow } from '../../store/applications.ts';
+import type { OAuth2ClientRow } from '../../store/applications.ts';
 import { findPayloadClientId } from '../../store/oidcPayloads.ts';
 import { findSignedInBrowser } from '../../web/browserSession.ts';
 import { endSessionHandler } from './endSession.ts';
+import { findClientRow } from './clientCache.ts';
 import { interactionRoutes } from './interactions.ts';
 import { IssuerCache, SHARED_PATHS } from './issuers.ts';
 import { type RequestScope, requestScope } from './scope.ts';
@@ -102,7 +103,7 @@ export async function oauth2Routes(app: FastifyInstance, { deps, externalUrl }: 
 
   async function providerForClient(request: FastifyRequest, clientId: string | null): Promise<Provider | null> {
     if (!clientId) return null;
-    const row = await findOAuth2ClientByClientId(deps.db, clientId);
+    const row = await findClientRow(deps, clientId);
     if (!row?.application_slug) return null;
     return issuers.forRow(originOf(request), row);
   }
@@ -150,7 +151,7 @@ export async function oauth2Routes(app: FastifyInstance, { deps, externalUrl }: 
     let row: OAuth2ClientRow | null = null;
     if (token) {
       const clientId = await findPayloadClientId(deps.db, 'AccessToken', token);
-      if (clientId) row = await findOAuth2ClientByClientId(deps.db, clientId);
+      if (clientId) row = await findClientRow(deps, clientId);
     }
     if (!row?.application_slug) {
       return reply
