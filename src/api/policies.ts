@@ -34,6 +34,7 @@ import {
 } from './flowPresenters.ts';
 import { booleanQuery, errorSchema, orderingQuery, pageQuery, paginate, paginatedSchema } from './pagination.ts';
 import type { ApiDeps } from './users.ts';
+import { splitName } from './typedConfig.ts';
 
 const name = z.string().trim().min(1).max(200);
 // The type's own fields sit beside `name` (as in Authentik); policyConfigSchemas checks them.
@@ -73,7 +74,6 @@ const bindingListQuery = z.object({
   order: z.coerce.number().int().min(-(2 ** 31)).max(2 ** 31 - 1).optional(),
 });
 
-const splitName = ({ name, ...config }: { name?: string; [field: string]: unknown }) => ({ name, config });
 
 /** /policies/all/, one resource per policy type (/policies/<type>/), and /policies/bindings/. */
 export const policiesApi: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (app, { deps }) => {

@@ -11,6 +11,7 @@ import { requestContext, requireSuperuser } from '../web/authentication.ts';
 import { presentStage, presentTypedStage, stageSchema, stageTypeInfo, typedStageSchema } from './flowPresenters.ts';
 import { errorSchema, orderingQuery, pageQuery, paginate, paginatedSchema } from './pagination.ts';
 import type { ApiDeps } from './users.ts';
+import { splitName } from './typedConfig.ts';
 
 /** Authentik's path of each stage type under /api/v3/stages/. */
 const STAGE_PATHS: Record<string, string> = {
@@ -43,7 +44,6 @@ export async function loadStagesOf(db: Queryable, ids: string[]): Promise<Map<st
   return new Map([...stages.values()].map((s) => [s.id, presentStage(s, flows.get(s.id) ?? [])]));
 }
 
-const splitName = ({ name, ...config }: { name?: string; [field: string]: unknown }) => ({ name, config });
 
 export const stagesApi: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (app, { deps }) => {
   async function presentTyped(stages: StageRow[]) {

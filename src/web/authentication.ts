@@ -12,7 +12,7 @@ declare module 'fastify' {
   }
 }
 
-const toActor = (user: UserRow): Actor => ({
+export const toActor = (user: UserRow): Actor => ({
   id: user.id,
   username: user.username,
   email: user.email,
@@ -39,9 +39,10 @@ export async function resolveActor(deps: CoreDeps, request: FastifyRequest): Pro
   return toActor(browser.user);
 }
 
-export function requestContext(request: FastifyRequest): RequestContext {
+/** The audit context of this request; `actor` defaults to whoever the API authenticated. */
+export function requestContext(request: FastifyRequest, actor: Actor | null = request.actor): RequestContext {
   return {
-    actor: request.actor,
+    actor,
     clientIp: request.ip,
     http: {
       method: request.method,

@@ -1,6 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { z } from 'zod';
 import type { CoreDeps, RequestContext } from '../../core/context.ts';
+import { requestContext, toActor } from '../authentication.ts';
 import { findSignedInBrowser, type SignedInBrowser } from '../browserSession.ts';
 import { isCsrfSafe } from '../csrf.ts';
 import { html, page } from '../html.ts';
@@ -36,17 +37,7 @@ export async function enterUserArea(
 
 /** The audit context of a user acting on their own account from this browser. */
 export function contextOf(request: FastifyRequest, browser: SignedInBrowser): RequestContext {
-  const { user } = browser;
-  return {
-    actor: { id: user.id, username: user.username, email: user.email, isSuperuser: user.is_superuser },
-    clientIp: request.ip,
-    http: {
-      method: request.method,
-      path: request.url.split('?')[0] as string,
-      requestId: request.id,
-      userAgent: request.headers['user-agent'],
-    },
-  };
+  return requestContext(request, toActor(browser.user));
 }
 
 export type FormResult<T> = { ok: true; data: T } | { ok: false; message: string; fields: Record<string, string> };
