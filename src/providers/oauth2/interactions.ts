@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { Provider } from 'oidc-provider';
+import type { InteractionDetails, Provider } from 'oidc-provider';
 import type { CoreDeps, RequestContext } from '../../core/context.ts';
 import { canAccessApplication, recordAccessDenied } from '../../core/applicationAccess.ts';
 import { recordEvent } from '../../core/events.ts';
@@ -27,6 +27,18 @@ function errorPage(reply: FastifyReply, status: number, title: string, message: 
 }
 
 /**
+ * A device authorization refused here is refused for the device too: its code records
+ * access_denied, so the client's poll ends (RFC 8628 §3.5) instead of staying pending.
+ */
+async function denyDeviceCode(provider: Provider, details: InteractionDetails, description: string): Promise<void> {
+  if (!details.deviceCode) return;
+  const code = await provider.DeviceCode.find(details.deviceCode, { ignoreExpiration: true, ignoreSessionBinding: true });
+  if (!code || code.error) return;
+  Object.assign(code, { error: 'access_denied', errorDescription: description });
+  await code.save();
+}
+
+/**
  * Where oidc-provider sends the browser when it needs a login or a consent:
  * `/application/o/<slug>/interaction/<uid>/`. No Gatehouse session → our login flow, which
  * comes back here; then application access, the provider's authorization flow, the
@@ -39,7 +51,7 @@ export async function interactionRoutes(app: FastifyInstance, { deps, issuers, o
     if (!found) return errorPage(reply, 404, 'Not found', 'No such application.');
     const { provider, row } = found;
     const raw = request.raw;
-    let details: Awaited<ReturnType<Provider['interactionDetails']>>;
+    let details: InteractionDetails;
     try {
       details = await provider.interactionDetails(raw, reply.raw);
     } catch {
@@ -69,11 +81,15 @@ export async function interactionRoutes(app: FastifyInstance, { deps, issuers, o
     if (!application) return errorPage(reply, 404, 'Not found', 'No such application.');
     if (!(await canAccessApplication(deps, user, application, request.ip))) {
       await recordAccessDenied(deps, ctx, user, application, { scopes: String(details.params.scope ?? '') });
+      await denyDeviceCode(provider, details, 'access to the application was denied');
       return errorPage(reply, 403, 'Permission denied', 'You are not allowed to access this application.');
     }
     const flow = await runAuthorizationFlow(deps, request, browser, row, application, interactionPath(slug, uid), uid);
     if (flow.kind === 'redirect') return reply.redirect(flow.to, 302);
-    if (flow.kind === 'denied') return errorPage(reply, 403, 'Permission denied', flow.message);
+    if (flow.kind === 'denied') {
+      await denyDeviceCode(provider, details, flow.message);
+      return errorPage(reply, 403, 'Permission denied', flow.message);
+    }
 
     const allowed = new Set(row.scopes);
     const requested = String(details.params.scope ?? '')

@@ -34,6 +34,13 @@ declare module 'oidc-provider' {
     params: AnyObject & { client_id?: string; scope?: string };
     session?: { accountId: string };
     grantId?: string;
+    /** Set when the interaction serves a device authorization (RFC 8628). */
+    deviceCode?: string;
+  }
+  export interface DeviceCodeInstance {
+    error?: string;
+    errorDescription?: string;
+    save(): Promise<string>;
   }
   export interface GrantInstance {
     addOIDCScope(scope: string): void;
@@ -58,6 +65,7 @@ declare module 'oidc-provider' {
     interactionResult(req: IncomingMessage, res: ServerResponse, result: AnyObject, options?: AnyObject): Promise<string>;
     on<A extends unknown[]>(event: string, listener: (...args: A) => void): this;
     Grant: { new (properties: { accountId: string; clientId: string }): GrantInstance; find(id: string): Promise<GrantInstance | undefined> };
+    DeviceCode: { find(id: string, options?: AnyObject): Promise<DeviceCodeInstance | undefined> };
     Client: { prototype: { redirectUriAllowed(value: string): boolean } & AnyObject };
   }
   export default Provider;
