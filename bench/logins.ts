@@ -4,11 +4,11 @@
 // Run: npm run build && node_modules/.bin/node bench/logins.ts — one JSON object on stdout,
 // progress on stderr. bench/README.md explains every figure.
 import { readdirSync } from 'node:fs';
-import { Agent, request as httpRequest } from 'node:http';
 import { availableParallelism, cpus } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import argon2 from 'argon2';
 import { PASSWORD_HASH_OPTIONS } from '../src/core/passwords.ts';
+import { Browser, type Reply, send } from './httpClient.ts';
 import { startCountingProxies, type WireEvent, WireRecorder } from './census.ts';
 import {
   attributeCpu,
@@ -47,77 +47,11 @@ const KEYCLOAK_LOGINS_PER_S_PER_VCPU = 15;
 /** How long to wait for other work on the machine to stop before a measurement starts. */
 const QUIET_WAIT_MS = 60_000;
 const WATCHDOG_MS = 6 * 60_000;
-const REQUEST_TIMEOUT_MS = 30_000;
 
 const FLOW_PATH = '/api/v3/flows/executor/default-authentication-flow/';
 const ME_PATH = '/api/v3/core/users/me/';
 const STEPS = ['get_flow', 'post_identification', 'post_password', 'get_me'] as const;
 type Step = (typeof STEPS)[number];
-
-// ---------------------------------------------------------------------------------------------
-// A small HTTP client: node:http on keep-alive sockets (cheaper on the shared CPUs than fetch),
-// and a browser-like cookie jar.
-
-const agent = new Agent({ keepAlive: true, maxSockets: 64 });
-
-interface Reply {
-  status: number;
-  body: string;
-  setCookies: string[];
-}
-
-function send(baseUrl: string, method: 'GET' | 'POST', path: string, headers: Record<string, string>, body?: string): Promise<Reply> {
-  return new Promise((resolve, reject) => {
-    const req = httpRequest(
-      `${baseUrl}${path}`,
-      {
-        method,
-        agent,
-        headers: { accept: 'application/json', ...headers, ...(body === undefined ? {} : { 'content-length': String(Buffer.byteLength(body)) }) },
-        timeout: REQUEST_TIMEOUT_MS,
-      },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (chunk: Buffer) => chunks.push(chunk));
-        res.on('end', () =>
-          resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8'), setCookies: res.headers['set-cookie'] ?? [] }),
-        );
-        res.on('error', reject);
-      },
-    );
-    req.on('timeout', () => req.destroy(new Error(`${method} ${path}: no answer within ${REQUEST_TIMEOUT_MS} ms`)));
-    req.on('error', reject);
-    req.end(body);
-  });
-}
-
-/** One visitor: its own cookies; POSTs carry our Origin, as a same-origin browser fetch does. */
-class Browser {
-  private readonly cookies = new Map<string, string>();
-  private readonly baseUrl: string;
-
-  constructor(baseUrl: string) {
-    this.baseUrl = baseUrl;
-  }
-
-  async request(method: 'GET' | 'POST', path: string, json?: Record<string, unknown>): Promise<Reply> {
-    const headers: Record<string, string> = {};
-    if (this.cookies.size) headers.cookie = [...this.cookies].map(([name, value]) => `${name}=${value}`).join('; ');
-    if (method === 'POST') headers.origin = this.baseUrl;
-    if (json !== undefined) headers['content-type'] = 'application/json';
-    const reply = await send(this.baseUrl, method, path, headers, json === undefined ? undefined : JSON.stringify(json));
-    for (const line of reply.setCookies) {
-      const [pair = '', ...attributes] = line.split(';');
-      const separator = pair.indexOf('=');
-      const name = pair.slice(0, separator).trim();
-      const value = pair.slice(separator + 1).trim();
-      const isExpired = attributes.some((a) => /^\s*max-age\s*=\s*(0|-)/i.test(a));
-      if (value === '' || isExpired) this.cookies.delete(name);
-      else this.cookies.set(name, value);
-    }
-    return reply;
-  }
-}
 
 interface TimedLogin {
   ok: boolean;

@@ -7,11 +7,12 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
 import { closeSync, openSync, statSync } from 'node:fs';
-import { Agent, createServer, request as httpRequest } from 'node:http';
+import { createServer } from 'node:http';
 import { availableParallelism, cpus } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import autocannon, { type AutocannonResult } from 'autocannon';
+import { Browser, type Reply, send } from './httpClient.ts';
 import { startCountingProxies, type WireEvent, WireRecorder } from './census.ts';
 import {
   type Cleanup,
@@ -45,7 +46,6 @@ const CLIENT_CREDENTIALS_RATIO_GOAL = 0.5;
 /** Keycloak's sizing guide: about 120 client-credentials grants per second per vCPU. */
 const KEYCLOAK_CLIENT_CREDENTIALS_PER_S_PER_VCPU = 120;
 const WATCHDOG_MS = 8 * 60_000;
-const REQUEST_TIMEOUT_MS = 30_000;
 
 const CLIENT_ID = 'bench-client';
 const CLIENT_SECRET = 'bench-secret-0123456789abcdef0123456789';
@@ -216,68 +216,6 @@ async function startBare(workDir: string, cleanup: Cleanup, idTokenAlg: string):
     await sleep(50);
   }
   throw new Error('bare provider not ready within 30 s');
-}
-
-// ---------------------------------------------------------------------------------------------
-// A small HTTP client (node:http on keep-alive sockets) and a cookie jar.
-
-const agent = new Agent({ keepAlive: true, maxSockets: 64 });
-
-interface Reply {
-  status: number;
-  body: string;
-  headers: Record<string, string | string[] | undefined>;
-}
-
-function send(baseUrl: string, method: 'GET' | 'POST', path: string, headers: Record<string, string> = {}, body?: string): Promise<Reply> {
-  return new Promise((resolve, reject) => {
-    const req = httpRequest(
-      `${baseUrl}${path}`,
-      {
-        method,
-        agent,
-        headers: { ...headers, ...(body === undefined ? {} : { 'content-length': String(Buffer.byteLength(body)) }) },
-        timeout: REQUEST_TIMEOUT_MS,
-      },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (chunk: Buffer) => chunks.push(chunk));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8'), headers: res.headers }));
-        res.on('error', reject);
-      },
-    );
-    req.on('timeout', () => req.destroy(new Error(`${method} ${path}: no answer within ${REQUEST_TIMEOUT_MS} ms`)));
-    req.on('error', reject);
-    req.end(body);
-  });
-}
-
-class Browser {
-  private readonly cookies = new Map<string, string>();
-  private readonly baseUrl: string;
-
-  constructor(baseUrl: string) {
-    this.baseUrl = baseUrl;
-  }
-
-  async request(method: 'GET' | 'POST', path: string, json?: Record<string, unknown>): Promise<Reply> {
-    const headers: Record<string, string> = { accept: 'application/json' };
-    if (this.cookies.size) headers.cookie = [...this.cookies].map(([name, value]) => `${name}=${value}`).join('; ');
-    if (method === 'POST') headers.origin = this.baseUrl;
-    if (json !== undefined) headers['content-type'] = 'application/json';
-    const reply = await send(this.baseUrl, method, path, headers, json === undefined ? undefined : JSON.stringify(json));
-    const setCookies = (reply.headers['set-cookie'] as string[] | undefined) ?? [];
-    for (const line of setCookies) {
-      const [pair = '', ...attributes] = line.split(';');
-      const separator = pair.indexOf('=');
-      const name = pair.slice(0, separator).trim();
-      const value = pair.slice(separator + 1).trim();
-      const isExpired = attributes.some((a) => /^\s*(max-age\s*=\s*(0|-)|expires\s*=\s*thu, 01 jan 1970)/i.test(a));
-      if (value === '' || isExpired) this.cookies.delete(name);
-      else this.cookies.set(name, value);
-    }
-    return reply;
-  }
 }
 
 async function api(baseUrl: string, token: string, method: 'GET' | 'POST', path: string, json?: Record<string, unknown>): Promise<Reply> {

@@ -5,7 +5,7 @@ import { SYSTEM_CONTEXT } from '../../src/core/context.ts';
 import { createSession, SESSION_COOKIE } from '../../src/core/sessions.ts';
 import { findApplicationBySlug } from '../../src/store/applications.ts';
 import { findUserById } from '../../src/store/users.ts';
-import { createTestApp, type TestApp } from '../support/app.ts';
+import { createTestApp, rejectionCheck, type TestApp } from '../support/app.ts';
 
 let t: TestApp;
 let explicitFlow: string;
@@ -14,6 +14,7 @@ const MISSING = '00000000-0000-4000-8000-000000000000';
 
 before(async () => {
   t = await createTestApp();
+  assertRejected = rejectionCheck(t, ['/api/v3/events/events/', '/api/v3/providers/all/', '/api/v3/core/applications/?superuser_full_list=true']);
   const flow = async (slug: string) => (await t.api('GET', `/api/v3/flows/instances/${slug}/`)).json().pk as string;
   explicitFlow = await flow('default-provider-authorization-explicit-consent');
   implicitFlow = await flow('default-provider-authorization-implicit-consent');
@@ -26,22 +27,8 @@ async function makeUserWithToken(username: string): Promise<{ pk: number; key: s
   return { pk: user.pk, key: (await t.api('GET', `/api/v3/core/tokens/${username}-token/view_key/`)).json().key };
 }
 
-async function footprint() {
-  const count = async (url: string) => (await t.api('GET', url)).json().pagination.count as number;
-  return {
-    events: await count('/api/v3/events/events/'),
-    providers: await count('/api/v3/providers/all/'),
-    applications: await count('/api/v3/core/applications/?superuser_full_list=true'),
-  };
-}
-
-async function assertRejected(method: 'POST' | 'PUT' | 'PATCH', url: string, body: unknown, field: string) {
-  const before = await footprint();
-  const res = await t.api(method, url, body);
-  assert.equal(res.statusCode, 400, `${method} ${url} ${JSON.stringify(body)}: ${res.body}`);
-  assert.ok(res.json()[field], `error on ${field}: ${res.body}`);
-  assert.deepEqual(await footprint(), before, 'a rejected request writes nothing');
-}
+// What a rejected request must not have written.
+let assertRejected: ReturnType<typeof rejectionCheck>;
 
 const newProvider = async (body: Record<string, unknown>) => {
   const res = await t.api('POST', '/api/v3/providers/oauth2/', { authorization_flow: explicitFlow, ...body });

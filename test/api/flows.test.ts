@@ -1,12 +1,13 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { stageDefinition } from '../../src/flows/registry.ts';
-import { createTestApp, type TestApp } from '../support/app.ts';
+import { createTestApp, rejectionCheck, type TestApp } from '../support/app.ts';
 
 let t: TestApp;
 let userKey: string;
 before(async () => {
   t = await createTestApp();
+  assertRejected = rejectionCheck(t, ['/api/v3/events/events/', '/api/v3/flows/instances/', '/api/v3/stages/all/', '/api/v3/flows/bindings/']);
   const user = (await t.api('POST', '/api/v3/core/users/', { username: 'plain', name: 'Plain' })).json();
   await t.api('POST', '/api/v3/core/tokens/', { identifier: 'plain-token', user: user.pk, expiring: false });
   userKey = (await t.api('GET', '/api/v3/core/tokens/plain-token/view_key/')).json().key;
@@ -15,24 +16,8 @@ after(() => t.close());
 
 const MISSING = '00000000-0000-4000-8000-000000000000';
 
-/** Counts of what a rejected request must not have written. */
-async function footprint() {
-  const count = async (url: string) => (await t.api('GET', url)).json().pagination.count as number;
-  return {
-    events: await count('/api/v3/events/events/'),
-    flows: await count('/api/v3/flows/instances/'),
-    stages: await count('/api/v3/stages/all/'),
-    bindings: await count('/api/v3/flows/bindings/'),
-  };
-}
-
-async function assertRejected(method: 'POST' | 'PUT' | 'PATCH', url: string, body: unknown, field: string) {
-  const before = await footprint();
-  const res = await t.api(method, url, body);
-  assert.equal(res.statusCode, 400, `${method} ${url} ${JSON.stringify(body)}: ${res.body}`);
-  assert.ok(res.json()[field], `error on ${field}: ${res.body}`);
-  assert.deepEqual(await footprint(), before, 'a rejected request writes nothing');
-}
+// What a rejected request must not have written.
+let assertRejected: ReturnType<typeof rejectionCheck>;
 
 test('lists the default flows by slug, searchable, with their stages in order', async () => {
   const list = (await t.api('GET', '/api/v3/flows/instances/?search=authentication')).json();

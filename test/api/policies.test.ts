@@ -1,33 +1,20 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { createTestApp, type TestApp } from '../support/app.ts';
+import { createTestApp, rejectionCheck, type TestApp } from '../support/app.ts';
 
 let t: TestApp;
 let flowPk: string;
 before(async () => {
   t = await createTestApp();
+  assertRejected = rejectionCheck(t, ['/api/v3/events/events/', '/api/v3/policies/all/', '/api/v3/policies/bindings/']);
   flowPk = (await t.api('POST', '/api/v3/flows/instances/', { name: 'Office', slug: 'office', title: 'Office', designation: 'authentication' })).json().pk;
 });
 after(() => t.close());
 
 const MISSING = '00000000-0000-4000-8000-000000000000';
 
-async function footprint() {
-  const count = async (url: string) => (await t.api('GET', url)).json().pagination.count as number;
-  return {
-    events: await count('/api/v3/events/events/'),
-    policies: await count('/api/v3/policies/all/'),
-    bindings: await count('/api/v3/policies/bindings/'),
-  };
-}
-
-async function assertRejected(method: 'POST' | 'PUT' | 'PATCH', url: string, body: unknown, field: string) {
-  const before = await footprint();
-  const res = await t.api(method, url, body);
-  assert.equal(res.statusCode, 400, `${method} ${url} ${JSON.stringify(body)}: ${res.body}`);
-  assert.ok(res.json()[field], `error on ${field}: ${res.body}`);
-  assert.deepEqual(await footprint(), before, 'a rejected request writes nothing');
-}
+// What a rejected request must not have written.
+let assertRejected: ReturnType<typeof rejectionCheck>;
 
 /** What the executor first shows an anonymous browser for a flow. */
 const firstComponent = async (slug: string) =>

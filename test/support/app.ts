@@ -1,3 +1,4 @@
+import assert from 'node:assert/strict';
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
 import pino from 'pino';
 import { loadConfig } from '../../src/config/load.ts';
@@ -39,5 +40,21 @@ export async function createTestApp(): Promise<TestApp> {
       await app.close();
       await core.close();
     },
+  };
+}
+
+/**
+ * assertRejected(method, url, body, field): the request answers 400 with an error on `field`,
+ * and the counts of the listed collections (each a paginated list URL) are unchanged after it.
+ */
+export function rejectionCheck(t: TestApp, countedLists: string[]) {
+  const footprint = async () =>
+    Promise.all(countedLists.map(async (url) => (await t.api('GET', url)).json().pagination.count as number));
+  return async function assertRejected(method: 'POST' | 'PUT' | 'PATCH', url: string, body: unknown, field: string) {
+    const before = await footprint();
+    const res = await t.api(method, url, body);
+    assert.equal(res.statusCode, 400, `${method} ${url} ${JSON.stringify(body)}: ${res.body}`);
+    assert.ok(res.json()[field], `error on ${field}: ${res.body}`);
+    assert.deepEqual(await footprint(), before, 'a rejected request writes nothing');
   };
 }
