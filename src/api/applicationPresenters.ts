@@ -13,7 +13,7 @@ const PROVIDER_KINDS: Record<ProviderType, { component: string; verbose: string;
   ldap: { component: 'ak-provider-ldap-form', verbose: 'LDAP Provider', model: 'authentik_providers_ldap.ldapprovider' },
 };
 
-const providerSummaryFields = {
+export const providerSummaryFields = {
   pk: z.number().int(),
   name: z.string(),
   authorization_flow: z.uuid(),
@@ -29,7 +29,7 @@ export const providerSummarySchema = z.object(providerSummaryFields);
 
 type SummarySource = Pick<ProviderSummaryRow, 'name' | 'authorization_flow_id' | 'invalidation_flow_id' | 'application_slug' | 'application_name'>;
 
-function presentSummary(id: number, type: ProviderType, p: SummarySource) {
+export function presentSummary(id: number, type: ProviderType, p: SummarySource) {
   const kind = PROVIDER_KINDS[type];
   return {
     pk: id,

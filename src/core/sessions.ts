@@ -67,7 +67,32 @@ export async function endSession(
 
 export async function endSessionByHash(deps: Pick<CoreDeps, 'cache' | 'db'>, hash: Buffer): Promise<void> {
   await deps.cache.delete(cacheKey(hash));
+  await endLinkedEntries(deps, hash);
   await store.deleteUserSession(deps.db, hash);
+}
+
+/*
+ * Cache entries that live only as long as a browser session (a forward-auth app session made
+ * from it): linked here, deleted when the session ends by any road — sign out, "sign out
+ * everywhere", an admin's revocation. Each link takes its own numbered slot, so two links made
+ * at once cannot overwrite each other.
+ */
+const linkCountKey = (hash: Buffer) => `session-links:${hash.toString('hex')}`;
+
+export async function linkToSession(deps: Pick<CoreDeps, 'cache'>, sessionHashHex: string, key: string, ttlSeconds: number): Promise<void> {
+  const hash = Buffer.from(sessionHashHex, 'hex');
+  const slot = await deps.cache.increment(linkCountKey(hash), ttlSeconds);
+  await deps.cache.set(`${linkCountKey(hash)}:${slot}`, key, ttlSeconds);
+}
+
+async function endLinkedEntries(deps: Pick<CoreDeps, 'cache'>, hash: Buffer): Promise<void> {
+  const count = Number((await deps.cache.get(linkCountKey(hash))) ?? 0);
+  for (let slot = 1; slot <= count; slot++) {
+    const linked = await deps.cache.get(`${linkCountKey(hash)}:${slot}`);
+    if (linked) await deps.cache.delete(linked);
+    await deps.cache.delete(`${linkCountKey(hash)}:${slot}`);
+  }
+  await deps.cache.delete(linkCountKey(hash));
 }
 
 /** "Sign out everywhere": ends every session of the user except, optionally, the current one. */
@@ -80,6 +105,7 @@ export async function endSessionsOfUser(
   const sessions = (await store.listLiveSessionsOfUser(deps.db, userId)).filter((s) => s.session_hash.toString('hex') !== keep);
   // The cache first: if it fails part-way, the rows still list what is left to end.
   for (const session of sessions) await deps.cache.delete(cacheKey(session.session_hash));
+  for (const session of sessions) await endLinkedEntries(deps, session.session_hash);
   for (const session of sessions) await store.deleteUserSession(deps.db, session.session_hash);
   return sessions.length;
 }

@@ -18,6 +18,7 @@ import { flowsApi } from '../api/flows.ts';
 import { groupsApi } from '../api/groups.ts';
 import { policiesApi } from '../api/policies.ts';
 import { providersApi } from '../api/providers.ts';
+import { proxyProvidersApi } from '../api/proxyProviders.ts';
 import { stagesApi } from '../api/stages.ts';
 import { tokensApi } from '../api/tokens.ts';
 import { type ApiDeps, usersApi } from '../api/users.ts';
@@ -37,6 +38,7 @@ import { recoveryRoutes } from './recovery.ts';
 import { rootRoutes } from './root.ts';
 import { userAreaRoutes } from './userArea.ts';
 import { oauth2Routes } from '../providers/oauth2/routes.ts';
+import { proxyRoutes } from '../providers/proxy/routes.ts';
 
 export interface AppOptions {
   config: Pick<Config, 'listen' | 'brand' | 'external_url'>;
@@ -114,6 +116,7 @@ export async function buildApp({ config, deps, logger }: AppOptions): Promise<Fa
   await app.register(flowExecutorRoutes, { deps });
   await app.register(flowPageRoutes, { deps });
   await app.register(oauth2Routes, { deps, externalUrl: config.external_url });
+  await app.register(proxyRoutes, { deps, externalUrl: config.external_url });
   await app.register(
     async (api) => {
       api.decorateRequest('actor', null);
@@ -132,6 +135,7 @@ export async function buildApp({ config, deps, logger }: AppOptions): Promise<Fa
       await api.register(authenticatorsApi, { deps: apiDeps });
       await api.register(applicationsApi, { deps: apiDeps });
       await api.register(providersApi, { deps: apiDeps });
+      await api.register(proxyProvidersApi, { deps: apiDeps });
     },
     { prefix: '/api/v3' },
   );

@@ -17,7 +17,7 @@ const MARKER_SECONDS = 30 * 60;
 const markerKey = (sessionId: string, uid: string) => `oauth2:authz-flow:${sha256(`${sessionId}:${uid}`).toString('hex')}`;
 
 /**
- * The provider's authorization flow, for one oidc-provider interaction. A flow without stages
+ * The provider's authorization flow, for one oidc-provider interaction (or one forward-auth start). A flow without stages
  * (default-provider-authorization-implicit-consent) has nothing to ask: done at once. Otherwise
  * (explicit consent, …) the flow is planned here with FlowState.application set, so the consent
  * stage knows the app, and the browser is sent to /if/flow/<slug>/ with `next` back to the
@@ -29,7 +29,7 @@ export async function runAuthorizationFlow(
   deps: CoreDeps,
   request: FastifyRequest,
   browser: SignedInBrowser,
-  row: OAuth2ClientRow,
+  row: Pick<OAuth2ClientRow, 'authorization_flow_id'>,
   application: ApplicationRow,
   interactionUrl: string,
   uid: string,
@@ -51,7 +51,7 @@ export async function runAuthorizationFlow(
   const refusal = await refusalOf(deps, flow, browser.session);
   if (refusal) return { kind: 'denied', message: refusal };
   const nonce = randomBytes(18).toString('base64url');
-  const next = `${interactionUrl}?flow_done=${nonce}`;
+  const next = `${interactionUrl}${interactionUrl.includes('?') ? '&' : '?'}flow_done=${nonce}`;
   const { state, denial } = await planFlow(deps, flow, flowRequestOf(request), browser.session, next);
   if (denial) return { kind: 'denied', message: denial };
   state.application = { slug: application.slug, name: application.name, ...(application.launch_url ? { launchUrl: application.launch_url } : {}) };

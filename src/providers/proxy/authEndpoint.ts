@@ -1,0 +1,55 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { AccessLog } from './accessLog.ts';
+import { forwardCookieName } from './forwardSessions.ts';
+import { deniedPage, unknownHostPage } from './pages.ts';
+import type { ForwardAuthState } from './state.ts';
+import { originalUrl, requestHost, skipRules } from './urls.ts';
+
+export type ProxyKind = 'nginx' | 'traefik' | 'caddy';
+
+const skipCache = new WeakMap<object, RegExp[]>();
+
+/**
+ * The question a proxy asks on every request: may this browser through, and as whom?
+ * 200 with the X-authentik-* headers; not signed in: 401 for Nginx (its error_page sends the
+ * browser to /start), 302 to /start for Traefik and Caddy; signed in but not allowed: 403 and a
+ * page saying so; a host no provider answers for: 400 naming it.
+ * Costs: the provider and the user's answer from memory, the session from memory or one cache
+ * read; no password hash, no database access (access counts are flushed later).
+ */
+export async function answerProxy(
+  kind: ProxyKind,
+  state: ForwardAuthState,
+  accessLog: AccessLog,
+  request: FastifyRequest,
+  reply: FastifyReply,
+): Promise<FastifyReply> {
+  reply.header('Cache-Control', 'no-store');
+  const host = requestHost(request);
+  const provider = await state.providerForHost(host);
+  if (!provider) return unknownHostPage(reply, host);
+  const original = originalUrl(request);
+
+  let rules = skipCache.get(provider);
+  if (!rules) {
+    rules = skipRules(provider);
+    skipCache.set(provider, rules);
+  }
+  if (original && rules.length > 0) {
+    // Authentik's rule: domain mode matches the whole URL (it spans hosts), single mode the path.
+    const subject = provider.mode === 'forward_domain' ? original.href : original.pathname;
+    if (rules.some((rule) => rule.test(subject))) return reply.status(200).send();
+  }
+
+  const cookieValue = request.cookies[forwardCookieName(provider.provider_id)];
+  const session = cookieValue ? await state.sessionFor(cookieValue) : null;
+  const answer = session && session.providerId === provider.provider_id ? await state.answerFor(session.userId, provider, request.ip) : null;
+  if (!answer) {
+    if (kind === 'nginx') return reply.status(401).send();
+    const back = original?.href ?? `${provider.external_host}/`;
+    return reply.redirect(`${provider.external_host}/outpost.goauthentik.io/start?rd=${encodeURIComponent(back)}`, 302);
+  }
+  if (!answer.allowed) return deniedPage(reply, provider.application_name);
+  if (answer.applicationId) accessLog.record(answer.userId, answer.applicationId);
+  return reply.status(200).headers(answer.headers).send();
+}

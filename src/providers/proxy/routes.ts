@@ -1,0 +1,65 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { CoreDeps } from '../../core/context.ts';
+import { startAccessLog } from './accessLog.ts';
+import { answerProxy, type ProxyKind } from './authEndpoint.ts';
+import { callback, handoff, start } from './login.ts';
+import { unknownHostPage } from './pages.ts';
+import { signOut } from './signOut.ts';
+import { startForwardAuthState } from './state.ts';
+import { requestHost } from './urls.ts';
+
+export interface ProxyRouteOptions {
+  deps: CoreDeps;
+  /** Gatehouse's own address (GATEHOUSE_EXTERNAL_URL): where single-mode logins are sent. */
+  externalUrl?: string;
+}
+
+// Nginx's auth_request repeats the browser's method (and may announce a body it never sends):
+// the answer is given before any body is read, for every method.
+const ANY_METHOD = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
+
+/**
+ * Forward auth on Authentik's embedded-outpost paths (DESIGN.md, "Forward auth"):
+ * /outpost.goauthentik.io (the seed's Nginx block) and /auth/nginx, /auth/traefik, /auth/caddy
+ * for the proxies' questions; /start, /callback, /sign_out for browsers; /handoff/ for the
+ * single-mode login on Gatehouse's own host.
+ */
+export async function proxyRoutes(app: FastifyInstance, { deps, externalUrl }: ProxyRouteOptions) {
+  const state = startForwardAuthState(deps, app.log);
+  const accessLog = startAccessLog(deps, app.log);
+  app.addHook('onClose', async () => {
+    state.stop();
+    await accessLog.stop();
+  });
+  const coreUrl = externalUrl ? externalUrl.replace(/\/+$/, '') : null;
+
+  const proxyQuestion = (kind: ProxyKind) => ({
+    method: [...ANY_METHOD],
+    // One line per request at 10,000 requests a second is a log nobody reads: warnings only.
+    logLevel: 'warn' as const,
+    onRequest: async (request: FastifyRequest, reply: FastifyReply) => {
+      await answerProxy(kind, state, accessLog, request, reply);
+    },
+    handler: async (_request: FastifyRequest, reply: FastifyReply) => reply,
+  });
+  for (const url of ['/outpost.goauthentik.io', '/outpost.goauthentik.io/auth/nginx']) app.route({ url, exposeHeadRoute: false, ...proxyQuestion('nginx') });
+  app.route({ url: '/outpost.goauthentik.io/auth/traefik', exposeHeadRoute: false, ...proxyQuestion('traefik') });
+  app.route({ url: '/outpost.goauthentik.io/auth/caddy', exposeHeadRoute: false, ...proxyQuestion('caddy') });
+
+  const withProvider = (handler: (provider: NonNullable<Awaited<ReturnType<typeof state.providerForHost>>>, request: FastifyRequest, reply: FastifyReply) => Promise<unknown>) =>
+    async (request: FastifyRequest, reply: FastifyReply) => {
+      reply.header('Cache-Control', 'no-store');
+      const host = requestHost(request);
+      const provider = await state.providerForHost(host);
+      if (!provider) return unknownHostPage(reply, host);
+      return handler(provider, request, reply);
+    };
+
+  app.get('/outpost.goauthentik.io/start', withProvider((provider, request, reply) => start(deps, provider, coreUrl, request, reply)));
+  app.get('/outpost.goauthentik.io/callback', withProvider((provider, request, reply) => callback(deps, provider, request, reply)));
+  app.get('/outpost.goauthentik.io/sign_out', withProvider((provider, request, reply) => signOut(deps, state, provider, request, reply)));
+  app.get('/outpost.goauthentik.io/handoff/', async (request, reply) => {
+    reply.header('Cache-Control', 'no-store');
+    return handoff(deps, (id) => state.providerById(id), request, reply);
+  });
+}
