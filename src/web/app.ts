@@ -25,20 +25,21 @@ import { type ApiDeps, usersApi } from '../api/users.ts';
 import type { Config } from '../config/schema.ts';
 import type { CoreDeps } from '../core/context.ts';
 import { redactUrl } from '../log.ts';
+import { oauth2Routes } from '../providers/oauth2/routes.ts';
+import { proxyRoutes } from '../providers/proxy/routes.ts';
 import { findInstallationId } from '../store/users.ts';
 import { resolveActor } from './authentication.ts';
 import { avatarRoutes } from './avatars.ts';
 import { brandFromConfig, useBrand } from './brand.ts';
+import { useExternalOrigin } from './csrf.ts';
 import { apiErrorHandler } from './errors.ts';
 import { flowExecutorRoutes } from './flowExecutor.ts';
 import { flowPageRoutes } from './flowPages.ts';
 import { healthRoutes } from './health.ts';
-import { staticFileRoutes } from './staticFiles.ts';
 import { recoveryRoutes } from './recovery.ts';
 import { rootRoutes } from './root.ts';
+import { staticFileRoutes } from './staticFiles.ts';
 import { userAreaRoutes } from './userArea.ts';
-import { oauth2Routes } from '../providers/oauth2/routes.ts';
-import { proxyRoutes } from '../providers/proxy/routes.ts';
 
 export interface AppOptions {
   config: Pick<Config, 'listen' | 'brand' | 'external_url'>;
@@ -49,6 +50,7 @@ export interface AppOptions {
 /** Builds the HTTP core; it never listens, so tests drive it with inject(). */
 export async function buildApp({ config, deps, logger }: AppOptions): Promise<FastifyInstance> {
   useBrand(brandFromConfig(config));
+  useExternalOrigin(config.external_url);
   const app = Fastify({
     loggerInstance: logger,
     // Our own id for every request; a client-sent one is not trusted into the logs.

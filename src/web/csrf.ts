@@ -10,6 +10,13 @@ export function ownOrigin(request: FastifyRequest): string {
   return `${request.protocol}://${request.host}`;
 }
 
+// GATEHOUSE_EXTERNAL_URL's origin is ours too: behind a proxy that passes `Host $host` (the
+// seed guide's Nginx block) a non-default port is lost from Host but not from the browser's Origin.
+let externalOrigin: string | null = null;
+export function useExternalOrigin(externalUrl: string | undefined): void {
+  externalOrigin = externalUrl ? new URL(externalUrl).origin : null;
+}
+
 /**
  * DESIGN.md: a cookie-authenticated POST is accepted when its Origin (or, lacking it, Referer)
  * is our own origin, or when it carries X-authentik-CSRF equal to the authentik_csrf cookie.
@@ -17,7 +24,7 @@ export function ownOrigin(request: FastifyRequest): string {
 export function isCsrfSafe(request: FastifyRequest): boolean {
   if (SAFE_METHODS.has(request.method)) return true;
   const origin = request.headers.origin ?? refererOrigin(request.headers.referer);
-  if (origin) return origin === ownOrigin(request);
+  if (origin) return origin === ownOrigin(request) || (externalOrigin !== null && origin === externalOrigin);
   const header = request.headers[CSRF_HEADER];
   const cookie = request.cookies[CSRF_COOKIE];
   return typeof header === 'string' && typeof cookie === 'string' && cookie.length >= 16 && secretsEqual(header, cookie);

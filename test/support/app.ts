@@ -15,11 +15,11 @@ export interface TestApp extends TestCore {
   api(method: InjectOptions['method'], url: string, body?: unknown, token?: string | null): Promise<LightMyRequestResponse>;
 }
 
-/** One app per test file: fresh database, bootstrap admin akadmin with ADMIN_TOKEN. */
-export async function createTestApp(): Promise<TestApp> {
+/** One app per test file: fresh database, bootstrap admin akadmin with ADMIN_TOKEN; `env` as GATEHOUSE_* settings. */
+export async function createTestApp(env: Record<string, string> = {}): Promise<TestApp> {
   const core = await createTestCore();
   await bootstrapAdmin(core.deps, { password: ADMIN_PASSWORD, token: ADMIN_TOKEN, email: 'admin@example.com' });
-  const config = loadConfig({}, null);
+  const config = loadConfig(env, null);
   const app = await buildApp({ config, deps: core.deps, logger: pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }) });
   await app.ready();
   return {

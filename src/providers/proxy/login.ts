@@ -81,11 +81,12 @@ const returnTarget = (provider: ProxyProviderRow, rd: unknown): URL => allowedRe
  */
 export async function start(deps: CoreDeps, provider: ProxyProviderRow, coreUrl: string | null, request: FastifyRequest, reply: FastifyReply) {
   const target = returnTarget(provider, (request.query as Record<string, unknown>).rd);
-  const external = new URL(provider.external_host);
+  // Reached on another host: the login (domain mode) or the app's cookie (single mode) belongs
+  // to the external host, so /start runs there.
+  if (request.hostname.toLowerCase() !== new URL(provider.external_host).hostname) {
+    return reply.redirect(`${provider.external_host}${START}?rd=${encodeURIComponent(target.href)}`, 302);
+  }
   if (provider.mode === 'forward_domain') {
-    const host = request.hostname.toLowerCase();
-    // Reached on another host of the domain: the login (and its cookie) belong to the external host.
-    if (host !== external.hostname) return reply.redirect(`${provider.external_host}${START}?rd=${encodeURIComponent(target.href)}`, 302);
     const here = `${START}?rd=${encodeURIComponent(target.href)}`;
     const outcome = await authorizeHere(deps, provider, request, reply, here);
     if (outcome.kind === 'replied') return outcome.reply;

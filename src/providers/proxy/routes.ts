@@ -55,7 +55,17 @@ export async function proxyRoutes(app: FastifyInstance, { deps, externalUrl }: P
       return handler(provider, request, reply);
     };
 
-  app.get('/outpost.goauthentik.io/start', withProvider((provider, request, reply) => start(deps, provider, coreUrl, request, reply)));
+  // The provider is the one `rd` points at when there is one (the seed's Nginx block sends every
+  // app's login to the auth host), else the one of this host.
+  app.get('/outpost.goauthentik.io/start', async (request, reply) => {
+    reply.header('Cache-Control', 'no-store');
+    const rd = (request.query as Record<string, unknown>).rd;
+    const target = typeof rd === 'string' && rd.length <= 4000 && URL.canParse(rd) ? new URL(rd) : null;
+    const host = requestHost(request);
+    const provider = (target && /^https?:$/.test(target.protocol) ? await state.providerForHost(target.host) : null) ?? (await state.providerForHost(host));
+    if (!provider) return unknownHostPage(reply, host);
+    return start(deps, provider, coreUrl, request, reply);
+  });
   app.get('/outpost.goauthentik.io/callback', withProvider((provider, request, reply) => callback(deps, provider, request, reply)));
   app.get('/outpost.goauthentik.io/sign_out', withProvider((provider, request, reply) => signOut(deps, state, provider, request, reply)));
   app.get('/outpost.goauthentik.io/handoff/', async (request, reply) => {

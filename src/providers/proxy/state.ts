@@ -11,11 +11,11 @@ import { providerForHost } from './urls.ts';
  * - the proxy providers, reloaded when the directory version moves;
  * - each user's answer per provider (headers, access), dropped when the directory version moves
  *   (a group change, a deactivation, a policy edit) and after a minute at most;
- * - each session lookup, for at most a second: a revoked session stops working within it.
+ * - each session lookup, for 750 ms: a revoked session stops working within a second.
  * The directory version (one tiny row, moved by triggers — migrations/0005) is polled twice a
  * second, off the request path.
  */
-export const SESSION_MEMO_MS = 1000;
+export const SESSION_MEMO_MS = 750;
 const ANSWER_MEMO_MS = 60_000;
 const POLL_MS = 500;
 const MAX_ENTRIES = 100_000;
