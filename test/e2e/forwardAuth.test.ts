@@ -13,7 +13,7 @@ import {
   hasCaddy,
   hasNginx,
   makeCertificate,
-  type Proxy,
+  type RunningProxy,
   seedServerBlock,
   startCaddy,
   startEchoApp,
@@ -27,8 +27,8 @@ let dir: string;
 let nginxPort: number;
 let caddyPort: number;
 let echo: EchoApp;
-let nginx: Proxy;
-let caddy: Proxy | null = null;
+let nginx: RunningProxy;
+let caddy: RunningProxy | null = null;
 let seedApp: { pk: string; slug: string };
 let jars = 0;
 

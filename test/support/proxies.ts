@@ -57,11 +57,11 @@ export function withPorts(block: string, ports: Ports, certificate: { cert: stri
     .replace(/https:\/\/auth\.yourdomain\.com\//g, `https://auth.yourdomain.com:${ports.nginx}/`);
 }
 
-export interface Proxy {
+export interface RunningProxy {
   stop(): Promise<void>;
 }
 
-function supervise(child: ChildProcess, log: string[]): Proxy {
+function supervise(child: ChildProcess, log: string[]): RunningProxy {
   child.stdout?.on('data', (d) => log.push(String(d)));
   child.stderr?.on('data', (d) => log.push(String(d)));
   return {
@@ -86,7 +86,7 @@ const accepts = (port: number) =>
   });
 
 /** Waits until the proxy accepts connections; stops it (and says why) when it never does. */
-async function ready(proxy: Proxy, port: number, log: string[]): Promise<Proxy> {
+async function ready(proxy: RunningProxy, port: number, log: string[]): Promise<RunningProxy> {
   for (let i = 0; i < 100; i++) {
     if (await accepts(port)) return proxy;
     await new Promise((r) => setTimeout(r, 100));
@@ -96,7 +96,7 @@ async function ready(proxy: Proxy, port: number, log: string[]): Promise<Proxy> 
 }
 
 /** nginx in the foreground with `servers` (server blocks) in its http section. */
-export async function startNginx(dir: string, servers: string[], port: number): Promise<Proxy> {
+export async function startNginx(dir: string, servers: string[], port: number): Promise<RunningProxy> {
   mkdirSync(join(dir, 'nginx-tmp'), { recursive: true });
   const conf = join(dir, 'nginx.conf');
   writeFileSync(
@@ -116,7 +116,7 @@ ${servers.join('\n')}
 }
 
 /** caddy with a Caddyfile; its state stays in `dir`. */
-export async function startCaddy(dir: string, caddyfile: string, port: number): Promise<Proxy> {
+export async function startCaddy(dir: string, caddyfile: string, port: number): Promise<RunningProxy> {
   const file = join(dir, 'Caddyfile');
   writeFileSync(file, caddyfile);
   const log: string[] = [];
