@@ -65,7 +65,7 @@ function runTests(files: string[], testEnv: NodeJS.ProcessEnv): Promise<number> 
 }
 
 // The API's main paths once more on the embedded default, so both storage paths stay green.
-const EMBEDDED_SMOKE = ['test/api/users.test.ts', 'test/api/tokens.test.ts'];
+const EMBEDDED_SMOKE = ['test/api/users.test.ts', 'test/api/tokens.test.ts', 'test/providers/proxy.test.ts'];
 
 const patterns = process.argv.slice(2);
 let exitCode = await runTests(patterns.length ? patterns : ['test/**/*.test.ts'], env);

@@ -1,6 +1,7 @@
 // Proxy providers through the API, and the forward-auth endpoints answering Traefik-style
 // questions (X-Forwarded-*), across a second app instance, with access counted per hour.
 import assert from 'node:assert/strict';
+import { createPublicKey, verify } from 'node:crypto';
 import { after, before, test } from 'node:test';
 import pino from 'pino';
 import { loadConfig } from '../../src/config/load.ts';
@@ -131,6 +132,24 @@ test('Traefik and Caddy style questions: 302 to /start with the original URL, th
   assert.equal(allowed.headers['x-authentik-meta-provider'], 'Home');
   assert.match(String(allowed.headers['x-authentik-uid']), /^[0-9a-f]{64}$/);
   assert.equal(allowed.headers['cache-control'], 'no-store');
+
+  // X-authentik-jwt: RS256 over the user's claims, verifiable with the app's JWKS.
+  const jwt = String(allowed.headers['x-authentik-jwt']);
+  const [header = '', payload = '', signature = ''] = jwt.split('.');
+  const { kid, alg } = JSON.parse(Buffer.from(header, 'base64url').toString());
+  assert.equal(alg, 'RS256');
+  assert.equal(allowed.headers['x-authentik-meta-jwks'], 'https://auth.home.test/application/o/home/jwks/');
+  const jwks = (await t.app.inject({ method: 'GET', url: '/application/o/home/jwks/' })).json();
+  const jwk = jwks.keys.find((k: { kid: string }) => k.kid === kid);
+  assert.ok(jwk && !('d' in jwk), 'the JWKS holds the public key only');
+  assert.ok(verify('sha256', Buffer.from(`${header}.${payload}`), createPublicKey({ key: jwk, format: 'jwk' }), Buffer.from(signature, 'base64url')));
+  const claims = JSON.parse(Buffer.from(payload, 'base64url').toString());
+  assert.equal(claims.iss, 'https://auth.home.test/application/o/home/');
+  assert.equal(claims.preferred_username, 'akadmin');
+  assert.equal(claims.sub, allowed.headers['x-authentik-uid']);
+  assert.ok(claims.groups.includes('admins'));
+  assert.ok(claims.exp > Date.now() / 1000);
+  assert.equal((await t.app.inject({ method: 'GET', url: '/application/o/no-such-app/jwks/' })).statusCode, 404);
   const nginxStyle = await t.app.inject({
     method: 'GET',
     url: '/outpost.goauthentik.io',

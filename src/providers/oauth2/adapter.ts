@@ -3,8 +3,8 @@ import type { Queryable } from '../../store/db.ts';
 import {
   consumePayload,
   consumePayloadOnce,
-  deletePayload,
   deleteGrantWithPayloads,
+  deletePayload,
   deletePayloadsOfGrant,
   findGrantIdOfPayload,
   findPayload,

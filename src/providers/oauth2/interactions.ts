@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { InteractionDetails, Provider } from 'oidc-provider';
-import type { CoreDeps, RequestContext } from '../../core/context.ts';
 import { canAccessApplication, recordAccessDenied } from '../../core/applicationAccess.ts';
+import type { CoreDeps, RequestContext } from '../../core/context.ts';
 import { recordEvent } from '../../core/events.ts';
 import { hashOfSession } from '../../core/sessions.ts';
 import { findApplicationBySlug } from '../../store/applications.ts';

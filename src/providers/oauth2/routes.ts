@@ -2,10 +2,12 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Provider } from 'oidc-provider';
 import type { CoreDeps } from '../../core/context.ts';
 import type { OAuth2ClientRow } from '../../store/applications.ts';
+import { findApplicationBySlug } from '../../store/applications.ts';
 import { findPayloadClientId } from '../../store/oidcPayloads.ts';
 import { findSignedInBrowser } from '../../web/browserSession.ts';
-import { endSessionHandler } from './endSession.ts';
+import { publicKeySet } from '../proxy/jwt.ts';
 import { findClientRow } from './clientCache.ts';
+import { endSessionHandler } from './endSession.ts';
 import { interactionRoutes } from './interactions.ts';
 import { IssuerCache, SHARED_PATHS } from './issuers.ts';
 import { type RequestScope, requestScope } from './scope.ts';
@@ -168,8 +170,10 @@ export async function oauth2Routes(app: FastifyInstance, { deps, externalUrl }: 
   const perApp = async (request: FastifyRequest, reply: FastifyReply) => {
     const { slug, '*': rest } = request.params as { slug: string; '*': string };
     const found = await issuers.forSlug(originOf(request), slug);
-    if (!found) return reply.status(404).send({ detail: 'Not found.' });
     const tail = rest.replace(/\/+$/, '');
+    // A forward-auth app has no issuer, but its X-authentik-jwt is verified against the same keys.
+    if (!found && tail === 'jwks' && (await findApplicationBySlug(deps.db, slug))) return reply.send(await publicKeySet(deps));
+    if (!found) return reply.status(404).send({ detail: 'Not found.' });
     if (tail === '.well-known/openid-configuration' || tail === '.well-known/oauth-authorization-server') {
       return dispatch(request, reply, found.provider, `/${tail}`, { gatehouseUserId: null });
     }

@@ -4,6 +4,7 @@ import { listGroupNamesOfUser } from '../../store/groups.ts';
 import type { ProxyProviderRow } from '../../store/proxyProviders.ts';
 import { findUserById } from '../../store/users.ts';
 import { subjectFor } from '../oauth2/accounts.ts';
+import { signUserJwt } from './jwt.ts';
 
 /** What the forward-auth endpoint answers for one user at one app: allowed or not, and the headers. */
 export interface Answer {
@@ -24,20 +25,47 @@ const headerValue = (text: string): string =>
  * the application's policy bindings, as for every protocol; the headers are the ones the
  * snippets in the wild map (Authentik's names).
  */
-export async function computeAnswer(deps: CoreDeps, userId: number, provider: ProxyProviderRow, clientIp: string): Promise<Answer | null> {
+export async function computeAnswer(
+  deps: CoreDeps,
+  userId: number,
+  provider: ProxyProviderRow,
+  clientIp: string,
+  coreUrl: string | null,
+): Promise<Answer | null> {
   const user = await findUserById(deps.db, userId);
   if (!user?.is_active) return null;
   const applicationId = provider.application_id;
   const allowed =
     applicationId !== null && (await canAccessApplication(deps, user, { id: applicationId, policy_engine_mode: provider.application_policy_engine_mode }, clientIp));
   const groups = await listGroupNamesOfUser(deps.db, user.id);
+  const uid = await subjectFor(deps, user, 'hashed_user_id');
+  const slug = provider.application_slug ?? '';
+  // Domain mode's external host is Gatehouse itself; single mode's is the app.
+  const issuerOrigin = provider.mode === 'forward_domain' ? provider.external_host : (coreUrl ?? provider.external_host);
+  const jwt = allowed
+    ? await signUserJwt(deps, {
+        iss: `${issuerOrigin}/application/o/${slug}/`,
+        sub: uid,
+        aud: slug,
+        email: user.email,
+        email_verified: true,
+        name: user.name,
+        given_name: user.name,
+        preferred_username: user.username,
+        nickname: user.username,
+        groups,
+        ak_proxy: { is_superuser: user.is_superuser },
+      })
+    : '';
   const headers: Record<string, string> = {
     'X-authentik-username': headerValue(user.username),
     'X-authentik-groups': headerValue(groups.join('|')),
     'X-authentik-email': headerValue(user.email),
     'X-authentik-name': headerValue(user.name),
-    'X-authentik-uid': await subjectFor(deps, user, 'hashed_user_id'),
-    'X-authentik-meta-app': headerValue(provider.application_slug ?? ''),
+    'X-authentik-uid': uid,
+    'X-authentik-jwt': jwt,
+    'X-authentik-meta-jwks': `${issuerOrigin}/application/o/${slug}/jwks/`,
+    'X-authentik-meta-app': headerValue(slug),
     'X-authentik-meta-provider': headerValue(provider.provider_name),
     'X-authentik-meta-outpost': 'authentik Embedded Outpost',
     'X-authentik-meta-version': 'gatehouse',

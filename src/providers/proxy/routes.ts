@@ -25,13 +25,13 @@ const ANY_METHOD = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] 
  * single-mode login on Gatehouse's own host.
  */
 export async function proxyRoutes(app: FastifyInstance, { deps, externalUrl }: ProxyRouteOptions) {
-  const state = startForwardAuthState(deps, app.log);
+  const coreUrl = externalUrl ? externalUrl.replace(/\/+$/, '') : null;
+  const state = startForwardAuthState(deps, app.log, coreUrl);
   const accessLog = startAccessLog(deps, app.log);
   app.addHook('onClose', async () => {
     state.stop();
     await accessLog.stop();
   });
-  const coreUrl = externalUrl ? externalUrl.replace(/\/+$/, '') : null;
 
   const proxyQuestion = (kind: ProxyKind) => ({
     method: [...ANY_METHOD],

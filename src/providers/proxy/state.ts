@@ -41,7 +41,7 @@ function remember<T>(map: Map<string, Memo<T>>, key: string, value: T, ttlMs: nu
   return value;
 }
 
-export function startForwardAuthState(deps: CoreDeps, logger: Logger): ForwardAuthState {
+export function startForwardAuthState(deps: CoreDeps, logger: Logger, coreUrl: string | null): ForwardAuthState {
   let providers: ProxyProviderRow[] = [];
   let version: string | null = null;
   let refreshing: Promise<void> | null = null;
@@ -100,7 +100,7 @@ export function startForwardAuthState(deps: CoreDeps, logger: Logger): ForwardAu
       const memo = answers.get(key);
       if (memo && memo.expires > Date.now()) return memo.value;
       const seenVersion = version;
-      const answer = await computeAnswer(deps, userId, provider, clientIp);
+      const answer = await computeAnswer(deps, userId, provider, clientIp, coreUrl);
       // Computed across a change: use it for this request, but do not keep it.
       if (seenVersion !== version) return answer;
       return remember(answers, key, answer, ANSWER_MEMO_MS);
