@@ -146,7 +146,15 @@ export const flowPageRoutes: FastifyPluginAsync<{ deps: CoreDeps }> = async (app
     const response = await answerChallenge(deps, parsed.data.slug, flowRequestOf(request), query, body);
     applySession(request, reply, response);
     const challenge = response.challenge;
-    if (challenge.type === 'redirect') return reply.redirect(String(challenge.to), 303);
+    if (challenge.type === 'redirect') {
+      // Not a 303: the flow's end often redirects on to another site (an app's OIDC callback,
+      // a forward-auth host), and browsers hold a form's whole redirect chain to the page's CSP
+      // form-action 'self'. A page that moves on by itself starts a new navigation instead.
+      const to = String(challenge.to);
+      return reply
+        .type('text/html; charset=utf-8')
+        .send(page('Signing you in', html`<h1>Signed in</h1><p><a href="${to}">Continue</a></p>`, { refreshTo: to }));
+    }
     if (challenge.component === 'ak-stage-access-denied') {
       return reply.type('text/html; charset=utf-8').send(page('Gatehouse', renderChallenge(challenge)));
     }

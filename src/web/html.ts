@@ -32,7 +32,7 @@ export function html(strings: TemplateStringsArray, ...values: unknown[]): SafeH
   return new SafeHtml(out);
 }
 
-export function page(title: string, body: SafeHtml, options: { scripts?: string[] } = {}): string {
+export function page(title: string, body: SafeHtml, options: { scripts?: string[]; refreshTo?: string } = {}): string {
   const brand = currentBrand();
   return html`<!doctype html>
 <html lang="en">
@@ -42,6 +42,7 @@ export function page(title: string, body: SafeHtml, options: { scripts?: string[
 <title>${title === brand.title ? title : `${title} – ${brand.title}`}</title>
 <link rel="stylesheet" href="/static/gatehouse.css">
 <link rel="icon" href="/static/favicon.svg" type="image/svg+xml">
+${options.refreshTo ? html`<meta http-equiv="refresh" content="0;url=${options.refreshTo}">` : ''}
 ${(options.scripts ?? []).map((src) => html`<script src="${src}" defer></script>`)}
 </head>
 <body>

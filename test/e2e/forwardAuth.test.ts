@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { ADMIN_PASSWORD, createTestApp, type TestApp } from '../support/app.ts';
+import { hasChromium, launchChromium } from '../support/chromium.ts';
 import { freePort } from '../support/processes.ts';
 import {
   curl,
@@ -286,4 +287,31 @@ test('Caddy forward_auth: 302 to the login, then the headers', { skip: skip || (
   assert.equal(seen.url, '/board');
   assert.equal(seen.headers['x-authentik-username'], 'akadmin');
   assert.equal(seen.headers['x-authentik-meta-app'], 'seed-app');
+});
+
+test('Chromium: the seed block sends a person to the login page and back to the app, signed in on every subdomain', { skip: skip || (!hasChromium && 'needs chromium') }, async () => {
+  const browser = await launchChromium([`--host-resolver-rules=MAP *.yourdomain.com 127.0.0.1`]);
+  try {
+    const context = await browser.newContext({ ignoreHTTPSErrors: true });
+    const page = await context.newPage();
+    await page.goto(`${host('app')}/from-chromium`);
+    assert.match(page.url(), new RegExp(`^${AUTH()}/if/flow/default-authentication-flow/`));
+    await page.getByLabel('Username or email').fill('akadmin');
+    await page.getByRole('button', { name: 'Log in' }).click();
+    await page.getByLabel('Password').fill(ADMIN_PASSWORD);
+    await page.getByRole('button', { name: 'Continue' }).click();
+    await page.waitForURL(`${host('app')}/from-chromium`, { timeout: 8000 }).catch(async (error) => {
+      throw new Error(`ended at ${page.url()}: ${(await page.content()).slice(0, 600)} (${error.message})`);
+    });
+    const seen = JSON.parse((await page.locator('body').innerText()).trim());
+    assert.equal(seen.headers['x-authentik-username'], 'akadmin');
+    const cookie = (await context.cookies()).find((c) => c.name.startsWith('authentik_proxy_'));
+    assert.equal(cookie?.domain, '.yourdomain.com');
+    assert.equal(cookie?.secure, true);
+    assert.equal(cookie?.httpOnly, true);
+    await page.goto(`${host('files')}/other`);
+    assert.equal(JSON.parse((await page.locator('body').innerText()).trim()).headers['x-authentik-username'], 'akadmin');
+  } finally {
+    await browser.close();
+  }
 });

@@ -51,8 +51,8 @@ test('initial setup creates akadmin in admins, signs them in, and then closes', 
   assert.match(shown.body, /do not match/);
 
   const done = await browser.request('POST', '/if/flow/initial-setup/', form({ email: 'admin@example.com', password: 'a-good-password', password_repeat: 'a-good-password' }));
-  assert.equal(done.statusCode, 303);
-  assert.equal(done.headers.location, '/if/user/');
+  assert.equal(done.statusCode, 200, 'the end of a flow moves on by itself (a new navigation, so CSP form-action allows any next hop)');
+  assert.match(done.body, /<meta http-equiv="refresh" content="0;url=\/if\/user\/">/);
   const me = (await browser.request('GET', '/api/v3/core/users/me/')).json().user;
   assert.equal(me.username, 'akadmin');
   assert.equal(me.email, 'admin@example.com');
@@ -78,8 +78,8 @@ test('the HTML login works without JavaScript: form posts, redirects, and the se
   const again = await browser.request('GET', String(wrong.headers.location));
   assert.match(again.body, /Invalid username or password/);
   const right = await browser.request('POST', '/if/flow/default-authentication-flow/?next=%2Fif%2Fuser%2F', form({ password: 'a-good-password' }));
-  assert.equal(right.statusCode, 303);
-  assert.equal(right.headers.location, '/if/user/');
+  assert.equal(right.statusCode, 200);
+  assert.match(right.body, /content="0;url=\/if\/user\/"/);
   assert.equal((await browser.request('GET', '/if/user/')).statusCode, 200);
 });
 
