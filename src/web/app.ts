@@ -19,6 +19,7 @@ import { groupsApi } from '../api/groups.ts';
 import { policiesApi } from '../api/policies.ts';
 import { providersApi } from '../api/providers.ts';
 import { proxyProvidersApi } from '../api/proxyProviders.ts';
+import { applicationAccessApi } from '../api/applicationAccess.ts';
 import { stagesApi } from '../api/stages.ts';
 import { tokensApi } from '../api/tokens.ts';
 import { type ApiDeps, usersApi } from '../api/users.ts';
@@ -138,6 +139,7 @@ export async function buildApp({ config, deps, logger }: AppOptions): Promise<Fa
       await api.register(applicationsApi, { deps: apiDeps });
       await api.register(providersApi, { deps: apiDeps });
       await api.register(proxyProvidersApi, { deps: apiDeps });
+      await api.register(applicationAccessApi, { deps: apiDeps });
     },
     { prefix: '/api/v3' },
   );
