@@ -59,13 +59,13 @@ async function appCookie(baseUrl: string, authHost: string, appUrl: string, pass
 function nginxConfig(dir: string, ports: { nginx: number; gatehouse: number; backend: number; floorAuth: number }): string {
   // The seed guide's app block (its `location /outpost.goauthentik.io` and `location /`), and the
   // same shape with the auth upstream replaced by one that answers 200 at once: the floor.
-  const protectedServer = (name: string, authUpstream: string) => `
+  const protectedServer = (name: string, authUpstream: string, keepalive = '') => `
 server {
 listen ${HOST}:${ports.nginx};
 server_name ${name};
 location /outpost.goauthentik.io {
 internal;
-proxy_pass ${authUpstream}/outpost.goauthentik.io;
+proxy_pass ${authUpstream}/outpost.goauthentik.io;${keepalive}
 proxy_set_header Host $host;
 proxy_set_header X-Original-URL $scheme://$http_host$request_uri;
 proxy_set_header X-Real-IP $remote_addr;
@@ -98,6 +98,8 @@ server { listen ${HOST}:${ports.backend}; location / { return 200 "ok\\n"; } }
 server { listen ${HOST}:${ports.floorAuth}; location / { return 200; } }
 ${protectedServer('app.bench.test', `http://${HOST}:${ports.gatehouse}`)}
 ${protectedServer('floor.bench.test', `http://${HOST}:${ports.floorAuth}`)}
+upstream gatehouse_keepalive { server ${HOST}:${ports.gatehouse}; keepalive 64; }
+${protectedServer('keepalive.bench.test', 'http://gatehouse_keepalive', '\nproxy_http_version 1.1;\nproxy_set_header Connection "";')}
 }
 `;
 }
@@ -148,6 +150,8 @@ async function run(cleanup: Cleanup, workDir: string) {
   const floor = await load(ports.nginx, `floor.bench.test:${ports.nginx}`, cookie);
   log(`gatehouse: nginx auth_request to gatehouse server, ${LOAD.connections} connections, ${LOAD.durationSeconds} s`);
   const gatehouse = await load(ports.nginx, `app.bench.test:${ports.nginx}`, cookie);
+  log('gatehouse_upstream_keepalive: the same, with an upstream keepalive pool to Gatehouse');
+  const keepalive = await load(ports.nginx, `keepalive.bench.test:${ports.nginx}`, cookie);
   const ratio = round(gatehouse.requests_per_s / floor.requests_per_s, 3);
   return {
     cpus: availableParallelism(),
@@ -155,6 +159,7 @@ async function run(cleanup: Cleanup, workDir: string) {
     floor,
     gatehouse,
     ratio_to_floor: ratio,
+    gatehouse_upstream_keepalive: { ...keepalive, ratio_to_floor: round(keepalive.requests_per_s / floor.requests_per_s, 3) },
     goals: { ...GOALS, ratio_met: ratio >= GOALS.ratio_to_floor, p99_met: gatehouse.p99_ms < GOALS.p99_ms },
   };
 }
