@@ -108,6 +108,13 @@ describe('OAuth2/OIDC provider', { skip: !hasPostgres && 'needs TEST_PG_ADMIN_UR
     const post = await client.discovery(issuer, 'conf-client', SECRET, undefined, insecure);
     assert.ok((await client.clientCredentialsGrant(post)).access_token);
 
+    // Kept in the shared cache (not a Postgres row), yet introspection and revocation find it.
+    const live = await client.tokenIntrospection(basic, tokens.access_token);
+    assert.equal(live.active, true);
+    assert.equal(live.client_id, 'conf-client');
+    await client.tokenRevocation(basic, tokens.access_token);
+    assert.equal((await client.tokenIntrospection(basic, tokens.access_token)).active, false, 'revoked');
+
     const bad = await fetch(`${base}/application/o/token/`, {
       method: 'POST',
       headers: { authorization: `Basic ${Buffer.from('conf-client:wrong').toString('base64')}`, 'content-type': 'application/x-www-form-urlencoded' },

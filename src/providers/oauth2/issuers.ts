@@ -6,6 +6,7 @@ import { findOAuth2ClientByApplicationSlug, type OAuth2ClientRow } from '../../s
 import { html, page } from '../../web/html.ts';
 import { accountFinder, CLAIMS } from './accounts.ts';
 import { PostgresAdapter } from './adapter.ts';
+import { CACHED_MODELS, CacheAdapter } from './cacheAdapter.ts';
 import { ApplicationClientAdapter, installRedirectUriCheck, REGEX_URIS, STRICT_URIS } from './clients.ts';
 import { ensureSigningKeys, keystoreOf, nextKeyChange } from './keys.ts';
 import { requestScope } from './scope.ts';
@@ -53,7 +54,12 @@ async function buildProvider(deps: CoreDeps, log: FastifyBaseLogger, origin: str
   let current = row;
   const accessTtl = seconds(row.access_token_validity, 3600);
   const provider = new Provider(`${origin}${issuerPath(slug)}`, {
-    adapter: (name: string) => (name === 'Client' ? new ApplicationClientAdapter(deps, slug) : new PostgresAdapter(deps.db, name)),
+    adapter: (name: string) =>
+      name === 'Client'
+        ? new ApplicationClientAdapter(deps, slug)
+        : CACHED_MODELS.has(name)
+          ? new CacheAdapter(deps.cache, name)
+          : new PostgresAdapter(deps.db, name),
     jwks: keystoreOf(keys),
     claims: CLAIMS,
     scopes: ['openid', 'profile', 'email', 'offline_access'],
