@@ -68,6 +68,8 @@ describe('OAuth 2.0 device authorization grant', { skip: !hasPostgres && 'needs 
   async function enterCode(jar: Jar, verificationUri: string, userCode: string): Promise<Response> {
     let res = await jar.fetch(verificationUri);
     assert.equal(res.status, 200);
+    assert.match(String(res.headers.get('content-security-policy')), /script-src 'self'; style-src 'self'/, 'our page headers, no inline style');
+    assert.equal(res.headers.get('x-frame-options'), 'DENY');
     const [input] = parseForms(await res.text());
     assert.ok(input && 'xsrf' in input.fields && 'user_code' in input.fields, 'the user code form');
     assert.equal(new URL(input.action, h.base).href, verificationUri);
@@ -103,7 +105,9 @@ describe('OAuth 2.0 device authorization grant', { skip: !hasPostgres && 'needs 
       const jar = await signedIn('dora', 'dora-password-1');
       const done = await enterCode(jar, device.verification_uri, device.user_code);
       assert.equal(done.status, 200);
-      assert.match(await done.text(), /Sign-in Success/);
+      const success = await done.text();
+      assert.match(success, /Device connected/);
+      assert.match(success, /gatehouse\.css/, 'in Gatehouse\'s own look');
 
       const tokens = await client.pollDeviceAuthorizationGrant(config, { ...device, interval: 0 });
       assert.ok(tokens.access_token);
@@ -119,7 +123,7 @@ describe('OAuth 2.0 device authorization grant', { skip: !hasPostgres && 'needs 
 
       // The code is spent: entering it again grants nothing more.
       const again = await enterCode(jar, device.verification_uri, device.user_code);
-      assert.match(await again.text(), /incorrect|error/i);
+      assert.match(await again.text(), /not right|could not be completed/i);
     });
   }
 
@@ -130,7 +134,8 @@ describe('OAuth 2.0 device authorization grant', { skip: !hasPostgres && 'needs 
     const res = await enterCode(jar, device.verification_uri, 'WXYZ-BCDF');
     assert.equal(res.status, 200, 'the form again, with the error');
     const body = await res.text();
-    assert.match(body, /The code you entered is incorrect/);
+    assert.match(body, /That code is not right/);
+    assert.doesNotMatch(body, /onfocus=/, 'no inline handler for the CSP to refuse');
     // The page offers the form again.
     assert.ok(parseForms(body).some((form) => 'user_code' in form.fields));
 
@@ -162,7 +167,7 @@ describe('OAuth 2.0 device authorization grant', { skip: !hasPostgres && 'needs 
     // A member passes the same application.
     const member = await client.initiateDeviceAuthorization(config, { scope: 'openid' });
     const ok = await enterCode(await signedIn('dora', 'dora-password-1'), member.verification_uri, member.user_code);
-    assert.match(await ok.text(), /Sign-in Success/);
+    assert.match(await ok.text(), /Device connected/);
     assert.ok((await client.pollDeviceAuthorizationGrant(config, { ...member, interval: 0 })).access_token);
   });
 });

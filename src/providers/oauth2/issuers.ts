@@ -8,6 +8,7 @@ import { accountFinder, CLAIMS } from './accounts.ts';
 import { PostgresAdapter } from './adapter.ts';
 import { CACHED_MODELS, CacheAdapter } from './cacheAdapter.ts';
 import { ApplicationClientAdapter, installRedirectUriCheck, REGEX_URIS, STRICT_URIS } from './clients.ts';
+import { successSource, userCodeConfirmSource, userCodeInputSource } from './devicePages.ts';
 import { ensureSigningKeys, keystoreOf, nextKeyChange } from './keys.ts';
 import { requestScope } from './scope.ts';
 
@@ -75,7 +76,7 @@ async function buildProvider(deps: CoreDeps, log: FastifyBaseLogger, origin: str
       clientCredentials: { enabled: true },
       introspection: { enabled: true },
       revocation: { enabled: true },
-      deviceFlow: { enabled: true },
+      deviceFlow: { enabled: true, userCodeInputSource, userCodeConfirmSource, successSource },
       rpInitiatedLogout: { enabled: true },
     },
     findAccount: accountFinder(deps, async () => current),
