@@ -31,6 +31,7 @@ describe('RP-initiated logout', { skip: !hasPostgres && 'needs TEST_PG_ADMIN_URL
   test('end-session ends the Gatehouse session and goes to the registered post_logout_redirect_uri with state', async () => {
     const jar = new Jar(h.base);
     const tokens = await signedInWithTokens(jar);
+    assert.equal((await client.tokenIntrospection(config, tokens.access_token)).active, true);
     const url = client.buildEndSessionUrl(config, { id_token_hint: tokens.id_token as string, post_logout_redirect_uri: HOME, state: 'xyz' });
     assert.equal(url.pathname, '/application/o/grafana/end-session/');
     const res = await jar.fetch(url.href);
@@ -38,7 +39,10 @@ describe('RP-initiated logout', { skip: !hasPostgres && 'needs TEST_PG_ADMIN_URL
     assert.equal(res.headers.get('location'), `${HOME}?state=xyz`);
     assert.equal(jar.cookies.has('authentik_session'), false);
 
-    // Signed out of Gatehouse: the next authorization asks for a login, and the tokens are dead.
+    // Signed out of Gatehouse: the next authorization asks for a login, and the tokens are dead —
+    // introspection says so at once, before anyone uses them.
+    assert.equal((await client.tokenIntrospection(config, tokens.access_token)).active, false);
+    assert.equal((await client.tokenIntrospection(config, tokens.refresh_token as string)).active, false);
     const again = await jar.authorize(client.buildAuthorizationUrl(config, { redirect_uri: REDIRECT, scope: 'openid' }).href);
     assert.ok(again instanceof URL === false);
     await assert.rejects(client.refreshTokenGrant(config, tokens.refresh_token as string));

@@ -11,6 +11,7 @@ import { ApplicationClientAdapter, installRedirectUriCheck, REGEX_URIS, STRICT_U
 import { successSource, userCodeConfirmSource, userCodeInputSource } from './devicePages.ts';
 import { ensureSigningKeys, keystoreOf, nextKeyChange } from './keys.ts';
 import { requestScope } from './scope.ts';
+import { isGrantSessionLive } from './sessionBinding.ts';
 
 /** The shared endpoints (Authentik's paths), the same for every application. */
 export const SHARED_PATHS = {
@@ -74,7 +75,15 @@ async function buildProvider(deps: CoreDeps, log: FastifyBaseLogger, origin: str
     features: {
       devInteractions: { enabled: false },
       clientCredentials: { enabled: true },
-      introspection: { enabled: true },
+      introspection: {
+        enabled: true,
+        // The library's rule (a public client sees only its own tokens), and a token whose
+        // browser session ended (sign out, revoked) is inactive at once, not at its next use.
+        allowedPolicy: async (ctx: { oidc: { client?: { clientId: string } } }, client: { clientAuthMethod: string }, token: { clientId?: string; grantId?: string }) => {
+          if (client.clientAuthMethod === 'none' && token.clientId !== ctx.oidc.client?.clientId) return false;
+          return token.grantId ? isGrantSessionLive(deps, token.grantId) : true;
+        },
+      },
       revocation: { enabled: true },
       deviceFlow: { enabled: true, userCodeInputSource, userCodeConfirmSource, successSource },
       rpInitiatedLogout: { enabled: true },
