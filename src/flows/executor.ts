@@ -2,9 +2,9 @@ import type { CoreDeps } from '../core/context.ts';
 import { recordEvent } from '../core/events.ts';
 import { type BrowserSession, createSession, endSession } from '../core/sessions.ts';
 import type { FlowRow, StageRow } from '../store/flows.ts';
-import { type Definitions, loadDefinitions } from './definitions.ts';
 import { findUserById, type UserRow } from '../store/users.ts';
 import { accessDeniedChallenge, type Challenge, fieldError, redirectChallenge } from './challenge.ts';
+import { type Definitions, loadDefinitions } from './definitions.ts';
 import { DEFAULT_NEXT, findFlow, flowInfo, planFlow, refusalOf, sessionFor } from './planner.ts';
 import { evaluatePolicies } from './policies.ts';
 import { safeNext } from './redirects.ts';
@@ -185,7 +185,12 @@ async function startRun(deps: CoreDeps, slug: string, request: FlowRequest, next
   const { sessionId, session, isNew } = await sessionFor(deps, request);
   const users = new Map<number, Promise<UserRow | null>>();
   const existing = isNew ? null : await loadFlowState(deps.cache, sessionId, slug);
-  if (existing && existing.flowId === flow.id) return { deps, flow, request, sessionId, session, state: existing, users, definitions };
+  // A request that names another destination starts over (a login abandoned for one app, begun
+  // again for another, must not end at the first); one that names none continues. A plan an
+  // app's authorization step made (it carries the application) is only ever continued.
+  const isElsewhere =
+    typeof next === 'string' && next !== '' && existing !== null && !existing.application && safeNext(next, DEFAULT_NEXT) !== existing.next;
+  if (existing && existing.flowId === flow.id && !isElsewhere) return { deps, flow, request, sessionId, session, state: existing, users, definitions };
   const refusal = await refusalOf(deps, flow, session);
   if (refusal) return { challenge: accessDeniedChallenge(flowInfo(flow), refusal), sessionId };
   const { state, denial } = await planFlow(deps, flow, request, session, safeNext(next, DEFAULT_NEXT), definitions);

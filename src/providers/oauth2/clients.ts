@@ -28,6 +28,8 @@ export function clientMetadata(deps: CoreDeps, row: OAuth2ClientRow): AdapterPay
     response_types: ['code'],
     token_endpoint_auth_method: confidential ? (requestScope.getStore()?.clientAuthMethod ?? 'client_secret_basic') : 'none',
     id_token_signed_response_alg: row.signing_algorithm,
+    // auth_time in every ID token, as Authentik sends it: apps can judge how recent the login is.
+    require_auth_time: true,
     scope: row.scopes.join(' '),
     [STRICT_URIS]: strict,
     [REGEX_URIS]: regex,

@@ -8,6 +8,7 @@ import { findApplicationBySlug } from '../../store/applications.ts';
 import { findSignedInBrowser } from '../../web/browserSession.ts';
 import { html, page } from '../../web/html.ts';
 import { runAuthorizationFlow } from './authorizationFlow.ts';
+import { needsFreshLogin } from './freshness.ts';
 import { grantTtlSeconds, type IssuerCache, interactionPath } from './issuers.ts';
 import { bindGrantToSession } from './sessionBinding.ts';
 
@@ -62,7 +63,7 @@ export async function interactionRoutes(app: FastifyInstance, { deps, issuers, o
     }
 
     const browser = await findSignedInBrowser(deps, request);
-    if (!browser) {
+    if (!browser || needsFreshLogin(details, browser.session, deps.now().getTime())) {
       const next = interactionPath(slug, uid);
       return reply.redirect(`${LOGIN_FLOW_PATH}?next=${encodeURIComponent(next)}`, 302);
     }
@@ -110,6 +111,8 @@ export async function interactionRoutes(app: FastifyInstance, { deps, issuers, o
         flow: row.authorization_flow_id,
       },
     });
-    return finish({ login: { accountId, remember: true }, consent: { grantId } });
+    // auth_time is when the person really signed in to Gatehouse, so max_age means what the app asks.
+    const ts = Math.floor(Date.parse(browser.session.createdAt) / 1000);
+    return finish({ login: { accountId, remember: true, ts }, consent: { grantId } });
   });
 }
