@@ -33,7 +33,8 @@ export interface ModelRef {
     | 'policy'
     | 'policy_binding'
     | 'application'
-    | 'oauth2_provider';
+    | 'oauth2_provider'
+    | 'saml_provider';
   pk: string | number;
   name: string;
 }

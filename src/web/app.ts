@@ -18,12 +18,15 @@ import { flowsApi } from '../api/flows.ts';
 import { groupsApi } from '../api/groups.ts';
 import { policiesApi } from '../api/policies.ts';
 import { providersApi } from '../api/providers.ts';
+import { samlProvidersApi } from '../api/samlProviders.ts';
 import { stagesApi } from '../api/stages.ts';
 import { tokensApi } from '../api/tokens.ts';
 import { type ApiDeps, usersApi } from '../api/users.ts';
 import type { Config } from '../config/schema.ts';
 import type { CoreDeps } from '../core/context.ts';
 import { redactUrl } from '../log.ts';
+import { oauth2Routes } from '../providers/oauth2/routes.ts';
+import { samlRoutes } from '../providers/saml/routes.ts';
 import { findInstallationId } from '../store/users.ts';
 import { resolveActor } from './authentication.ts';
 import { avatarRoutes } from './avatars.ts';
@@ -32,11 +35,10 @@ import { apiErrorHandler } from './errors.ts';
 import { flowExecutorRoutes } from './flowExecutor.ts';
 import { flowPageRoutes } from './flowPages.ts';
 import { healthRoutes } from './health.ts';
-import { staticFileRoutes } from './staticFiles.ts';
 import { recoveryRoutes } from './recovery.ts';
 import { rootRoutes } from './root.ts';
+import { staticFileRoutes } from './staticFiles.ts';
 import { userAreaRoutes } from './userArea.ts';
-import { oauth2Routes } from '../providers/oauth2/routes.ts';
 
 export interface AppOptions {
   config: Pick<Config, 'listen' | 'brand' | 'external_url'>;
@@ -114,6 +116,7 @@ export async function buildApp({ config, deps, logger }: AppOptions): Promise<Fa
   await app.register(flowExecutorRoutes, { deps });
   await app.register(flowPageRoutes, { deps });
   await app.register(oauth2Routes, { deps, externalUrl: config.external_url });
+  await app.register(samlRoutes, { deps, externalUrl: config.external_url });
   await app.register(
     async (api) => {
       api.decorateRequest('actor', null);
@@ -132,6 +135,7 @@ export async function buildApp({ config, deps, logger }: AppOptions): Promise<Fa
       await api.register(authenticatorsApi, { deps: apiDeps });
       await api.register(applicationsApi, { deps: apiDeps });
       await api.register(providersApi, { deps: apiDeps });
+      await api.register(samlProvidersApi, { deps: apiDeps });
     },
     { prefix: '/api/v3' },
   );

@@ -1,13 +1,13 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { InteractionDetails, Provider } from 'oidc-provider';
-import type { CoreDeps, RequestContext } from '../../core/context.ts';
 import { canAccessApplication, recordAccessDenied } from '../../core/applicationAccess.ts';
+import type { CoreDeps, RequestContext } from '../../core/context.ts';
 import { recordEvent } from '../../core/events.ts';
 import { hashOfSession } from '../../core/sessions.ts';
 import { findApplicationBySlug } from '../../store/applications.ts';
+import { runAuthorizationFlow } from '../../web/authorizationFlow.ts';
 import { findSignedInBrowser } from '../../web/browserSession.ts';
 import { html, page } from '../../web/html.ts';
-import { runAuthorizationFlow } from './authorizationFlow.ts';
 import { grantTtlSeconds, type IssuerCache, interactionPath } from './issuers.ts';
 import { bindGrantToSession } from './sessionBinding.ts';
 
