@@ -39,6 +39,14 @@ function base64(text: string, what: string): Buffer {
   return Buffer.from(compact, 'base64');
 }
 
+function inflate(bytes: Buffer, param: MessageParam): string {
+  try {
+    return inflateRawSync(bytes, { maxOutputLength: MAX_XML_BYTES }).toString('utf8');
+  } catch {
+    throw new SamlError('malformed', `${param} could not be inflated.`);
+  }
+}
+
 /** A Redirect-binding message from the raw query string (no decoding before the signature check). */
 export function decodeRedirect(rawQuery: string, param: MessageParam): RedirectMessage {
   const raw = new Map<string, string>();
@@ -51,13 +59,7 @@ export function decodeRedirect(rawQuery: string, param: MessageParam): RedirectM
   }
   const message = raw.get(param);
   if (!message) throw new SamlError('malformed', `${param} is missing.`);
-  let xml: string;
-  try {
-    xml = inflateRawSync(base64(decodeComponent(message), param), { maxOutputLength: MAX_XML_BYTES }).toString('utf8');
-  } catch (error) {
-    if (error instanceof SamlError) throw error;
-    throw new SamlError('malformed', `${param} could not be inflated.`);
-  }
+  const xml = inflate(base64(decodeComponent(message), param), param);
   const relay = raw.get('RelayState');
   const sigAlg = raw.get('SigAlg');
   const signature = raw.get('Signature');
@@ -92,7 +94,9 @@ export function decodePost(body: unknown, param: MessageParam): { xml: string; r
   const bytes = base64(message, param);
   if (bytes.length > MAX_XML_BYTES) throw new SamlError('malformed', `${param} is too large.`);
   const relay = form.RelayState;
-  return { xml: bytes.toString('utf8'), relayState: typeof relay === 'string' ? relay : null };
+  // §3.5.4 says plain base64, but some SPs (node-saml by default) deflate over POST as well.
+  const text = bytes.toString('utf8');
+  return { xml: /^\s*</.test(text) ? text : inflate(bytes, param), relayState: typeof relay === 'string' ? relay : null };
 }
 
 /** `url` with a deflated message, RelayState and, when a key is given, the query signature. */

@@ -1,0 +1,201 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { ValidateInResponseTo } from '@node-saml/node-saml';
+import { createTestApp, type TestApp } from '../../support/app.ts';
+import { addUser } from '../harness.ts';
+import { logoutRequestXml } from './messages.ts';
+import { ACS, addSamlApp, browse, endpoints, newBrowser, pathOf, postForm, SLS, SP_ENTITY, serviceProvider, spKeys } from './spHarness.ts';
+
+const LOGIN = { username: 'sally', password: 'sally-password-1' };
+const ATTR = {
+  username: 'http://schemas.goauthentik.io/2021/02/saml/username',
+  email: 'http://schemas.xmlsoap.org/ws/2005/05/identity/claims/emailaddress',
+  name: 'http://schemas.xmlsoap.org/ws/2005/05/identity/claims/name',
+  groups: 'http://schemas.xmlsoap.org/claims/Group',
+  uid: 'http://schemas.goauthentik.io/2021/02/saml/uid',
+};
+let t: TestApp;
+let signedRedirect: { provider: { pk: number; signing_certificate: string } };
+let postApp: { provider: { pk: number; signing_certificate: string } };
+
+describe('SAML single sign-on with node-saml as the SP', () => {
+  before(async () => {
+    t = await createTestApp();
+    await addUser(t, LOGIN.username, LOGIN.password);
+    await addUser(t, 'otto', 'otto-password-1');
+    const group = (await t.api('POST', '/api/v3/core/groups/', { name: 'wiki-editors', users: [] })).json();
+    await t.api('POST', `/api/v3/core/groups/${group.pk}/add_user/`, { pk: (await t.api('GET', '/api/v3/core/users/?username=sally')).json().results[0].pk });
+    // SP-initiated over Redirect, requests signed by the SP, response to the ACS by POST.
+    signedRedirect = await addSamlApp(t, 'wiki', {
+      sp_binding: 'post',
+      verification_certificate: spKeys.certificatePem,
+      sls_url: SLS,
+      sls_binding: 'redirect',
+      default_relay_state: '/welcome',
+    });
+    // Unsigned requests over POST, whole response signed as well.
+    postApp = await addSamlApp(t, 'tickets', { sp_binding: 'post', sign_response: true, sls_url: SLS, sls_binding: 'post' });
+    const staffOnly = await addSamlApp(t, 'payroll', { sp_binding: 'post' });
+    const staff = (await t.api('POST', '/api/v3/core/groups/', { name: 'staff' })).json();
+    await t.api('POST', '/api/v3/policies/bindings/', { target: staffOnly.application.pk, group: staff.pk, order: 0 });
+  });
+  after(() => t?.close());
+
+  test('SP-initiated over HTTP-Redirect with a signed request: login, then a signed assertion node-saml accepts', async () => {
+    const sp = serviceProvider('wiki', signedRedirect.provider.signing_certificate);
+    const url = await sp.getAuthorizeUrlAsync('relay-42', undefined, {});
+    assert.match(url, /Signature=/);
+    const browser = newBrowser(t);
+    const page = await browse(browser, await browser.request('GET', pathOf(url) as string), LOGIN);
+    assert.ok(!(page instanceof URL));
+    assert.equal(page.statusCode, 200, page.body);
+    assert.match(String(page.headers['content-security-policy']), /form-action https:\/\/sp\.example/);
+    assert.match(page.body, /<noscript><button type="submit">/);
+    assert.match(page.body, /src="\/static\/saml-post\.js"/);
+    const form = postForm(page.body);
+    assert.equal(form.action, ACS);
+    assert.equal(form.fields.RelayState, 'relay-42');
+
+    const { profile, loggedOut } = await sp.validatePostResponseAsync(form.fields);
+    assert.equal(loggedOut, false);
+    assert.ok(profile);
+    assert.equal(profile.nameID, 'sally@example.com', 'node-saml asks for emailAddress by default');
+    assert.equal(profile[ATTR.username], 'sally');
+    assert.equal(profile[ATTR.email], 'sally@example.com');
+    assert.equal(profile[ATTR.name], 'Sally Example');
+    assert.equal(profile[ATTR.groups], 'wiki-editors');
+    assert.match(String(profile[ATTR.uid]), /^[0-9a-f]{64}$/);
+
+    const events = (await t.api('GET', '/api/v3/events/events/?action=authorize_application')).json();
+    assert.equal(events.results[0].context.authorized_application.slug, 'wiki');
+    assert.equal(events.results[0].user.username, 'sally');
+
+    // The same response again: node-saml has used up its request ID.
+    await assert.rejects(sp.validatePostResponseAsync(form.fields));
+  });
+
+  test('SP-initiated over HTTP-POST, response and assertion signed; a second login reuses the session', async () => {
+    const sp = serviceProvider('tickets', postApp.provider.signing_certificate, {
+      entryPoint: endpoints('tickets').ssoPost,
+      authnRequestBinding: 'HTTP-POST',
+      wantAuthnResponseSigned: true,
+      privateKey: undefined,
+      idpIssuer: 'https://gatehouse.example/tickets',
+    });
+    const browser = newBrowser(t);
+    for (const round of [1, 2]) {
+      const message = (await sp.getAuthorizeMessageAsync(`round-${round}`)) as Record<string, string>;
+      const body = new URLSearchParams(message).toString();
+      const first = await browser.request('POST', '/application/saml/tickets/sso/binding/post/', body, { origin: 'https://sp.example' });
+      assert.equal(first.statusCode, 303, first.body);
+      const page = await browse(browser, first, round === 1 ? LOGIN : undefined);
+      assert.ok(!(page instanceof URL));
+      const form = postForm(page.body);
+      assert.equal(form.fields.RelayState, `round-${round}`);
+      const { profile } = await sp.validatePostResponseAsync(form.fields);
+      assert.equal(profile?.[ATTR.username], 'sally');
+    }
+  });
+
+  test('IdP-initiated: a signed-in user opens the app from Gatehouse and the SP accepts the unsolicited response', async () => {
+    const sp = serviceProvider('wiki', signedRedirect.provider.signing_certificate, { validateInResponseTo: ValidateInResponseTo.never });
+    const browser = newBrowser(t);
+    const page = await browse(browser, await browser.request('GET', '/application/saml/wiki/sso/binding/init/'), LOGIN);
+    assert.ok(!(page instanceof URL));
+    const form = postForm(page.body);
+    assert.equal(form.fields.RelayState, '/welcome', "the provider's default RelayState");
+    const { profile } = await sp.validatePostResponseAsync(form.fields);
+    assert.equal(profile?.[ATTR.username], 'sally');
+    assert.equal(profile?.inResponseTo, undefined);
+    const events = (await t.api('GET', '/api/v3/events/events/?action=authorize_application')).json();
+    assert.equal(events.results[0].context.idp_initiated, true);
+  });
+
+  test('a user outside the bound group gets the 403 page, an access_denied event and no assertion', async () => {
+    const browser = newBrowser(t);
+    const page = await browse(browser, await browser.request('GET', '/application/saml/payroll/sso/binding/init/'), {
+      username: 'otto',
+      password: 'otto-password-1',
+    });
+    assert.ok(!(page instanceof URL));
+    assert.equal(page.statusCode, 403);
+    assert.match(page.body, /Permission denied/);
+    assert.doesNotMatch(page.body, /SAMLResponse/);
+    const events = (await t.api('GET', '/api/v3/events/events/?action=access_denied')).json();
+    assert.equal(events.results[0].context.application.slug, 'payroll');
+    assert.equal(events.results[0].user.username, 'otto');
+  });
+
+  test('single logout over HTTP-Redirect ends the Gatehouse session and answers the SP with a signed LogoutResponse', async () => {
+    const sp = serviceProvider('wiki', signedRedirect.provider.signing_certificate);
+    const browser = newBrowser(t);
+    const page = await browse(browser, await browser.request('GET', pathOf(await sp.getAuthorizeUrlAsync('', undefined, {})) as string), LOGIN);
+    assert.ok(!(page instanceof URL));
+    const { profile } = await sp.validatePostResponseAsync(postForm(page.body).fields);
+    assert.ok(profile?.sessionIndex);
+    const sessionBefore = browser.sessionId as string;
+    assert.ok(sessionBefore);
+
+    const logoutUrl = await sp.getLogoutUrlAsync(profile, 'bye', {});
+    const res = await browser.request('GET', pathOf(logoutUrl) as string);
+    assert.equal(res.statusCode, 302, res.body);
+    const back = new URL(res.headers.location as string);
+    assert.equal(back.origin + back.pathname, SLS);
+    const query = Object.fromEntries(back.searchParams);
+    const result = await sp.validateRedirectAsync(query, back.search.slice(1));
+    assert.equal(result.loggedOut, true);
+    assert.equal(query.RelayState, 'bye');
+
+    // Signed out: the app's init asks for a login again.
+    // Ended on the server, not only forgotten by the browser: the old cookie is dead too.
+    browser.cookies.set('authentik_session', sessionBefore);
+    await browser.request('GET', '/application/saml/wiki/sso/binding/init/');
+    const again = await browser.request('GET', '/application/saml/wiki/sso/binding/resume/');
+    assert.match(String(again.headers.location ?? ''), /default-authentication-flow/);
+    const events = (await t.api('GET', '/api/v3/events/events/?action=logout')).json();
+    assert.equal(events.results[0].user.username, 'sally');
+  });
+
+  test('single logout over HTTP-POST, sent cross-site without cookies, ends the session its SessionIndex names', async () => {
+    const sp = serviceProvider('tickets', postApp.provider.signing_certificate, {
+      entryPoint: endpoints('tickets').ssoPost,
+      authnRequestBinding: 'HTTP-POST',
+      wantAuthnResponseSigned: true,
+      privateKey: undefined,
+      idpIssuer: 'https://gatehouse.example/tickets',
+    });
+    const browser = newBrowser(t);
+    const message = (await sp.getAuthorizeMessageAsync('')) as Record<string, string>;
+    const first = await browser.request('POST', '/application/saml/tickets/sso/binding/post/', new URLSearchParams(message).toString());
+    const page = await browse(browser, first, LOGIN);
+    assert.ok(!(page instanceof URL));
+    const { profile } = await sp.validatePostResponseAsync(postForm(page.body).fields);
+    assert.ok(profile?.sessionIndex);
+
+    const xml = logoutRequestXml({ destination: endpoints('tickets').sloPost, nameId: profile.nameID, sessionIndex: profile.sessionIndex });
+    const res = await t.app.inject({
+      method: 'POST',
+      url: '/application/saml/tickets/slo/binding/post/',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', origin: 'https://sp.example' },
+      payload: new URLSearchParams({ SAMLRequest: Buffer.from(xml).toString('base64'), RelayState: 'r1' }).toString(),
+    });
+    assert.equal(res.statusCode, 200, res.body);
+    const form = postForm(res.body);
+    assert.equal(form.action, SLS);
+    assert.equal(form.fields.RelayState, 'r1');
+    // node-saml matches InResponseTo only on a <Response>; the signature it checks all the same.
+    const logoutSp = serviceProvider('tickets', postApp.provider.signing_certificate, {
+      validateInResponseTo: ValidateInResponseTo.never,
+      wantAuthnResponseSigned: true,
+      idpIssuer: 'https://gatehouse.example/tickets',
+    });
+    const result = await logoutSp.validatePostResponseAsync(form.fields);
+    assert.equal(result.loggedOut, true);
+    const forged = Buffer.from(Buffer.from(form.fields.SAMLResponse as string, 'base64').toString().replace('Success', 'Requester'));
+    await assert.rejects(logoutSp.validatePostResponseAsync({ SAMLResponse: forged.toString('base64') }), 'the signature covers the status');
+
+    const again = await browser.request('GET', '/application/saml/tickets/sso/binding/init/');
+    const resume = await browser.request('GET', again.headers.location as string);
+    assert.match(String(resume.headers.location ?? ''), /default-authentication-flow/, 'the browser session was ended');
+  });
+});
