@@ -69,7 +69,7 @@ export function serviceProvider(slug: string, idpCertificatePem: string, options
 }
 
 const entities: Record<string, string> = { '&amp;': '&', '&lt;': '<', '&gt;': '>', '&quot;': '"', '&#39;': "'" };
-const unescape = (text: string) => text.replace(/&(amp|lt|gt|quot|#39);/g, (m) => entities[m] as string);
+const decodeEntities = (text: string) => text.replace(/&(amp|lt|gt|quot|#39);/g, (m) => entities[m] as string);
 
 /** The action and hidden fields of the POST-binding page. */
 export function postForm(page: string): { action: string; fields: Record<string, string> } {
@@ -77,9 +77,9 @@ export function postForm(page: string): { action: string; fields: Record<string,
   assert.ok(action, `a POST-binding form: ${page.slice(0, 300)}`);
   const fields: Record<string, string> = {};
   for (const match of page.matchAll(/<input type="hidden" name="([^"]*)" value="([^"]*)">/g)) {
-    fields[unescape(match[1] as string)] = unescape(match[2] as string);
+    fields[decodeEntities(match[1] as string)] = decodeEntities(match[2] as string);
   }
-  return { action: unescape(action), fields };
+  return { action: decodeEntities(action), fields };
 }
 
 export const pathOf = (url: string) => {

@@ -4,7 +4,7 @@ import { ValidateInResponseTo } from '@node-saml/node-saml';
 import { createTestApp, type TestApp } from '../../support/app.ts';
 import { addUser } from '../harness.ts';
 import { logoutRequestXml } from './messages.ts';
-import { ACS, addSamlApp, browse, endpoints, newBrowser, pathOf, postForm, SLS, SP_ENTITY, serviceProvider, spKeys } from './spHarness.ts';
+import { ACS, addSamlApp, browse, endpoints, newBrowser, pathOf, postForm, SLS, serviceProvider, spKeys } from './spHarness.ts';
 
 const LOGIN = { username: 'sally', password: 'sally-password-1' };
 const ATTR = {
