@@ -64,6 +64,8 @@ test('bad fields answer 400 on the field and write nothing', async () => {
   await assertRejected('POST', '/api/v3/providers/saml/', { ...base, authorization_flow: '00000000-0000-4000-8000-000000000000' }, 'authorization_flow');
   await assertRejected('POST', '/api/v3/providers/saml/import_metadata/', { name: 'imp', authorization_flow: flow, file: '<!DOCTYPE x><x/>' }, 'file');
   assert.equal((await t.api('GET', '/api/v3/providers/saml/', undefined, null)).statusCode, 401);
+  const paths = Object.keys((await t.api('GET', '/api/v3/schema/')).json().paths);
+  for (const path of ['/providers/saml/', '/providers/saml/{pk}/', '/providers/saml/import_metadata/']) assert.ok(paths.includes(path), path);
 });
 
 test('metadata lists the certificate and both bindings for SSO and SLO; ?download is an attachment', async () => {

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { inflateRawSync } from 'node:zlib';
 import { ValidateInResponseTo } from '@node-saml/node-saml';
 import { createTestApp, type TestApp } from '../../support/app.ts';
 import { addUser } from '../harness.ts';
@@ -95,6 +96,19 @@ describe('SAML single sign-on with node-saml as the SP', () => {
       const { profile } = await sp.validatePostResponseAsync(form.fields);
       assert.equal(profile?.[ATTR.username], 'sally');
     }
+  });
+
+  test('sp_binding "redirect" sends the signed Response to the ACS URL in the query, deflated, with RelayState', async () => {
+    const { provider } = await addSamlApp(t, 'wiki-redirect', { sp_binding: 'redirect' });
+    const sp = serviceProvider('wiki-redirect', provider.signing_certificate, { privateKey: undefined, idpIssuer: 'https://gatehouse.example/wiki-redirect' });
+    const browser = newBrowser(t);
+    const back = await browse(browser, await browser.request('GET', pathOf(await sp.getAuthorizeUrlAsync('r-7', undefined, {})) as string), LOGIN);
+    assert.ok(back instanceof URL);
+    assert.equal(back.origin + back.pathname, ACS);
+    assert.equal(back.searchParams.get('RelayState'), 'r-7');
+    const xml = inflateRawSync(Buffer.from(back.searchParams.get('SAMLResponse') as string, 'base64'));
+    const { profile } = await sp.validatePostResponseAsync({ SAMLResponse: xml.toString('base64') });
+    assert.equal(profile?.[ATTR.username], 'sally');
   });
 
   test('IdP-initiated: a signed-in user opens the app from Gatehouse and the SP accepts the unsolicited response', async () => {
