@@ -58,6 +58,7 @@ const optionalFields = {
   sign_assertion: z.boolean().optional(),
   sign_response: z.boolean().optional(),
   verification_certificate: certificate.nullable().optional(),
+  encryption_certificate: certificate.nullable().optional(),
 };
 const name = z.string().trim().min(1).max(200);
 const writeSchema = z.strictObject({ name, authorization_flow: z.uuid(), acs_url: httpUrl('ACS URL'), ...optionalFields });
@@ -91,6 +92,7 @@ const samlProviderSchema = providerSummarySchema.extend({
   signing_kp: z.string(),
   signing_certificate: z.string(),
   verification_certificate: z.string().nullable(),
+  encryption_certificate: z.string().nullable(),
   url_download_metadata: nullableUrl,
   url_sso_post: nullableUrl,
   url_sso_redirect: nullableUrl,
@@ -121,6 +123,7 @@ function present(p: SamlProviderRow, origin: string) {
     signing_kp: createHash('sha256').update(new X509Certificate(p.signing_certificate).raw).digest('hex'),
     signing_certificate: p.signing_certificate,
     verification_certificate: p.verification_certificate,
+    encryption_certificate: p.encryption_certificate,
     url_download_metadata: paths ? `${paths.metadata}?download` : null,
     url_sso_post: paths?.ssoPost ?? null,
     url_sso_redirect: paths?.ssoRedirect ?? null,

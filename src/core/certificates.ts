@@ -32,10 +32,13 @@ function oid(dotted: string): Buffer {
   return tlv(0x06, Buffer.from(bytes));
 }
 
-/** A positive INTEGER from random bytes (RFC 5280 §4.1.2.2: at most 20 octets, positive). */
+/**
+ * A positive INTEGER from random bytes (RFC 5280 §4.1.2.2: at most 20 octets, positive). The
+ * first octet is kept in 0x40–0x7f: positive, and never a leading zero, which DER forbids.
+ */
 const serialNumber = (): Buffer => {
   const bytes = randomBytes(16);
-  bytes[0] = (bytes[0] as number) & 0x7f;
+  bytes[0] = ((bytes[0] as number) & 0x3f) | 0x40;
   return tlv(0x02, bytes);
 };
 

@@ -36,6 +36,8 @@ export interface SamlProviderInput {
   sign_response?: boolean;
   /** PEM, already checked to parse; null removes it. */
   verification_certificate?: string | null;
+  /** PEM of the SP's encryption certificate; when set, assertions are encrypted to it. */
+  encryption_certificate?: string | null;
 }
 
 const providerRef = (p: { provider_id: number; provider_name: string }) => ({
@@ -84,6 +86,7 @@ function valuesOf(input: Partial<SamlProviderInput>, current: Current): samlStor
     signing_key_encrypted: current.signing_key_encrypted,
     signing_certificate: current.signing_certificate,
     verification_certificate: pick('verification_certificate'),
+    encryption_certificate: pick('encryption_certificate'),
   };
 }
 
@@ -105,6 +108,7 @@ const DEFAULTS = {
   sign_assertion: true,
   sign_response: false,
   verification_certificate: null,
+  encryption_certificate: null,
 } as const;
 
 export async function createSamlProvider(deps: CoreDeps, ctx: RequestContext, input: SamlProviderInput): Promise<SamlProviderRow> {

@@ -28,6 +28,7 @@ export interface SamlProviderRow {
   signing_key_encrypted: string;
   signing_certificate: string;
   verification_certificate: string | null;
+  encryption_certificate: string | null;
   application_id: string | null;
   application_slug: string | null;
   application_name: string | null;
@@ -39,7 +40,7 @@ const COLUMNS = `p.id AS provider_id, p.name AS provider_name, p.authorization_f
   s.acs_url, s.issuer, s.audience, s.sp_binding, s.sls_url, s.sls_binding, s.default_relay_state, s.name_id_mapping,
   s.digest_algorithm, s.signature_algorithm, s.assertion_valid_not_before, s.assertion_valid_not_on_or_after,
   s.session_valid_not_on_or_after, s.sign_assertion, s.sign_response, s.signing_key_encrypted, s.signing_certificate,
-  s.verification_certificate, a.id AS application_id, a.slug AS application_slug, a.name AS application_name`;
+  s.verification_certificate, s.encryption_certificate, a.id AS application_id, a.slug AS application_slug, a.name AS application_name`;
 const FROM = 'saml_providers s JOIN providers p ON p.id = s.provider_id LEFT JOIN applications a ON a.provider_id = p.id';
 
 export async function findSamlProviderById(db: Queryable, providerId: number): Promise<SamlProviderRow | null> {
@@ -88,6 +89,7 @@ const samlParams = (p: SamlProviderValues) => [
   p.signing_key_encrypted,
   p.signing_certificate,
   p.verification_certificate,
+  p.encryption_certificate,
 ];
 
 export async function insertSamlProvider(db: Queryable, p: SamlProviderValues): Promise<number> {
@@ -99,8 +101,9 @@ export async function insertSamlProvider(db: Queryable, p: SamlProviderValues): 
   await db.query(
     `INSERT INTO saml_providers (provider_id, acs_url, issuer, audience, sp_binding, sls_url, sls_binding, default_relay_state,
        name_id_mapping, digest_algorithm, signature_algorithm, assertion_valid_not_before, assertion_valid_not_on_or_after,
-       session_valid_not_on_or_after, sign_assertion, sign_response, signing_key_encrypted, signing_certificate, verification_certificate)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)`,
+       session_valid_not_on_or_after, sign_assertion, sign_response, signing_key_encrypted, signing_certificate, verification_certificate,
+       encryption_certificate)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)`,
     [id, ...samlParams(p)],
   );
   return id;
@@ -116,7 +119,8 @@ export async function replaceSamlProvider(db: Queryable, id: number, p: SamlProv
     `UPDATE saml_providers SET acs_url = $2, issuer = $3, audience = $4, sp_binding = $5, sls_url = $6, sls_binding = $7,
        default_relay_state = $8, name_id_mapping = $9, digest_algorithm = $10, signature_algorithm = $11,
        assertion_valid_not_before = $12, assertion_valid_not_on_or_after = $13, session_valid_not_on_or_after = $14,
-       sign_assertion = $15, sign_response = $16, signing_key_encrypted = $17, signing_certificate = $18, verification_certificate = $19
+       sign_assertion = $15, sign_response = $16, signing_key_encrypted = $17, signing_certificate = $18, verification_certificate = $19,
+       encryption_certificate = $20
      WHERE provider_id = $1`,
     [id, ...samlParams(p)],
   );

@@ -1,20 +1,17 @@
 import { randomBytes } from 'node:crypto';
 import type { SamlProviderRow } from '../../store/samlProviders.ts';
+import { encryptAssertion } from './encryption.ts';
 import { type SigningSettings, signElement } from './signatures.ts';
 import { appendElement, NS, newDocument, serialize } from './xml.ts';
 
 // The IdP's messages, built node by node with DOM calls (never text templates, so a user's name
 // or a group can never become markup) and then signed.
 
-export const STATUS = {
-  success: 'urn:oasis:names:tc:SAML:2.0:status:Success',
-  requester: 'urn:oasis:names:tc:SAML:2.0:status:Requester',
-  responder: 'urn:oasis:names:tc:SAML:2.0:status:Responder',
-  requestDenied: 'urn:oasis:names:tc:SAML:2.0:status:RequestDenied',
-} as const;
+export const STATUS = { success: 'urn:oasis:names:tc:SAML:2.0:status:Success' } as const;
 
 /** SAML's xs:ID: must start with a letter or "_". */
 export const newSamlId = (): string => `_${randomBytes(20).toString('hex')}`;
+const XMLNS = 'http://www.w3.org/2000/xmlns/';
 const instant = (date: Date) => date.toISOString().replace(/\.\d{3}Z$/, 'Z');
 
 export interface Attribute {
@@ -23,7 +20,7 @@ export interface Attribute {
 }
 
 export interface AssertionInput {
-  provider: Pick<SamlProviderRow, 'issuer' | 'audience' | 'acs_url' | 'sign_assertion' | 'sign_response'>;
+  provider: Pick<SamlProviderRow, 'issuer' | 'audience' | 'acs_url' | 'sign_assertion' | 'sign_response' | 'encryption_certificate'>;
   signing: SigningSettings;
   now: Date;
   inResponseTo: string | null;
@@ -38,15 +35,17 @@ function issuerOf(parent: Element, issuer: string): void {
   appendElement(parent, NS.saml, 'saml:Issuer', issuer);
 }
 
-function statusOf(parent: Element, code: string, message?: string): void {
+function statusOf(parent: Element, code: string): void {
   const status = appendElement(parent, NS.samlp, 'samlp:Status');
   appendElement(status, NS.samlp, 'samlp:StatusCode').setAttribute('Value', code);
-  if (message) appendElement(status, NS.samlp, 'samlp:StatusMessage', message);
 }
 
 function assertionOf(response: Element, input: AssertionInput): void {
   const at = (seconds: number) => instant(new Date(input.now.getTime() + seconds * 1000));
   const assertion = appendElement(response, NS.saml, 'saml:Assertion');
+  // Declared here, not only on the Response: an encrypted assertion is read on its own.
+  assertion.setAttributeNS(XMLNS, 'xmlns:xs', NS.xs);
+  assertion.setAttributeNS(XMLNS, 'xmlns:xsi', NS.xsi);
   assertion.setAttribute('ID', newSamlId());
   assertion.setAttribute('Version', '2.0');
   assertion.setAttribute('IssueInstant', instant(input.now));
@@ -93,9 +92,7 @@ function assertionOf(response: Element, input: AssertionInput): void {
 function responseRoot(name: 'samlp:Response' | 'samlp:LogoutResponse', issuer: string, destination: string, inResponseTo: string | null, now: Date) {
   const doc = newDocument(NS.samlp, name);
   const root = doc.documentElement;
-  root.setAttributeNS('http://www.w3.org/2000/xmlns/', 'xmlns:saml', NS.saml);
-  root.setAttributeNS('http://www.w3.org/2000/xmlns/', 'xmlns:xs', NS.xs);
-  root.setAttributeNS('http://www.w3.org/2000/xmlns/', 'xmlns:xsi', NS.xsi);
+  root.setAttributeNS(XMLNS, 'xmlns:saml', NS.saml);
   root.setAttribute('ID', newSamlId());
   root.setAttribute('Version', '2.0');
   root.setAttribute('IssueInstant', instant(now));
@@ -108,29 +105,19 @@ function responseRoot(name: 'samlp:Response' | 'samlp:LogoutResponse', issuer: s
 const RESPONSE_XPATH = "/*[local-name(.)='Response']";
 const ASSERTION_XPATH = `${RESPONSE_XPATH}/*[local-name(.)='Assertion']`;
 
-/** A signed <samlp:Response> with one assertion (signed per sign_assertion, the whole per sign_response). */
-export function buildResponse(input: AssertionInput): string {
+/**
+ * A <samlp:Response> with one assertion: the assertion signed (sign_assertion), then encrypted
+ * (encryption_certificate), then the whole signed (sign_response).
+ */
+export async function buildResponse(input: AssertionInput): Promise<string> {
   const { doc, root } = responseRoot('samlp:Response', input.provider.issuer, input.provider.acs_url, input.inResponseTo, input.now);
   statusOf(root, STATUS.success);
   assertionOf(root, input);
   let xml = serialize(doc);
   if (input.provider.sign_assertion) xml = signElement(xml, ASSERTION_XPATH, input.signing);
+  if (input.provider.encryption_certificate) xml = await encryptAssertion(xml, input.provider.encryption_certificate);
   if (input.provider.sign_response) xml = signElement(xml, RESPONSE_XPATH, input.signing);
   return xml;
-}
-
-/** A <samlp:Response> without assertion, telling the SP why (e.g. RequestDenied). */
-export function buildErrorResponse(
-  provider: Pick<SamlProviderRow, 'issuer' | 'acs_url'>,
-  signing: SigningSettings,
-  now: Date,
-  inResponseTo: string | null,
-  code: string,
-  message: string,
-): string {
-  const { doc, root } = responseRoot('samlp:Response', provider.issuer, provider.acs_url, inResponseTo, now);
-  statusOf(root, code, message);
-  return signElement(serialize(doc), RESPONSE_XPATH, signing);
 }
 
 /** A <samlp:LogoutResponse>; signed in the XML for the POST binding (Redirect signs the query). */

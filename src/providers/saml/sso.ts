@@ -110,7 +110,7 @@ export async function resumeSso(sso: SsoContext, request: FastifyRequest, reply:
   const nameId = await nameIdFor(deps, provider, user, pending.nameIdFormat);
   const sessionIndex = newSamlId();
   const times = validity(provider);
-  const xml = buildResponse({
+  const xml = await buildResponse({
     provider,
     signing: signingSettingsOf(deps, provider),
     now,

@@ -111,6 +111,24 @@ describe('SAML single sign-on with node-saml as the SP', () => {
     assert.equal(profile?.[ATTR.username], 'sally');
   });
 
+  test('with the SP encryption certificate set, the signed assertion travels encrypted and node-saml decrypts it', async () => {
+    const { provider } = await addSamlApp(t, 'vault', { sp_binding: 'post', encryption_certificate: spKeys.certificatePem });
+    const sp = serviceProvider('vault', provider.signing_certificate, {
+      privateKey: undefined,
+      decryptionPvk: spKeys.privateKeyPem,
+      idpIssuer: 'https://gatehouse.example/vault',
+    });
+    const browser = newBrowser(t);
+    const page = await browse(browser, await browser.request('GET', pathOf(await sp.getAuthorizeUrlAsync('', undefined, {})) as string), LOGIN);
+    assert.ok(!(page instanceof URL));
+    const form = postForm(page.body);
+    const xml = Buffer.from(form.fields.SAMLResponse as string, 'base64').toString('utf8');
+    assert.match(xml, /<saml:EncryptedAssertion>/);
+    assert.doesNotMatch(xml, /sally/);
+    const { profile } = await sp.validatePostResponseAsync(form.fields);
+    assert.equal(profile?.[ATTR.username], 'sally');
+  });
+
   test('IdP-initiated: a signed-in user opens the app from Gatehouse and the SP accepts the unsolicited response', async () => {
     const sp = serviceProvider('wiki', signedRedirect.provider.signing_certificate, { validateInResponseTo: ValidateInResponseTo.never });
     const browser = newBrowser(t);
