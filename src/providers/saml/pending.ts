@@ -65,10 +65,13 @@ export async function rememberSamlSession(cache: Cache, sessionIndex: string, se
   await cache.set(sessionKey(session.providerId, sessionIndex), JSON.stringify(session), Math.max(60, Math.floor(ttlSeconds)));
 }
 
-export async function takeSamlSession(cache: Cache, providerId: number, sessionIndex: string): Promise<SamlSession | null> {
+/** The session behind a SessionIndex, taken (forgotten) only when it belongs to `nameId`. */
+export async function takeSamlSession(cache: Cache, providerId: number, sessionIndex: string, nameId: string): Promise<SamlSession | null> {
   const key = sessionKey(providerId, sessionIndex);
   const stored = await cache.get(key);
   if (stored === null) return null;
+  const session = JSON.parse(stored) as SamlSession;
+  if (session.nameId !== nameId) return null;
   await cache.delete(key);
-  return JSON.parse(stored) as SamlSession;
+  return session;
 }

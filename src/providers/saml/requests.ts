@@ -44,19 +44,27 @@ const MAX_SKEW_SECONDS = 3 * 60;
 const REPLAY_TTL_SECONDS = MAX_AGE_SECONDS + MAX_SKEW_SECONDS;
 const NCNAME = /^[A-Za-z_][\w.-]{0,255}$/;
 
+// SAML Bindings §3.4.3 allows 80 bytes; SPs put URLs in it, so more is accepted, within reason.
+const MAX_RELAY_STATE = 2048;
+
+function checkRelayState(relayState: string | null): string | null {
+  if (relayState !== null && relayState.length > MAX_RELAY_STATE) throw new SamlError('malformed', 'RelayState is too long.');
+  return relayState;
+}
+
 function decodeAndVerify(provider: SamlProviderRow, inbound: InboundRequest, localName: string, what: string) {
   const certificate = provider.verification_certificate;
   if (inbound.binding === 'redirect') {
     const message = decodeRedirect(inbound.rawQuery, 'SAMLRequest');
     if (certificate) verifyRedirectSignature(message, certificate);
     const doc = parseXml(message.xml, what);
-    return { root: expectRoot(doc, NS.samlp, localName, what), relayState: message.relayState, isSigned: certificate !== null };
+    return { root: expectRoot(doc, NS.samlp, localName, what), relayState: checkRelayState(message.relayState), isSigned: certificate !== null };
   }
   const message = decodePost(inbound.body, 'SAMLRequest');
   const doc = parseXml(message.xml, what);
   expectRoot(doc, NS.samlp, localName, what);
   const root = certificate ? verifyEnvelopedSignature(doc, message.xml, certificate, what) : doc.documentElement;
-  return { root, relayState: message.relayState, isSigned: certificate !== null };
+  return { root, relayState: checkRelayState(message.relayState), isSigned: certificate !== null };
 }
 
 function checkCommon(provider: SamlProviderRow, root: Element, inbound: InboundRequest, isSigned: boolean, now: Date, what: string) {

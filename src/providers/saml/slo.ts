@@ -1,6 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { recordEvent } from '../../core/events.ts';
-import { endSession, endSessionByHash, SESSION_COOKIE } from '../../core/sessions.ts';
+import { endSession, endSessionByHash, hashOfSession, SESSION_COOKIE } from '../../core/sessions.ts';
 import type { SamlProviderRow } from '../../store/samlProviders.ts';
 import { findUserById } from '../../store/users.ts';
 import { requestContext } from '../../web/authentication.ts';
@@ -47,21 +47,22 @@ export async function receiveLogoutRequest(
     return sso.refuse(request, reply, provider, error);
   }
 
-  const ended: number[] = [];
+  const ended = new Map<string, number>(); // session hash → user id
   for (const index of logout.sessionIndexes) {
-    const session = await takeSamlSession(deps.cache, provider.provider_id, index);
-    if (session && session.nameId === logout.nameId) {
+    const session = await takeSamlSession(deps.cache, provider.provider_id, index, logout.nameId);
+    if (session) {
       await endSessionByHash(deps, Buffer.from(session.sessionHash, 'hex'));
-      ended.push(session.userId);
+      ended.set(session.sessionHash, session.userId);
     }
   }
   const browser = await findSignedInBrowser(deps, request);
   if (logout.sessionIndexes.length === 0 && browser) {
     await endSession(deps, browser.sessionId);
-    ended.push(browser.user.id);
+    ended.set(hashOfSession(browser.sessionId), browser.user.id);
   }
-  if (browser) reply.clearCookie(SESSION_COOKIE, { path: '/' });
-  for (const userId of new Set(ended)) {
+  // The cookie goes only with the session it named: a logout for another session leaves it.
+  if (browser && ended.has(hashOfSession(browser.sessionId))) reply.clearCookie(SESSION_COOKIE, { path: '/' });
+  for (const userId of new Set(ended.values())) {
     const user = await findUserById(deps.db, userId);
     if (!user) continue;
     const ctx = requestContext(request, { id: user.id, username: user.username, email: user.email, isSuperuser: user.is_superuser });

@@ -134,6 +134,15 @@ describe('SAML requests that must be refused', () => {
     await expectRefused(postForm('open', logoutRequestXml({ destination: endpoints('open').ssoPost, nameId: 'x', sessionIndex: 'y' })), 'suspicious_request', 'malformed');
   });
 
+  test('a RelayState longer than 2 KiB', async () => {
+    const xml = authnRequestXml({ destination: endpoints('open').ssoPost });
+    await expectRefused(
+      (b) => b.request('POST', '/application/saml/open/sso/binding/post/', new URLSearchParams({ SAMLRequest: b64(xml), RelayState: 'r'.repeat(3000) }).toString()),
+      'suspicious_request',
+      'malformed',
+    );
+  });
+
   test('an unknown SP, a foreign ACS URL, another Destination', async () => {
     await expectRefused(postForm('open', authnRequestXml({ issuer: 'https://other-sp.example/' })), 'configuration_error', 'unknown_sp');
     await expectRefused(postForm('open', authnRequestXml({ acs: 'https://evil.example/acs' })), 'configuration_error', 'bad_acs');

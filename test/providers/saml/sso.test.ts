@@ -230,4 +230,43 @@ describe('SAML single sign-on with node-saml as the SP', () => {
     const resume = await browser.request('GET', again.headers.location as string);
     assert.match(String(resume.headers.location ?? ''), /default-authentication-flow/, 'the browser session was ended');
   });
+
+  test("a LogoutRequest with another user's NameID for a SessionIndex ends nothing", async () => {
+    const sp = serviceProvider('tickets', postApp.provider.signing_certificate, {
+      entryPoint: endpoints('tickets').ssoPost,
+      authnRequestBinding: 'HTTP-POST',
+      wantAuthnResponseSigned: true,
+      privateKey: undefined,
+      idpIssuer: 'https://gatehouse.example/tickets',
+    });
+    const browser = newBrowser(t);
+    const message = (await sp.getAuthorizeMessageAsync('')) as Record<string, string>;
+    const page = await browse(browser, await browser.request('POST', '/application/saml/tickets/sso/binding/post/', new URLSearchParams(message).toString()), LOGIN);
+    assert.ok(!(page instanceof URL));
+    const { profile } = await sp.validatePostResponseAsync(postForm(page.body).fields);
+    const xml = logoutRequestXml({ destination: endpoints('tickets').sloPost, nameId: 'otto@example.com', sessionIndex: profile?.sessionIndex as string });
+    const res = await t.app.inject({
+      method: 'POST',
+      url: '/application/saml/tickets/slo/binding/post/',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      payload: new URLSearchParams({ SAMLRequest: Buffer.from(xml).toString('base64') }).toString(),
+    });
+    assert.equal(res.statusCode, 200);
+    const init = await browser.request('GET', '/application/saml/tickets/sso/binding/init/');
+    const resume = await browser.request('GET', init.headers.location as string);
+    assert.equal(resume.statusCode, 200, 'still signed in: straight to the POST form');
+    assert.match(resume.body, /SAMLResponse/);
+
+    // The real owner's logout still works afterwards.
+    const own = logoutRequestXml({ destination: endpoints('tickets').sloPost, nameId: profile?.nameID as string, sessionIndex: profile?.sessionIndex as string });
+    await t.app.inject({
+      method: 'POST',
+      url: '/application/saml/tickets/slo/binding/post/',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      payload: new URLSearchParams({ SAMLRequest: Buffer.from(own).toString('base64') }).toString(),
+    });
+    const initAgain = await browser.request('GET', '/application/saml/tickets/sso/binding/init/');
+    const ended = await browser.request('GET', initAgain.headers.location as string);
+    assert.match(String(ended.headers.location ?? ''), /default-authentication-flow/);
+  });
 });
