@@ -129,6 +129,31 @@ describe('SAML single sign-on with node-saml as the SP', () => {
     assert.equal(profile?.[ATTR.username], 'sally');
   });
 
+  test("the provider's explicit-consent authorization flow runs before the assertion; skipping it is not consent", async () => {
+    const explicit = (await t.api('GET', '/api/v3/flows/instances/default-provider-authorization-explicit-consent/')).json().pk;
+    const { provider } = await addSamlApp(t, 'asking', { sp_binding: 'post', authorization_flow: explicit });
+    const browser = newBrowser(t);
+    await browser.login(LOGIN.username, LOGIN.password);
+    await browser.request('GET', '/application/saml/asking/sso/binding/init/');
+    let res = await browser.request('GET', '/application/saml/asking/sso/binding/resume/');
+    const consentPage = new URL(res.headers.location as string, 'http://localhost');
+    assert.equal(consentPage.pathname, '/if/flow/default-provider-authorization-explicit-consent/');
+    const next = consentPage.searchParams.get('next') ?? '';
+    assert.ok(next.startsWith('/application/saml/asking/sso/binding/resume/?flow_done='));
+    res = await browser.request('GET', next);
+    assert.match(String(res.headers.location), /^\/if\/flow\/default-provider-authorization-explicit-consent\//, 'skipping the flow');
+
+    const challenge = await browser.flow('default-provider-authorization-explicit-consent', undefined, `next=${next}`);
+    assert.equal(challenge.component, 'ak-stage-consent');
+    const done = await browser.flow('default-provider-authorization-explicit-consent', { component: 'ak-stage-consent', token: challenge.token }, `next=${next}`);
+    assert.ok(String(done.to).startsWith('/application/saml/asking/sso/binding/resume/?flow_done='));
+    const page = await browser.request('GET', done.to as string);
+    assert.equal(page.statusCode, 200, page.body);
+    const sp = serviceProvider('asking', provider.signing_certificate, { validateInResponseTo: ValidateInResponseTo.never, idpIssuer: 'https://gatehouse.example/asking' });
+    const { profile } = await sp.validatePostResponseAsync(postForm(page.body).fields);
+    assert.equal(profile?.[ATTR.username], 'sally');
+  });
+
   test('IdP-initiated: a signed-in user opens the app from Gatehouse and the SP accepts the unsolicited response', async () => {
     const sp = serviceProvider('wiki', signedRedirect.provider.signing_certificate, { validateInResponseTo: ValidateInResponseTo.never });
     const browser = newBrowser(t);
