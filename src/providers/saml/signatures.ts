@@ -1,6 +1,6 @@
 import { SignedXml } from 'xml-crypto';
 import { SamlError } from './errors.ts';
-import { childElements, NS, parseXml, serialize } from './xml.ts';
+import { childElements, NS, parseXml } from './xml.ts';
 
 // Enveloped XML signatures. Verifying returns the element the signature covers, re-parsed from
 // the bytes it covers (xml-crypto's getSignedReferences(): its README says everything else is to
@@ -74,4 +74,3 @@ export function signElement(xml: string, xpath: string, settings: SigningSetting
   return sig.getSignedXml();
 }
 
-export const serializeDocument = (doc: Document): string => serialize(doc);
