@@ -23,7 +23,11 @@ export function samlPaths(origin: string, slug: string) {
   };
 }
 
-export function buildMetadata(provider: Pick<SamlProviderRow, 'issuer' | 'signing_certificate'>, origin: string, slug: string): string {
+export function buildMetadata(
+  provider: Pick<SamlProviderRow, 'issuer' | 'signing_certificate' | 'verification_certificate'>,
+  origin: string,
+  slug: string,
+): string {
   const paths = samlPaths(origin, slug);
   const doc = newDocument(NS.md, 'md:EntityDescriptor');
   const root = doc.documentElement;
@@ -31,7 +35,8 @@ export function buildMetadata(provider: Pick<SamlProviderRow, 'issuer' | 'signin
   root.setAttribute('entityID', provider.issuer);
   const idp = appendElement(root, NS.md, 'md:IDPSSODescriptor');
   idp.setAttribute('protocolSupportEnumeration', NS.samlp);
-  idp.setAttribute('WantAuthnRequestsSigned', 'false');
+  // True exactly when unsigned requests are refused (the provider has the SP's certificate).
+  idp.setAttribute('WantAuthnRequestsSigned', String(provider.verification_certificate !== null));
 
   const keyDescriptor = appendElement(idp, NS.md, 'md:KeyDescriptor');
   keyDescriptor.setAttribute('use', 'signing');

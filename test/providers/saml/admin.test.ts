@@ -76,6 +76,8 @@ test('metadata lists the certificate and both bindings for SSO and SLO; ?downloa
   const doc = new DOMParser().parseFromString(res.body, 'text/xml');
   const root = doc.documentElement as unknown as Element;
   assert.equal(root.getAttribute('entityID'), 'https://gatehouse.example/docs');
+  const descriptor = doc.getElementsByTagNameNS(MD, 'IDPSSODescriptor')[0];
+  assert.equal(descriptor?.getAttribute('WantAuthnRequestsSigned'), 'false');
   const text = (name: string) => Array.from(doc.getElementsByTagNameNS('http://www.w3.org/2000/09/xmldsig#', name)).map((e) => e.textContent);
   assert.deepEqual(text('X509Certificate'), [certificateBody(provider.signing_certificate)]);
   const services = (name: string) =>
