@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import { after, before, test } from 'node:test';
-import type { SAML } from '@node-saml/node-saml';
+import type { CacheProvider, SAML } from '@node-saml/node-saml';
 import { ValidateInResponseTo } from '@node-saml/node-saml';
 import type { Browser } from 'playwright-core';
 import { addUser } from '../providers/harness.ts';
@@ -18,13 +18,35 @@ let base: string;
 let spServer: Server;
 let spBase: string;
 let sp: SAML;
+let postSp: SAML;
 const skip = !hasChromium && 'needs /usr/bin/chromium';
+
+/** One store of issued request IDs for both SP configurations (the ACS checks with `sp`). */
+const issued = new Map<string, { value: string; createdAt: number }>();
+const requestIds: CacheProvider = {
+  saveAsync: async (key, value) => {
+    const item = { value, createdAt: Date.now() };
+    issued.set(key, item);
+    return item;
+  },
+  getAsync: async (key) => issued.get(key)?.value ?? null,
+  removeAsync: async (key) => {
+    const value = key === null ? null : (issued.get(key)?.value ?? null);
+    if (key !== null) issued.delete(key);
+    return value;
+  },
+};
 
 /** The SP's two pages: /login sends the browser to Gatehouse, /acs checks the response with node-saml. */
 function startSp(): Promise<void> {
   spServer = createServer(async (req, res) => {
     if (req.url === '/login') {
       res.writeHead(302, { location: await sp.getAuthorizeUrlAsync('', undefined, {}) }).end();
+      return;
+    }
+    if (req.url === '/login-post') {
+      // node-saml's own auto-submitting form: a cross-site POST to the SSO POST endpoint.
+      res.writeHead(200, { 'content-type': 'text/html' }).end(await postSp.getAuthorizeFormAsync(''));
       return;
     }
     const chunks: Buffer[] = [];
@@ -55,7 +77,17 @@ before(async () => {
     privateKey: undefined,
     idpIssuer: 'https://gatehouse.example/portal',
     audience: SP_ENTITY,
-    validateInResponseTo: ValidateInResponseTo.ifPresent,
+    validateInResponseTo: ValidateInResponseTo.always,
+    cacheProvider: requestIds,
+  });
+  postSp = serviceProvider('portal', provider.signing_certificate, {
+    entryPoint: `${base}/application/saml/portal/sso/binding/post/`,
+    authnRequestBinding: 'HTTP-POST',
+    callbackUrl: `${spBase}/acs`,
+    privateKey: undefined,
+    idpIssuer: 'https://gatehouse.example/portal',
+    validateInResponseTo: ValidateInResponseTo.always,
+    cacheProvider: requestIds,
   });
   browser = await launchChromium();
 });
@@ -89,3 +121,21 @@ for (const javaScriptEnabled of [true, false]) {
     await context.close();
   });
 }
+
+test('SP-initiated over a cross-site HTTP-POST: login once, and the second sign-in needs no login', { skip }, async () => {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await page.goto(`${spBase}/login-post`);
+  await page.waitForURL(/\/if\/flow\/default-authentication-flow\//);
+  await page.getByLabel('Username or email').fill('sally');
+  await page.getByRole('button', { name: 'Log in' }).click();
+  await page.getByLabel('Password').fill('sally-password-1');
+  await page.getByRole('button', { name: 'Continue' }).click();
+  await page.waitForURL(`${spBase}/acs`);
+  assert.equal(await page.locator('#who').textContent(), 'welcome sally');
+
+  await page.goto(`${spBase}/login-post`);
+  await page.waitForURL(`${spBase}/acs`);
+  assert.equal(await page.locator('#who').textContent(), 'welcome sally');
+  await context.close();
+});
