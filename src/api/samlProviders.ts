@@ -5,7 +5,7 @@ import { normaliseCertificate } from '../core/certificates.ts';
 import { createSamlProvider, deleteSamlProvider, type SamlProviderRow, updateSamlProvider } from '../core/samlProviderAdmin.ts';
 import { NotFound, ValidationError } from '../errors.ts';
 import { SamlError } from '../providers/saml/errors.ts';
-import { samlPaths } from '../providers/saml/metadata.ts';
+import { buildMetadata, samlPaths } from '../providers/saml/metadata.ts';
 import { readSpMetadata } from '../providers/saml/spMetadata.ts';
 import { parseSignedTimedelta, SIGNED_TIMEDELTA_MESSAGE } from '../providers/saml/timing.ts';
 import { findSamlProviderById, listSamlProviders } from '../store/samlProviders.ts';
@@ -59,6 +59,12 @@ const optionalFields = {
   sign_response: z.boolean().optional(),
   verification_certificate: certificate.nullable().optional(),
   encryption_certificate: certificate.nullable().optional(),
+  // Authentik's key-pair references. Gatehouse makes each provider's signing key itself, so
+  // signing_kp is accepted and ignored; the SP's certificates come as PEM (the fields above),
+  // and a key-pair reference there is refused rather than silently dropped.
+  signing_kp: z.string().max(200).nullable().optional(),
+  verification_kp: z.null({ error: 'Give the SP certificate as PEM in verification_certificate.' }).optional(),
+  encryption_kp: z.null({ error: 'Give the SP certificate as PEM in encryption_certificate.' }).optional(),
 };
 const name = z.string().trim().min(1).max(200);
 const writeSchema = z.strictObject({ name, authorization_flow: z.uuid(), acs_url: httpUrl('ACS URL'), ...optionalFields });
@@ -133,6 +139,11 @@ function present(p: SamlProviderRow, origin: string) {
   };
 }
 
+function withoutKeyPairs<T extends { signing_kp?: unknown; verification_kp?: unknown; encryption_kp?: unknown }>(body: T) {
+  const { signing_kp: _s, verification_kp: _v, encryption_kp: _e, ...rest } = body;
+  return rest;
+}
+
 export const samlProvidersApi: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (app, { deps }) => {
   const tags = ['providers'];
   const originOf = (request: { protocol: string; host: string }) => `${request.protocol}://${request.host}`;
@@ -151,7 +162,7 @@ export const samlProvidersApi: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async 
     schema: { tags, body: writeSchema, response: { 201: samlProviderSchema, 400: errorSchema } },
     handler: async (request, reply) => {
       requireSuperuser(request);
-      const provider = await createSamlProvider(deps, requestContext(request), request.body);
+      const provider = await createSamlProvider(deps, requestContext(request), withoutKeyPairs(request.body));
       return reply.status(201).send(present(provider, originOf(request)));
     },
   });
@@ -184,6 +195,22 @@ export const samlProvidersApi: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async 
     },
   });
 
+  // Authentik's metadata action: {metadata: "<xml>"}, or the file itself with ?download.
+  app.get('/providers/saml/:pk/metadata/', {
+    schema: { tags, params: pkParams, querystring: z.object({ download: z.string().optional() }), response: { 200: z.unknown() } },
+    handler: async (request, reply) => {
+      requireSuperuser(request);
+      const provider = await findSamlProviderById(deps.db, request.params.pk);
+      if (!provider?.application_slug) throw new NotFound('Provider has no application assigned.');
+      const xml = buildMetadata(provider, originOf(request), provider.application_slug);
+      if (request.query.download === undefined) return { metadata: xml };
+      return reply
+        .type('application/xml; charset=utf-8')
+        .header('content-disposition', `attachment; filename="${provider.application_slug}-metadata.xml"`)
+        .send(xml);
+    },
+  });
+
   for (const method of ['PUT', 'PATCH'] as const) {
     app.route({
       method,
@@ -191,7 +218,8 @@ export const samlProvidersApi: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async 
       schema: { tags, params: pkParams, body: method === 'PUT' ? writeSchema : patchSchema, response: { 200: samlProviderSchema, 400: errorSchema } },
       handler: async (request) => {
         requireSuperuser(request);
-        return present(await updateSamlProvider(deps, requestContext(request), request.params.pk, request.body), originOf(request));
+        const changes = withoutKeyPairs(request.body);
+        return present(await updateSamlProvider(deps, requestContext(request), request.params.pk, changes), originOf(request));
       },
     });
   }

@@ -62,6 +62,11 @@ test('bad fields answer 400 on the field and write nothing', async () => {
   await assertRejected('POST', '/api/v3/providers/saml/', { ...base, signature_algorithm: 'http://www.w3.org/2000/09/xmldsig#dsa-sha1' }, 'signature_algorithm');
   await assertRejected('POST', '/api/v3/providers/saml/', { ...base, verification_certificate: 'not a certificate' }, 'verification_certificate');
   await assertRejected('POST', '/api/v3/providers/saml/', { ...base, authorization_flow: '00000000-0000-4000-8000-000000000000' }, 'authorization_flow');
+  await assertRejected('POST', '/api/v3/providers/saml/', { ...base, verification_kp: '3f5cbd43-0000-4000-8000-000000000000' }, 'verification_kp');
+  // Authentik's signing_kp reference is accepted and ignored: the provider makes its own key.
+  const withKp = await t.api('POST', '/api/v3/providers/saml/', { ...base, name: 'with-kp', signing_kp: '3f5cbd43-0000-4000-8000-000000000000', verification_kp: null });
+  assert.equal(withKp.statusCode, 201, withKp.body);
+  assert.match(withKp.json().signing_kp, /^[0-9a-f]{64}$/);
   await assertRejected('POST', '/api/v3/providers/saml/import_metadata/', { name: 'imp', authorization_flow: flow, file: '<!DOCTYPE x><x/>' }, 'file');
   assert.equal((await t.api('GET', '/api/v3/providers/saml/', undefined, null)).statusCode, 401);
   const paths = Object.keys((await t.api('GET', '/api/v3/schema/')).json().paths);
@@ -84,6 +89,11 @@ test('metadata lists the certificate and both bindings for SSO and SLO; ?downloa
     Array.from(doc.getElementsByTagNameNS(MD, name)).map((e) => `${e.getAttribute('Binding')?.split(':').pop()} ${e.getAttribute('Location')}`);
   assert.deepEqual(services('SingleSignOnService'), [`HTTP-Redirect ${endpoints('docs').ssoRedirect}`, `HTTP-POST ${endpoints('docs').ssoPost}`]);
   assert.deepEqual(services('SingleLogoutService'), [`HTTP-Redirect ${endpoints('docs').sloRedirect}`, `HTTP-POST ${endpoints('docs').sloPost}`]);
+  const viaApi = await t.api('GET', `/api/v3/providers/saml/${provider.pk}/metadata/`);
+  assert.equal(viaApi.json().metadata, res.body);
+  const apiDownload = await t.api('GET', `/api/v3/providers/saml/${provider.pk}/metadata/?download`);
+  assert.equal(apiDownload.body, res.body);
+  assert.match(String(apiDownload.headers['content-disposition']), /attachment/);
   const download = await t.app.inject({ method: 'GET', url: '/application/saml/docs/metadata/?download' });
   assert.match(String(download.headers['content-disposition']), /^attachment; filename="docs-metadata.xml"$/);
   assert.equal((await t.app.inject({ method: 'GET', url: '/application/saml/nope/metadata/' })).statusCode, 404);
