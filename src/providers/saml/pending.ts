@@ -11,6 +11,8 @@ export const PENDING_COOKIE = 'gatehouse_saml';
 const PENDING_SECONDS = 30 * 60;
 
 export interface PendingRequest {
+  /** Names this one sign-in, so it is answered at most once (see claimPending). */
+  nonce: string;
   /** null for an IdP-initiated login. */
   requestId: string | null;
   nameIdFormat: string | null;
@@ -20,7 +22,14 @@ export interface PendingRequest {
 const keyOf = (cookie: string, slug: string) => `saml:pending:${sha256(cookie).toString('hex')}:${slug}`;
 const isWellFormed = (cookie: unknown): cookie is string => typeof cookie === 'string' && /^[A-Za-z0-9_-]{32}$/.test(cookie);
 
-export async function savePending(cache: Cache, request: FastifyRequest, reply: FastifyReply, slug: string, pending: PendingRequest) {
+export async function savePending(
+  cache: Cache,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  slug: string,
+  waiting: Omit<PendingRequest, 'nonce'>,
+) {
+  const pending: PendingRequest = { ...waiting, nonce: randomBytes(16).toString('base64url') };
   let cookie = request.cookies[PENDING_COOKIE];
   if (!isWellFormed(cookie)) {
     cookie = randomBytes(24).toString('base64url');
@@ -42,6 +51,11 @@ export async function loadPending(cache: Cache, request: FastifyRequest, slug: s
   const stored = await cache.get(keyOf(cookie, slug));
   if (stored === null) return null;
   return { pending: JSON.parse(stored) as PendingRequest, uid: `saml:${sha256(`${cookie}:${slug}`).toString('hex')}` };
+}
+
+/** True for the first caller only: two tabs resuming one sign-in get one response between them. */
+export async function claimPending(cache: Cache, pending: PendingRequest): Promise<boolean> {
+  return (await cache.increment(`saml:answered:${pending.nonce}`, PENDING_SECONDS)) === 1;
 }
 
 export async function dropPending(cache: Cache, request: FastifyRequest, slug: string): Promise<void> {

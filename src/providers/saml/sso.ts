@@ -13,7 +13,7 @@ import { attributesFor, nameIdFor } from './identity.ts';
 import { signingSettingsOf } from './keys.ts';
 import { samlPaths } from './metadata.ts';
 import { postBindingPage, samlErrorPage } from './pages.ts';
-import { dropPending, loadPending, type PendingRequest, rememberSamlSession, savePending } from './pending.ts';
+import { claimPending, dropPending, loadPending, type PendingRequest, rememberSamlSession, savePending } from './pending.ts';
 import { readAuthnRequest } from './requests.ts';
 import { buildResponse, newSamlId } from './responses.ts';
 import { parseSignedTimedelta } from './timing.ts';
@@ -44,7 +44,7 @@ export async function receiveAuthnRequest(
   binding: 'redirect' | 'post',
 ) {
   const paths = samlPaths(sso.originOf(request), slug);
-  let pending: PendingRequest;
+  let pending: Omit<PendingRequest, 'nonce'>;
   try {
     const authn = await readAuthnRequest(
       sso.deps.cache,
@@ -106,6 +106,10 @@ export async function resumeSso(sso: SsoContext, request: FastifyRequest, reply:
   }
 
   const { pending } = found;
+  await dropPending(deps.cache, request, slug);
+  if (!(await claimPending(deps.cache, pending))) {
+    return samlErrorPage(reply, 400, 'Sign-in expired', 'This sign-in was already answered. Go back to the application and try again.');
+  }
   const now = deps.now();
   const nameId = await nameIdFor(deps, provider, user, pending.nameIdFormat);
   const sessionIndex = newSamlId();
@@ -120,7 +124,6 @@ export async function resumeSso(sso: SsoContext, request: FastifyRequest, reply:
     validity: times,
     attributes: await attributesFor(deps, user),
   });
-  await dropPending(deps.cache, request, slug);
   await rememberSamlSession(
     deps.cache,
     sessionIndex,

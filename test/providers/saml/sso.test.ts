@@ -168,6 +168,16 @@ describe('SAML single sign-on with node-saml as the SP', () => {
     assert.equal(events.results[0].context.idp_initiated, true);
   });
 
+  test('one sign-in is answered once: two tabs resuming it at the same time get one response between them', async () => {
+    const browser = newBrowser(t);
+    await browser.login(LOGIN.username, LOGIN.password);
+    await browser.request('GET', '/application/saml/wiki/sso/binding/init/');
+    const pages = await Promise.all([1, 2, 3].map(() => browser.request('GET', '/application/saml/wiki/sso/binding/resume/')));
+    const answered = pages.filter((page) => page.statusCode === 200 && page.body.includes('SAMLResponse'));
+    assert.equal(answered.length, 1, pages.map((page) => page.statusCode).join(','));
+    assert.deepEqual(pages.map((page) => page.statusCode).sort(), [200, 400, 400]);
+  });
+
   test('a user outside the bound group gets the 403 page, an access_denied event and no assertion', async () => {
     const browser = newBrowser(t);
     const page = await browse(browser, await browser.request('GET', '/application/saml/payroll/sso/binding/init/'), {
