@@ -34,7 +34,8 @@ export interface ModelRef {
     | 'policy_binding'
     | 'application'
     | 'oauth2_provider'
-    | 'proxy_provider';
+    | 'proxy_provider'
+    | 'saml_provider';
   pk: string | number;
   name: string;
 }

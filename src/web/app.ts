@@ -10,6 +10,7 @@ import {
   type ZodTypeProvider,
 } from 'fastify-type-provider-zod';
 import type { Logger } from 'pino';
+import { applicationAccessApi } from '../api/applicationAccess.ts';
 import { applicationsApi } from '../api/applications.ts';
 import { authenticatedSessionsApi } from '../api/authenticatedSessions.ts';
 import { authenticatorsApi } from '../api/authenticators.ts';
@@ -19,7 +20,7 @@ import { groupsApi } from '../api/groups.ts';
 import { policiesApi } from '../api/policies.ts';
 import { providersApi } from '../api/providers.ts';
 import { proxyProvidersApi } from '../api/proxyProviders.ts';
-import { applicationAccessApi } from '../api/applicationAccess.ts';
+import { samlProvidersApi } from '../api/samlProviders.ts';
 import { stagesApi } from '../api/stages.ts';
 import { tokensApi } from '../api/tokens.ts';
 import { type ApiDeps, usersApi } from '../api/users.ts';
@@ -28,6 +29,7 @@ import type { CoreDeps } from '../core/context.ts';
 import { redactUrl } from '../log.ts';
 import { oauth2Routes } from '../providers/oauth2/routes.ts';
 import { proxyRoutes } from '../providers/proxy/routes.ts';
+import { samlRoutes } from '../providers/saml/routes.ts';
 import { findInstallationId } from '../store/users.ts';
 import { resolveActor } from './authentication.ts';
 import { avatarRoutes } from './avatars.ts';
@@ -120,6 +122,7 @@ export async function buildApp({ config, deps, logger }: AppOptions): Promise<Fa
   await app.register(flowPageRoutes, { deps });
   await app.register(oauth2Routes, { deps, externalUrl: config.external_url });
   await app.register(proxyRoutes, { deps, externalUrl: config.external_url });
+  await app.register(samlRoutes, { deps, externalUrl: config.external_url });
   await app.register(
     async (api) => {
       api.decorateRequest('actor', null);
@@ -140,6 +143,7 @@ export async function buildApp({ config, deps, logger }: AppOptions): Promise<Fa
       await api.register(providersApi, { deps: apiDeps });
       await api.register(proxyProvidersApi, { deps: apiDeps });
       await api.register(applicationAccessApi, { deps: apiDeps });
+      await api.register(samlProvidersApi, { deps: apiDeps });
     },
     { prefix: '/api/v3' },
   );

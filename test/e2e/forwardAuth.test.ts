@@ -303,14 +303,14 @@ test('Chromium: the seed block sends a person to the login page and back to the 
     await page.waitForURL(`${host('app')}/from-chromium`, { timeout: 8000 }).catch(async (error) => {
       throw new Error(`ended at ${page.url()}: ${(await page.content()).slice(0, 600)} (${error.message})`);
     });
-    const seen = JSON.parse((await page.locator('body').innerText()).trim());
+    const seen = JSON.parse(((await page.locator('body').textContent()) ?? '').trim());
     assert.equal(seen.headers['x-authentik-username'], 'akadmin');
     const cookie = (await context.cookies()).find((c) => c.name.startsWith('authentik_proxy_'));
     assert.equal(cookie?.domain, '.yourdomain.com');
     assert.equal(cookie?.secure, true);
     assert.equal(cookie?.httpOnly, true);
     await page.goto(`${host('files')}/other`);
-    assert.equal(JSON.parse((await page.locator('body').innerText()).trim()).headers['x-authentik-username'], 'akadmin');
+    assert.equal(JSON.parse(((await page.locator('body').textContent()) ?? '').trim()).headers['x-authentik-username'], 'akadmin');
   } finally {
     await browser.close();
   }

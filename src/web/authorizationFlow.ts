@@ -1,13 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
-import type { CoreDeps } from '../../core/context.ts';
-import { sha256 } from '../../core/crypto.ts';
-import { planFlow, refusalOf } from '../../flows/planner.ts';
-import { loadFlowState, saveFlowState } from '../../flows/state.ts';
-import type { ApplicationRow, OAuth2ClientRow } from '../../store/applications.ts';
-import { findFlowById, listBindingsOfFlow } from '../../store/flows.ts';
-import type { SignedInBrowser } from '../../web/browserSession.ts';
-import { flowRequestOf } from '../../web/flowRequest.ts';
+import type { CoreDeps } from '../core/context.ts';
+import { sha256 } from '../core/crypto.ts';
+import { planFlow, refusalOf } from '../flows/planner.ts';
+import { loadFlowState, saveFlowState } from '../flows/state.ts';
+import type { ApplicationRow } from '../store/applications.ts';
+import { findFlowById, listBindingsOfFlow } from '../store/flows.ts';
+import type { SignedInBrowser } from './browserSession.ts';
+import { flowRequestOf } from './flowRequest.ts';
 
 export type FlowOutcome = { kind: 'done' } | { kind: 'redirect'; to: string } | { kind: 'denied'; message: string };
 
@@ -17,7 +17,8 @@ const MARKER_SECONDS = 30 * 60;
 const markerKey = (sessionId: string, uid: string) => `oauth2:authz-flow:${sha256(`${sessionId}:${uid}`).toString('hex')}`;
 
 /**
- * The provider's authorization flow, for one oidc-provider interaction (or one forward-auth start). A flow without stages
+ * The provider's authorization flow, for one authorization (an oidc-provider interaction, a
+ * pending SAML request, a forward-auth start; `uid` names it). A flow without stages
  * (default-provider-authorization-implicit-consent) has nothing to ask: done at once. Otherwise
  * (explicit consent, …) the flow is planned here with FlowState.application set, so the consent
  * stage knows the app, and the browser is sent to /if/flow/<slug>/ with `next` back to the
@@ -29,7 +30,7 @@ export async function runAuthorizationFlow(
   deps: CoreDeps,
   request: FastifyRequest,
   browser: SignedInBrowser,
-  row: Pick<OAuth2ClientRow, 'authorization_flow_id'>,
+  row: { authorization_flow_id: string },
   application: ApplicationRow,
   interactionUrl: string,
   uid: string,
