@@ -33,7 +33,9 @@ export interface ModelRef {
     | 'policy'
     | 'policy_binding'
     | 'application'
-    | 'oauth2_provider';
+    | 'oauth2_provider'
+    | 'ldap_provider'
+    | 'outpost';
   pk: string | number;
   name: string;
 }

@@ -18,6 +18,9 @@ import { flowsApi } from '../api/flows.ts';
 import { groupsApi } from '../api/groups.ts';
 import { policiesApi } from '../api/policies.ts';
 import { providersApi } from '../api/providers.ts';
+import { ldapProvidersApi } from '../api/ldapProviders.ts';
+import { outpostsApi } from '../api/outposts.ts';
+import { ldapOutpostApi } from '../providers/ldap/outpostApi.ts';
 import { stagesApi } from '../api/stages.ts';
 import { tokensApi } from '../api/tokens.ts';
 import { type ApiDeps, usersApi } from '../api/users.ts';
@@ -132,6 +135,9 @@ export async function buildApp({ config, deps, logger }: AppOptions): Promise<Fa
       await api.register(authenticatorsApi, { deps: apiDeps });
       await api.register(applicationsApi, { deps: apiDeps });
       await api.register(providersApi, { deps: apiDeps });
+      await api.register(ldapProvidersApi, { deps: apiDeps });
+      await api.register(outpostsApi, { deps: apiDeps });
+      await api.register(ldapOutpostApi, { deps: apiDeps });
     },
     { prefix: '/api/v3' },
   );
