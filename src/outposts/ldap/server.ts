@@ -35,7 +35,7 @@ const listen = (server: Server | TlsServer, address: ListenAddress) =>
 
 export async function startLdapServer(options: LdapServerOptions): Promise<RunningLdapServer> {
   const { logger } = options;
-  const { context, isSelfSigned } = loadSecureContext(options.tls, [options.ldap.host, options.ldaps.host].filter((h) => h !== '0.0.0.0' && h !== '::'));
+  const { context, cert, key, isSelfSigned } = loadSecureContext(options.tls, [options.ldap.host, options.ldaps.host].filter((h) => h !== '0.0.0.0' && h !== '::'));
   if (isSelfSigned) logger.warn('ldap_tls_self_signed: set GATEHOUSE_LDAP__TLS_CERT and GATEHOUSE_LDAP__TLS_KEY for a trusted certificate');
   const connection = {
     outposts: options.outposts,
@@ -46,7 +46,7 @@ export async function startLdapServer(options: LdapServerOptions): Promise<Runni
     idleTimeoutMs: options.idleTimeoutMs ?? 10 * 60_000,
   };
   const plain = createServer({ noDelay: true }, (socket) => serveConnection(socket, connection, false));
-  const secure = createTlsServer({ secureContext: context, minVersion: 'TLSv1.2' }, (socket) => serveConnection(socket, connection, true));
+  const secure = createTlsServer({ cert, key, minVersion: 'TLSv1.2' }, (socket) => serveConnection(socket, connection, true));
   secure.on('tlsClientError', (error, socket) => {
     logger.debug({ err: error.message }, 'ldaps_handshake_failed');
     socket.destroy();

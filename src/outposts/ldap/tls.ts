@@ -54,13 +54,16 @@ export function selfSignedCertificate(hostnames: string[], now = new Date()): { 
 }
 
 /** The secure context for LDAPS and StartTLS: from files when configured, else self-signed. */
-export function loadSecureContext(files: TlsFiles, hostnames: string[]): { context: SecureContext; isSelfSigned: boolean } {
+export function loadSecureContext(
+  files: TlsFiles,
+  hostnames: string[],
+): { context: SecureContext; cert: string; key: string; isSelfSigned: boolean } {
   if (files.certPath && files.keyPath) {
     const cert = readFileSync(files.certPath, 'utf8');
     const key = readFileSync(files.keyPath, 'utf8');
     createPrivateKey(key); // a clear error at start rather than at the first handshake
-    return { context: createSecureContext({ cert, key, minVersion: 'TLSv1.2' }), isSelfSigned: false };
+    return { context: createSecureContext({ cert, key, minVersion: 'TLSv1.2' }), cert, key, isSelfSigned: false };
   }
   const { cert, key } = selfSignedCertificate([...new Set(['localhost', '127.0.0.1', ...hostnames])]);
-  return { context: createSecureContext({ cert, key, minVersion: 'TLSv1.2' }), isSelfSigned: true };
+  return { context: createSecureContext({ cert, key, minVersion: 'TLSv1.2' }), cert, key, isSelfSigned: true };
 }
