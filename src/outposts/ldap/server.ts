@@ -61,8 +61,14 @@ export async function startLdapServer(options: LdapServerOptions): Promise<Runni
     });
     server.on('error', (error) => logger.error({ err: error }, 'ldap_server_error'));
   }
-  await listen(plain, options.ldap);
-  await listen(secure, options.ldaps);
+  try {
+    await listen(plain, options.ldap);
+    await listen(secure, options.ldaps);
+  } catch (error) {
+    // One port taken: release the other too, so a retry starts clean.
+    for (const server of [plain, secure]) if (server.listening) server.close();
+    throw error;
+  }
   const portOf = (s: Server | TlsServer) => (s.address() as { port: number }).port;
   logger.info({ ldap: `${options.ldap.host}:${portOf(plain)}`, ldaps: `${options.ldaps.host}:${portOf(secure)}` }, 'ldap_listening');
   return {

@@ -5,12 +5,14 @@ import { outpostTokenIdentifier } from '../../core/outpostAdmin.ts';
 import { CoreClient } from '../../outposts/ldap/coreClient.ts';
 import { LdapOutpost } from '../../outposts/ldap/outpost.ts';
 import { serverOptions } from '../../outposts/ldap/run.ts';
-import { startLdapServer } from '../../outposts/ldap/server.ts';
+import { type RunningLdapServer, startLdapServer } from '../../outposts/ldap/server.ts';
 import { listOutpostsWithTokens } from '../../store/outposts.ts';
 
 // `gatehouse all`: one LDAP listener serving every LDAP outpost defined in the core, each with
 // its own token, over loopback HTTP — the same code path as a separate `gatehouse ldap`.
-// Outposts created or deleted later are picked up within a second.
+// Outposts created or deleted later are picked up within a second. The listeners open with the
+// first LDAP outpost: an install without one binds no LDAP ports; a port already taken is logged
+// and retried, without taking the web interface down with it.
 
 const SYNC_MS = 1_000;
 
@@ -42,23 +44,33 @@ export async function startEmbeddedLdap(config: Config, logger: Logger, deps: Co
       running.delete(id);
     }
   };
-  await sync().catch((error) => logger.warn({ err: error }, 'ldap_outpost_sync_failed'));
+  let server: RunningLdapServer | null = null;
+  let isListenFailureLogged = false;
+  const listenWhenNeeded = async () => {
+    if (server || running.size === 0) return;
+    try {
+      server = await startLdapServer(serverOptions(config, logger, () => [...running.values()].map((r) => r.outpost)));
+    } catch (error) {
+      if (!isListenFailureLogged) logger.error({ err: error }, 'ldap_listen_failed');
+      isListenFailureLogged = true;
+    }
+  };
+  const tick = () =>
+    sync()
+      .then(listenWhenNeeded)
+      .catch((error) => logger.warn({ err: error }, 'ldap_outpost_sync_failed'));
+  await tick();
   let timer: NodeJS.Timeout;
   const loop = () => {
-    timer = setTimeout(() => {
-      sync()
-        .catch((error) => logger.warn({ err: error }, 'ldap_outpost_sync_failed'))
-        .finally(loop);
-    }, SYNC_MS);
+    timer = setTimeout(() => tick().finally(loop), SYNC_MS);
     timer.unref();
   };
   loop();
-  const server = await startLdapServer(serverOptions(config, logger, () => [...running.values()].map((r) => r.outpost)));
   return {
     async stop() {
       clearTimeout(timer);
       for (const { outpost } of running.values()) outpost.stop();
-      await server.close();
+      await server?.close();
     },
   };
 }
