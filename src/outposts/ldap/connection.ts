@@ -44,6 +44,17 @@ export function serveConnection(raw: Socket, options: ConnectionOptions, isTls: 
   const write = (data: Buffer) => {
     if (!isClosed && socket.writable) socket.write(data);
   };
+  const drained = () =>
+    new Promise<void>((resolve) => {
+      if (isClosed || !socket.writableNeedDrain) return resolve();
+      const done = () => {
+        socket.off('drain', done);
+        socket.off('close', done);
+        resolve();
+      };
+      socket.on('drain', done);
+      socket.on('close', done);
+    });
 
   const startTls = (): boolean => {
     if (!options.secureContext || state.isTls || buffered.length > 0 || queue.length > 0) return false;
@@ -77,7 +88,7 @@ export function serveConnection(raw: Socket, options: ConnectionOptions, isTls: 
           close({ code: ResultCode.protocolError, message: error instanceof BerError ? error.message : 'Malformed message.' });
           return;
         }
-        const outcome = await handleMessage(message, state, { outposts: options.outposts(), write, canStartTls: startTls });
+        const outcome = await handleMessage(message, state, { outposts: options.outposts(), write, drained, canStartTls: startTls });
         if (outcome === 'close') close();
         else if (outcome === 'starttls') upgrade();
       }

@@ -24,6 +24,11 @@ export interface CoreClientOptions {
   userAgent?: string;
 }
 
+function isWrongComponent(errors: unknown): boolean {
+  const list = (errors as { non_field_errors?: Array<{ code?: string }> } | undefined)?.non_field_errors;
+  return Array.isArray(list) && list.some((e) => e.code === 'wrong_component');
+}
+
 export class CoreClient {
   readonly host: string;
   private readonly token: string;
@@ -113,7 +118,11 @@ export class CoreClient {
       return { status: response.status, challenge };
     };
 
-    let { status, challenge } = await step();
+    // Most bind flows start with identification: answering it at once saves the opening GET (the
+    // executor plans the flow on the first request either way). Any other first stage answers
+    // wrong_component with its own challenge, and the walk goes on from there.
+    let { status, challenge } = await step({ component: 'ak-stage-identification', uid_field: login.username });
+    if (isWrongComponent(challenge.response_errors)) challenge = { ...challenge, response_errors: undefined };
     for (let i = 0; i < MAX_FLOW_STEPS; i++) {
       if (status !== 200) return { isSignedIn: false, reason: `flow answered ${status}` };
       if (challenge.response_errors) return { isSignedIn: false, reason: 'invalid_credentials' };

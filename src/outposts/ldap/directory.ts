@@ -1,5 +1,7 @@
-import { escapeValue, normalizeDn } from './dn.ts';
-import { foldValue, type MatchableEntry } from './filters.ts';
+import { octets } from './ber.ts';
+import { escapeValue, normalizeDn, parseDn } from './dn.ts';
+import { comparableValue, type MatchableEntry } from './filters.ts';
+import { encodeAttribute } from './protocol.ts';
 import type { Directory, DirectoryUser, OutpostProviderConfig } from './wire.ts';
 
 // The tree one provider shows, laid out as Authentik's outpost lays it out:
@@ -15,6 +17,14 @@ export interface Entry {
   attributes: Array<[string, string[]]>;
   /** Lower-case names, for filters and attribute selection. */
   matchable: MatchableEntry;
+  /** Each attribute already BER-encoded (PartialAttribute), by lower-case name: searches only concatenate. */
+  encoded: Map<string, Buffer>;
+  /** The whole attribute list encoded, for `*` and no selection. */
+  encodedAll: Buffer;
+  /** The DN as a BER octet string, ready for a SearchResultEntry. */
+  encodedDn: Buffer;
+  /** How many RDNs the DN has (for one-level scope without reparsing). */
+  depth: number;
   /** The user behind a user entry (for "who may see what"). */
   userPk: number | null;
 }
@@ -36,15 +46,20 @@ export interface DirectoryTree {
 
 const USER_CLASSES = ['top', 'person', 'organizationalPerson', 'inetOrgPerson', 'user', 'posixAccount', 'goauthentik.io/ldap/user'];
 const GROUP_CLASSES = ['top', 'group', 'groupOfNames', 'groupOfUniqueNames', 'posixGroup', 'goauthentik.io/ldap/group'];
-const INDEXED = ['cn', 'uid', 'samaccountname', 'mail', 'uidnumber', 'gidnumber', 'objectclass'];
+export const INDEXED = ['cn', 'uid', 'samaccountname', 'mail', 'uidnumber', 'gidnumber', 'objectclass', 'member', 'memberof'];
 
 function makeEntry(dn: string, attributes: Array<[string, string[]]>, userPk: number | null = null): Entry {
   const present = attributes.filter(([, values]) => values.length > 0);
+  const encoded = new Map(present.map(([name, values]) => [name.toLowerCase(), encodeAttribute(name, values)]));
   return {
     dn,
     normalizedDn: normalizeDn(dn) ?? dn.toLowerCase(),
     attributes: present,
     matchable: new Map(present.map(([name, values]) => [name.toLowerCase(), values])),
+    encoded,
+    encodedAll: Buffer.concat([...encoded.values()]),
+    encodedDn: octets(dn),
+    depth: parseDn(dn)?.length ?? 0,
     userPk,
   };
 }
@@ -120,7 +135,7 @@ export function buildTree(provider: OutpostProviderConfig, directory: Directory)
   for (const entry of entries) {
     for (const name of INDEXED) {
       for (const value of entry.matchable.get(name) ?? []) {
-        const key = `${name}\u0000${foldValue(value)}`;
+        const key = `${name}\u0000${comparableValue(name, value)}`;
         const list = index.get(key);
         if (list) list.push(entry);
         else index.set(key, [entry]);

@@ -1,4 +1,5 @@
 import { BerError, type BerReader } from './ber.ts';
+import { normalizeDn } from './dn.ts';
 
 // RFC 4511 §4.5.1.7 search filters: decoded with bounded depth and size, matched without regard
 // to case (every attribute we serve compares as caseIgnoreMatch, numbers as integers), unlike
@@ -90,6 +91,24 @@ function readNode(reader: BerReader, depth: number, budget: { nodes: number }): 
 }
 
 const fold = (s: string) => s.normalize('NFC').toLowerCase().replace(/\s+/g, ' ').trim();
+
+// Attributes whose values are DNs compare as DNs: "cn=A, ou=Users" equals "cn=a,ou=users".
+const DN_ATTRIBUTES = new Set(['member', 'memberof', 'uniquemember', 'distinguishedname', 'entrydn']);
+
+// Member lists repeat the same DNs in every search: their normal forms are remembered (bounded).
+const normalizedDns = new Map<string, string>();
+
+/** The comparable form of a value of `attribute` (lower-case name): for indexes and equality. */
+export function comparableValue(attribute: string, value: string): string {
+  if (!DN_ATTRIBUTES.has(attribute)) return fold(value);
+  let normal = normalizedDns.get(value);
+  if (normal === undefined) {
+    normal = normalizeDn(value) ?? fold(value);
+    if (normalizedDns.size >= 50_000) normalizedDns.clear();
+    normalizedDns.set(value, normal);
+  }
+  return normal;
+}
 const isInteger = (s: string) => /^-?\d{1,15}$/.test(s);
 
 function compare(a: string, b: string): number {
@@ -130,8 +149,13 @@ export function matches(filter: Filter, entry: MatchableEntry): boolean {
     case 'present':
       return filter.attribute === 'objectclass' || (entry.get(filter.attribute)?.length ?? 0) > 0;
     case 'equal':
-    case 'approx':
+    case 'approx': {
+      if (DN_ATTRIBUTES.has(filter.attribute)) {
+        const wanted = comparableValue(filter.attribute, filter.value);
+        return (entry.get(filter.attribute) ?? []).some((v) => comparableValue(filter.attribute, v) === wanted);
+      }
       return (entry.get(filter.attribute) ?? []).some((v) => compare(v, filter.value) === 0);
+    }
     case 'greaterOrEqual':
       return (entry.get(filter.attribute) ?? []).some((v) => compare(v, filter.value) >= 0);
     case 'lessOrEqual':
@@ -145,16 +169,13 @@ export function matches(filter: Filter, entry: MatchableEntry): boolean {
   }
 }
 
-/** The attribute and value of a plain `(attr=value)` filter, for an index lookup (the common case). */
-export function equalityKey(filter: Filter): { attribute: string; value: string } | null {
-  if (filter.kind === 'equal') return { attribute: filter.attribute, value: fold(filter.value) };
-  if (filter.kind === 'and') {
-    for (const f of filter.filters) {
-      const key = equalityKey(f);
-      if (key) return key;
-    }
-  }
-  return null;
+/**
+ * The `(attr=value)` terms every match must satisfy (the filter itself, or terms of an `&`), for
+ * an index lookup: the caller picks the most selective.
+ */
+export function equalityKeys(filter: Filter): Array<{ attribute: string; value: string }> {
+  if (filter.kind === 'equal') return [{ attribute: filter.attribute, value: comparableValue(filter.attribute, filter.value) }];
+  if (filter.kind === 'and') return filter.filters.flatMap(equalityKeys);
+  return [];
 }
 
-export { fold as foldValue };

@@ -14,8 +14,9 @@ import {
   resultMessage,
   searchDone,
   searchEntry,
+  searchEntryEncoded,
 } from './protocol.ts';
-import { rootDse, rootDseMatches, runSearch, selectAttributes } from './search.ts';
+import { rootDse, rootDseMatches, runSearch, selectAttributes, selectEncoded } from './search.ts';
 
 // What each operation does, given who the connection is bound as. The connection hands in
 // decoded messages and a way to write; this decides the answers.
@@ -29,6 +30,8 @@ export interface SessionState {
 export interface OperationContext {
   outposts: LdapOutpost[];
   write: (data: Buffer) => void;
+  /** Resolves once the client has taken what was written (so a slow reader bounds our buffers). */
+  drained: () => Promise<void>;
   canStartTls: () => boolean;
 }
 
@@ -109,12 +112,25 @@ async function search(message: Message & { request: { op: 'search' } }, state: S
   const paging = pagedRequest ? decodePagedControl(pagedRequest.value) : null;
   const outcome = runSearch(tree, userPk, q, paging);
   if (!('entries' in outcome)) return reply(ctx, searchDone(id, outcome.code, outcome.message));
+  // Entries go out in batches: one write per entry made large result sets syscall-bound.
+  let batch: Buffer[] = [];
   for (const entry of outcome.entries) {
     if (q.timeLimit > 0 && Date.now() - started > q.timeLimit * 1000) {
+      ctx.write(Buffer.concat(batch));
       return reply(ctx, searchDone(id, ResultCode.timeLimitExceeded, 'Time limit exceeded.'));
     }
-    ctx.write(searchEntry(id, entry.dn, selectAttributes(entry, q.attributes), q.typesOnly));
+    batch.push(
+      q.typesOnly
+        ? searchEntry(id, entry.dn, selectAttributes(entry, q.attributes), true)
+        : searchEntryEncoded(id, entry.encodedDn, selectEncoded(entry, q.attributes)),
+    );
+    if (batch.length >= 256) {
+      ctx.write(Buffer.concat(batch));
+      batch = [];
+      await ctx.drained();
+    }
   }
+  if (batch.length) ctx.write(Buffer.concat(batch));
   const controls = outcome.nextCookie ? [pagedControl(outcome.nextCookie)] : [];
   return reply(ctx, searchDone(id, outcome.code, '', controls));
 }

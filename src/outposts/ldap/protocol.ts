@@ -1,4 +1,4 @@
-import { BerError, BerReader, boolean, enumerated, integer, octets, sequence, set, tlv } from './ber.ts';
+import { BerError, BerReader, enumerated, integer, octets, sequence, set, tlv } from './ber.ts';
 import { type Filter, readFilter } from './filters.ts';
 
 // LDAPv3 messages (RFC 4511 §4) we read and write. Writes (add, modify, delete, modify DN) are
@@ -181,12 +181,19 @@ export function extendedResponse(id: number, code: number, options: { name?: str
 export const noticeOfDisconnection = (code: number, message: string) =>
   extendedResponse(0, code, { name: OID.noticeOfDisconnection, message });
 
+/** PartialAttribute ::= SEQUENCE { type, vals SET OF value }. */
+export const encodeAttribute = (name: string, values: string[]) => sequence(octets(name), set(...values.map((v) => octets(v))));
+
+/** A SearchResultEntry from its DN and attributes already encoded (octets(dn), encodeAttribute). */
+export function searchEntryEncoded(id: number, encodedDn: Buffer, encodedAttributes: Buffer): Buffer {
+  return envelope(id, tlv(0x64, Buffer.concat([encodedDn, tlv(0x30, encodedAttributes)])));
+}
+
 export function searchEntry(id: number, dn: string, attributes: Array<[string, string[]]>, typesOnly: boolean): Buffer {
-  const list = attributes.map(([name, values]) => sequence(octets(name), set(...(typesOnly ? [] : values.map((v) => octets(v))))));
-  return envelope(id, tlv(0x64, Buffer.concat([octets(dn), sequence(...list)])));
+  const list = attributes.map(([name, values]) => (typesOnly ? sequence(octets(name), set()) : encodeAttribute(name, values)));
+  return searchEntryEncoded(id, octets(dn), Buffer.concat(list));
 }
 
 export const pagedControl = (cookie: Buffer) =>
   sequence(octets(OID.pagedResults), octets(sequence(integer(0), octets(cookie))));
 
-export { boolean };

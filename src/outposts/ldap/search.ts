@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
-import { canSearchAll, type DirectoryTree, type Entry } from './directory.ts';
-import { depthBelow, normalizeDn } from './dn.ts';
-import { equalityKey, type Filter, matches } from './filters.ts';
+import { canSearchAll, type DirectoryTree, type Entry, INDEXED } from './directory.ts';
+import { depthBelow, isUnder, normalizeDn, parseDn } from './dn.ts';
+import { equalityKeys, type Filter, matches } from './filters.ts';
 import { OID, ResultCode } from './protocol.ts';
 
 // Which entries a search returns, and in what shape: scope, filter, visibility, attribute
@@ -20,21 +20,21 @@ export type SearchOutcome =
   | { code: typeof ResultCode.noSuchObject | typeof ResultCode.invalidDNSyntax | typeof ResultCode.protocolError; message: string };
 
 /** Entries in scope of `base`: the base itself (0), its children (1), or the whole subtree (2). */
-function inScope(entry: Entry, base: string, scope: 0 | 1 | 2): boolean {
-  const depth = depthBelow(entry.normalizedDn, base);
-  if (depth < 0) return false;
+function inScope(entry: Entry, base: string, baseDepth: number, scope: 0 | 1 | 2): boolean {
+  if (!isUnder(entry.normalizedDn, base)) return false;
+  const depth = entry.depth - baseDepth;
   return scope === 0 ? depth === 0 : scope === 1 ? depth === 1 : true;
 }
 
+/** The smallest index list that holds every match, or every entry when no indexed term narrows it. */
 function candidates(tree: DirectoryTree, filter: Filter): Entry[] {
-  const key = equalityKey(filter);
-  if (!key) return tree.entries;
-  const indexed = tree.index.get(`${key.attribute}\u0000${key.value}`);
-  // An attribute we do not index: scan everything.
-  if (!indexed && !['cn', 'uid', 'samaccountname', 'mail', 'uidnumber', 'gidnumber', 'objectclass'].includes(key.attribute)) {
-    return tree.entries;
+  let best: Entry[] = tree.entries;
+  for (const key of equalityKeys(filter)) {
+    if (!INDEXED.includes(key.attribute)) continue;
+    const indexed = tree.index.get(`${key.attribute}\u0000${key.value}`) ?? [];
+    if (indexed.length < best.length) best = indexed;
   }
-  return indexed ?? [];
+  return best;
 }
 
 // A cookie names the next offset and the query it belongs to, so a cookie cannot be replayed
@@ -63,8 +63,9 @@ export function runSearch(
   if (!isInTree && !isAboveTree) return { code: ResultCode.noSuchObject, message: 'No such object.' };
 
   const seesAll = canSearchAll(tree, userPk);
+  const baseDepth = base === '' ? 0 : (parseDn(base)?.length ?? 0);
   const found = candidates(tree, query.filter).filter(
-    (e) => (seesAll || e.userPk === userPk) && inScope(e, base, query.scope) && matches(query.filter, e.matchable),
+    (e) => (seesAll || e.userPk === userPk) && inScope(e, base, baseDepth, query.scope) && matches(query.filter, e.matchable),
   );
 
   let start = 0;
@@ -92,6 +93,20 @@ function cookieFor(offset: number, hash: Buffer): Buffer {
   cookie.writeUInt32BE(offset, 0);
   hash.copy(cookie, 4);
   return cookie;
+}
+
+/** The encoded attributes to send (see selectAttributes), from the entry's pre-encoded ones. */
+export function selectEncoded(entry: Entry, requested: string[]): Buffer {
+  if (requested.length === 0) return entry.encodedAll;
+  const wanted = requested.map((a) => a.toLowerCase());
+  if (wanted.includes('*')) return entry.encodedAll;
+  if (wanted.length === 1 && wanted[0] === '1.1') return Buffer.alloc(0);
+  const parts: Buffer[] = [];
+  for (const name of new Set(wanted)) {
+    const part = entry.encoded.get(name);
+    if (part) parts.push(part);
+  }
+  return Buffer.concat(parts);
 }
 
 /**
