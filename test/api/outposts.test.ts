@@ -83,6 +83,9 @@ test('an outpost gets a service account and a non-expiring token the admin can v
   const other = await t.api('POST', '/api/v3/outposts/ldap/999999/check_access/', { session: 'x'.repeat(43) }, key);
   assert.equal(other.statusCode, 403, 'a provider the outpost does not serve');
 
+  const badReport = await t.api('POST', `/api/v3/outposts/ldap/${provider.pk}/cached_binds/`, { binds: [{ user: 1, count: -5, client_ip: '' }] }, key);
+  assert.equal(badReport.statusCode, 400, badReport.body);
+
   // The version moves when the directory does.
   const v1 = (await t.api('GET', '/api/v3/outposts/ldap/directory/version/', undefined, key)).json().version;
   await t.api('POST', '/api/v3/core/users/', { username: 'someone-new', name: 'New' });

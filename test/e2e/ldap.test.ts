@@ -52,6 +52,15 @@ test('ldapwhoami binds through the bind flow and writes a login event', async ()
   assert.ok(logins.length >= 1, 'the flow recorded the login');
 });
 
+test('binds answered from the bind cache are reported to the core as login events', async () => {
+  assert.equal((await whoami(userDn('alice'), PASS.alice)).code, 0);
+  assert.equal((await whoami(userDn('alice'), PASS.alice)).code, 0);
+  await eventually(async () => (await events('login', 'alice')).some((e) => e.context.auth_method === 'ldap_cached_bind'), 5000);
+  const cached = (await events('login', 'alice')).find((e) => e.context.auth_method === 'ldap_cached_bind');
+  assert.equal(cached?.context.application, 'test-ldap');
+  assert.ok(Number(cached?.context.binds) >= 1);
+});
+
 test('a wrong password is refused with invalidCredentials and recorded as login_failed', async () => {
   const res = await whoami(userDn('carol'), 'wrong-password');
   assert.equal(res.code, 49, res.stderr);

@@ -90,7 +90,7 @@ export async function createLdapHarness(providerFields: Record<string, unknown> 
   const proxy = new TcpProxy({ host: '127.0.0.1', port: corePort });
   await proxy.start();
   const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
-  const ldapOutpost = new LdapOutpost(new CoreClient({ host: `http://127.0.0.1:${proxy.port}`, token }), logger, 60);
+  const ldapOutpost = new LdapOutpost(new CoreClient({ host: `http://127.0.0.1:${proxy.port}`, token }), logger, 60, { reportEveryMs: 500 });
   await ldapOutpost.start();
   const ca = makeTestCa();
   const server = await startLdapServer({

@@ -68,13 +68,17 @@ export async function bindThroughCore(
   tree: DirectoryTree,
   cache: BindCache,
   login: { username: string; password: string; clientIp: string },
+  onCachedBind: (userPk: number) => void = () => undefined,
 ): Promise<BindOutcome> {
   const provider = tree.provider;
   const cacheKey = `${provider.pk}\u0000${login.username.toLowerCase()}`;
   if (provider.bind_mode === 'cached') {
     const userPk = cache.find(cacheKey, login.password);
     // A cached success holds only while the user is still active in the directory.
-    if (userPk !== null && tree.usersByPk.get(userPk)?.is_active) return { code: ResultCode.success, message: '', userPk };
+    if (userPk !== null && tree.usersByPk.get(userPk)?.is_active) {
+      onCachedBind(userPk);
+      return { code: ResultCode.success, message: '', userPk };
+    }
   }
   const { password, code } = splitMfaCode(login.password, provider.mfa_support);
   try {

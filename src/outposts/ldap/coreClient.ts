@@ -60,7 +60,12 @@ export class CoreClient {
       await response.body?.cancel();
       throw new CoreUnavailable(`core answered ${response.status} to ${path}`);
     }
-    return (await response.json()) as T;
+    if (response.status === 204) return undefined as T;
+    try {
+      return (await response.json()) as T;
+    } catch (error) {
+      throw new CoreUnavailable(`core sent no JSON for ${path}: ${(error as Error).message}`);
+    }
   }
 
   async providers(): Promise<OutpostProviderConfig[]> {
@@ -73,6 +78,10 @@ export class CoreClient {
 
   directory(): Promise<Directory> {
     return this.api<Directory>('GET', '/outposts/ldap/directory/');
+  }
+
+  async reportCachedBinds(providerPk: number, binds: Array<{ user: number; client_ip: string; count: number }>): Promise<void> {
+    await this.api('POST', `/outposts/ldap/${providerPk}/cached_binds/`, { binds });
   }
 
   checkAccess(providerPk: number, session: string, clientIp: string): Promise<AccessVerdict> {

@@ -62,11 +62,10 @@ async function bind(message: Message & { request: { op: 'bind' } }, state: Sessi
   if (password === '') return reply(ctx, bindResponse(id, ResultCode.unwillingToPerform, 'Unauthenticated binds are not allowed.'));
   const target = findBindTarget(ctx.outposts, request.name);
   if (!target) return reply(ctx, bindResponse(id, ResultCode.invalidCredentials, 'Invalid credentials.'));
-  const outcome = await bindThroughCore(target.outpost.client, target.tree, target.outpost.bindCache, {
-    username: target.username,
-    password,
-    clientIp: state.clientIp,
-  });
+  const login = { username: target.username, password, clientIp: state.clientIp };
+  const outcome = await bindThroughCore(target.outpost.client, target.tree, target.outpost.bindCache, login, (userPk) =>
+    target.outpost.noteCachedBind(target.tree.provider.pk, userPk, state.clientIp),
+  );
   if (outcome.code === ResultCode.success && outcome.userPk !== undefined) {
     // A user created moments ago may not be in our copy yet.
     if (!target.tree.usersByPk.has(outcome.userPk)) await target.outpost.refresh().catch(() => undefined);

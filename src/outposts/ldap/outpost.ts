@@ -12,6 +12,9 @@ import type { Directory } from './wire.ts';
 
 const POLL_MS = 500;
 const MAX_BACKOFF_MS = 5_000;
+// Cached binds are reported to the core (as login events) at most this often.
+const REPORT_MS = 10_000;
+const MAX_TALLIED = 10_000;
 
 export class LdapOutpost {
   readonly client: CoreClient;
@@ -23,9 +26,15 @@ export class LdapOutpost {
   private isStopped = false;
   private failures = 0;
   private refreshing: Promise<void> | null = null;
+  /** Cached binds not yet reported: provider → "user|ip" → count. */
+  private tally = new Map<number, Map<string, number>>();
+  private lastReport = Date.now();
   isCoreReachable = false;
 
-  constructor(client: CoreClient, logger: Logger, bindCacheSeconds: number) {
+  private readonly reportEveryMs: number;
+
+  constructor(client: CoreClient, logger: Logger, bindCacheSeconds: number, options: { reportEveryMs?: number } = {}) {
+    this.reportEveryMs = options.reportEveryMs ?? REPORT_MS;
     this.client = client;
     this.logger = logger;
     this.bindCache = new BindCache(bindCacheSeconds);
@@ -68,6 +77,28 @@ export class LdapOutpost {
   stop(): void {
     this.isStopped = true;
     if (this.timer) clearTimeout(this.timer);
+    void this.reportCachedBinds().catch(() => undefined);
+  }
+
+  noteCachedBind(providerPk: number, userPk: number, clientIp: string): void {
+    const counts = this.tally.get(providerPk) ?? new Map<string, number>();
+    this.tally.set(providerPk, counts);
+    const key = `${userPk}|${clientIp}`;
+    // Bounded while the core is away: past the limit only known keys keep counting.
+    if (counts.has(key) || counts.size < MAX_TALLIED) counts.set(key, (counts.get(key) ?? 0) + 1);
+  }
+
+  private async reportCachedBinds(): Promise<void> {
+    this.lastReport = Date.now();
+    for (const [providerPk, counts] of this.tally) {
+      if (counts.size === 0) continue;
+      const binds = [...counts].slice(0, 1000).map(([key, count]) => {
+        const [user, clientIp] = key.split('|');
+        return { user: Number(user), client_ip: clientIp ?? '', count };
+      });
+      await this.client.reportCachedBinds(providerPk, binds);
+      for (const { user, client_ip } of binds) counts.delete(`${user}|${client_ip}`);
+    }
   }
 
   /** Checks the version and reloads on change; concurrent callers share one check. */
@@ -81,6 +112,7 @@ export class LdapOutpost {
   private async checkVersion(): Promise<void> {
     try {
       const version = await this.client.directoryVersion();
+      if (Date.now() - this.lastReport >= this.reportEveryMs) await this.reportCachedBinds();
       if (version !== this.version) {
         const [providers, directory] = await Promise.all([this.client.providers(), this.client.directory()]);
         this.load(providers, directory);

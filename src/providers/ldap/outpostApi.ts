@@ -3,13 +3,14 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { canAccessApplication, recordAccessDenied } from '../../core/applicationAccess.ts';
 import type { CoreDeps } from '../../core/context.ts';
+import { recordEvent } from '../../core/events.ts';
 import { endSession, findSession } from '../../core/sessions.ts';
 import { PermissionDenied } from '../../errors.ts';
 import type { OutpostProviderConfig } from '../../outposts/ldap/wire.ts';
 import { findFlowById } from '../../store/flows.ts';
 import { findLdapProvidersByIds } from '../../store/ldapProviders.ts';
 import { findOutpostByServiceAccount, type OutpostRow } from '../../store/outposts.ts';
-import { findUserById } from '../../store/users.ts';
+import { findUserById, findUsersByIds } from '../../store/users.ts';
 import { requestContext, requireActor } from '../../web/authentication.ts';
 import { configVersionOf, directoryVersion, loadDirectory, presentOutpostConfig } from './directory.ts';
 
@@ -19,6 +20,11 @@ import { configVersionOf, directoryVersion, loadDirectory, presentOutpostConfig 
 
 const pkParams = z.object({ pk: z.coerce.number().int().positive().max(2 ** 31 - 1) });
 const accessBody = z.strictObject({ session: z.string().min(1).max(200), client_ip: z.string().max(100).optional() });
+const cachedBindsBody = z.strictObject({
+  binds: z
+    .array(z.strictObject({ user: z.number().int().positive(), client_ip: z.string().max(100), count: z.number().int().min(1).max(10_000_000) }))
+    .max(1000),
+});
 
 /** The outpost whose token made this request; anyone else is refused. */
 async function callingOutpost(deps: CoreDeps, request: FastifyRequest): Promise<OutpostRow> {
@@ -63,6 +69,29 @@ export const ldapOutpostApi: FastifyPluginAsyncZod<{ deps: CoreDeps }> = async (
       const configs = await configsOf(deps, await callingOutpost(deps, request));
       reply.header('Cache-Control', 'no-store');
       return loadDirectory(deps, configVersionOf(configs));
+    },
+  });
+
+  // Binds answered from the outpost's cache never reached the flow: the outpost reports them in
+  // batches (per user and client address), and each batch entry becomes one `login` event.
+  app.post('/outposts/ldap/:pk/cached_binds/', {
+    schema: { tags, params: pkParams, body: cachedBindsBody },
+    handler: async (request, reply) => {
+      const outpost = await callingOutpost(deps, request);
+      if (!outpost.provider_ids.includes(request.params.pk)) throw new PermissionDenied('This outpost does not serve that provider.');
+      const [provider] = await findLdapProvidersByIds(deps.db, [request.params.pk]);
+      const users = await findUsersByIds(deps.db, [...new Set(request.body.binds.map((b) => b.user))]);
+      await deps.db.transaction(async (tx) => {
+        for (const bind of request.body.binds) {
+          const user = users.get(bind.user);
+          if (!user) continue;
+          await recordEvent(tx, deps, { ...requestContext(request, null), clientIp: bind.client_ip || null }, 'login', {
+            subject: { id: user.id, username: user.username, email: user.email },
+            context: { auth_method: 'ldap_cached_bind', binds: bind.count, ldap_provider: provider?.provider_id, application: provider?.application_slug },
+          });
+        }
+      });
+      return reply.status(204).send();
     },
   });
 
