@@ -79,6 +79,8 @@ test('anonymous and unauthenticated binds are refused; unknown base DNs too', as
   assert.notEqual((await ldapTool('ldapsearch', ['-x', '-LLL', '-H', h.ldapUrl, '-b', BASE, '(cn=alice)'])).stdout.includes('dn:'), true);
   assert.notEqual((await whoami(userDn('alice'), '')).code, 0);
   assert.equal((await whoami('cn=alice,ou=users,dc=other,dc=example', PASS.alice)).code, 49);
+  assert.equal((await whoami(`cn=alice,ou=groups,${BASE}`, PASS.alice)).code, 49, 'not a user DN');
+  assert.equal((await whoami(`CN=Alice, OU=Users,${BASE.toUpperCase()}`, PASS.alice)).code, 0, 'DNs compare without case or spacing');
 });
 
 test('a user who is neither superuser nor in the search group sees only themselves', async () => {
