@@ -220,3 +220,21 @@ test('core unreachable: cached searches go on, new binds fail closed, cached bin
   await h.t.api('POST', '/api/v3/core/users/', { username: 'after-outage', name: 'After' });
   await eventually(async () => dnsOf((await search(userDn('dave'), PASS.dave, ['(cn=after-outage)', '1.1'])).stdout).length === 1, 8000);
 });
+
+test('direct modes: searches ask the core first and binds always walk the flow; both fail closed without it', async () => {
+  const patched = await h.t.api('PATCH', `/api/v3/providers/ldap/${h.providerPk}/`, { search_mode: 'direct', bind_mode: 'direct' });
+  assert.equal(patched.statusCode, 200, patched.body);
+  await eventually(async () => h.outpost.trees[0]?.provider.search_mode === 'direct');
+  const before = (await events('login', 'dave')).length;
+  assert.equal((await whoami(userDn('dave'), PASS.dave)).code, 0);
+  assert.equal((await events('login', 'dave')).length, before + 1, 'a direct bind is a flow login');
+  // A user made just now is found at once: the search checked the version first.
+  await h.t.api('POST', '/api/v3/core/users/', { username: 'instant', name: 'Instant' });
+  assert.deepEqual(dnsOf((await search(userDn('dave'), PASS.dave, ['(cn=instant)', '1.1'])).stdout), [userDn('instant')]);
+  await h.proxy.cut();
+  try {
+    assert.notEqual((await whoami(userDn('dave'), PASS.dave)).code, 0, 'no bind cache in direct mode');
+  } finally {
+    await h.proxy.restore();
+  }
+});
