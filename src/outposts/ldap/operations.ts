@@ -92,9 +92,9 @@ async function search(message: Message & { request: { op: 'search' } }, state: S
     // The root DSE: readable before binding, so clients can discover StartTLS and paging.
     const contexts = ctx.outposts.flatMap((o) => o.trees.map((t) => t.baseDn));
     if (rootDseMatches(q.filter)) {
-      const entry = { attributes: rootDse(contexts) } as Parameters<typeof selectAttributes>[0];
-      const wanted = q.attributes.some((a) => a === '+') ? [] : q.attributes;
-      ctx.write(searchEntry(id, '', selectAttributes(entry, wanted), q.typesOnly));
+      // Its attributes are all operational: `+` asks for all of them.
+      const wanted = q.attributes.includes('+') ? [] : q.attributes;
+      ctx.write(searchEntry(id, '', selectAttributes(rootDse(contexts), wanted), q.typesOnly));
     }
     return reply(ctx, searchDone(id, ResultCode.success));
   }
@@ -124,7 +124,7 @@ async function search(message: Message & { request: { op: 'search' } }, state: S
     }
     batch.push(
       q.typesOnly
-        ? searchEntry(id, entry.dn, selectAttributes(entry, q.attributes), true)
+        ? searchEntry(id, entry.dn, selectAttributes(entry.attributes, q.attributes), true)
         : searchEntryEncoded(id, entry.encodedDn, selectEncoded(entry, q.attributes)),
     );
     if (batch.length >= 256) {

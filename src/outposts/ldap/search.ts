@@ -113,12 +113,12 @@ export function selectEncoded(entry: Entry, requested: string[]): Buffer {
  * The attributes to send: all user attributes for none or `*`, none for `1.1`, otherwise those
  * asked for, compared without case (ldapjs dropped `memberOf` when asked for in upper case).
  */
-export function selectAttributes(entry: Entry, requested: string[]): Array<[string, string[]]> {
+export function selectAttributes(attributes: Array<[string, string[]]>, requested: string[]): Array<[string, string[]]> {
   const wanted = requested.map((a) => a.toLowerCase());
-  if (wanted.length === 0 || wanted.includes('*')) return entry.attributes;
+  if (wanted.length === 0 || wanted.includes('*')) return attributes;
   if (wanted.length === 1 && wanted[0] === '1.1') return [];
   const names = new Set(wanted);
-  return entry.attributes.filter(([name]) => names.has(name.toLowerCase()));
+  return attributes.filter(([name]) => names.has(name.toLowerCase()));
 }
 
 /** RFC 4512 §5.1: what this server is and can do, readable before binding. */
