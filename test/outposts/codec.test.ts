@@ -58,12 +58,13 @@ test('filters match without regard to case, numbers compare as numbers', () => {
 });
 
 test('DNs: escaped values round-trip and compare without case or spacing', () => {
-  for (const value of ['a,b', 'x+y', '#hash', 'q"uo\\te', 'Zoë', 'a=b;c<d>']) {
+  for (const value of ['a,b', 'x+y', ' lead', 'trail ', '#hash', 'q"uo\\te', 'Zoë', 'a=b;c<d>', 'emoji 🦊']) {
     const dn = `cn=${escapeValue(value)},ou=users,dc=x`;
     assert.equal(parseDn(dn)?.[0]?.value, value);
     assert.equal(parseDn(dn)?.length, 3, dn);
   }
   assert.equal(normalizeDn('CN=Alice, OU=Users,DC=Example'), 'cn=alice,ou=users,dc=example');
+  assert.equal(parseDn('cn=Zo\\C3\\AB,dc=x')?.[0]?.value, 'Zoë', 'hex escapes are UTF-8 bytes');
   assert.equal(parseDn('cn=a,,dc=x'), null);
   assert.equal(parseDn('no equals sign'), null);
 });

@@ -14,25 +14,28 @@ export function parseDn(text: string): Rdn[] | null {
   if (text.trim() === '') return [];
   const rdns: Rdn[] = [];
   let type = '';
-  let value = '';
+  let value = new ValueBuilder();
   let inValue = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i] as string;
-    if (c === '\\') {
-      const hex = text.slice(i + 1, i + 3);
-      if (/^[0-9a-fA-F]{2}$/.test(hex)) {
-        value += String.fromCharCode(Number.parseInt(hex, 16));
-        i += 2;
-      } else if (i + 1 < text.length) {
-        value += text[i + 1];
-        i += 1;
-      } else return null;
-      continue;
-    }
+  // By code point, so a character outside the BMP is never split in two.
+  const chars = Array.from(text);
+  for (let i = 0; i < chars.length; i++) {
+    const c = chars[i] as string;
     if (!inValue) {
       if (c === '=') inValue = true;
-      else if (c === ',' || c === '+') return null;
+      else if (c === ',' || c === '+' || c === '\\') return null;
       else type += c;
+      continue;
+    }
+    if (c === '\\') {
+      // RFC 4514 §2.4: \XX is one byte of the UTF-8 value; \<special> is that character.
+      const hex = chars.slice(i + 1, i + 3).join('');
+      if (/^[0-9a-fA-F]{2}$/.test(hex)) {
+        value.addEscaped([Number.parseInt(hex, 16)]);
+        i += 2;
+      } else if (i + 1 < chars.length) {
+        value.addEscaped([...Buffer.from(chars[i + 1] as string, 'utf8')]);
+        i += 1;
+      } else return null;
       continue;
     }
     if (c === ',' || c === ';') {
@@ -40,11 +43,11 @@ export function parseDn(text: string): Rdn[] | null {
       if (!rdn) return null;
       rdns.push(rdn);
       type = '';
-      value = '';
+      value = new ValueBuilder();
       inValue = false;
       continue;
     }
-    value += c;
+    value.add(c);
   }
   if (!inValue) return null;
   const last = finish(type, value);
@@ -53,10 +56,36 @@ export function parseDn(text: string): Rdn[] | null {
   return rdns;
 }
 
-function finish(type: string, value: string): Rdn | null {
+/** A value's bytes; spaces around it are dropped unless they were escaped. */
+class ValueBuilder {
+  private readonly bytes: number[] = [];
+  private keepFrom = -1;
+  private keepUntil = 0;
+
+  add(c: string): void {
+    this.bytes.push(...Buffer.from(c, 'utf8'));
+  }
+
+  addEscaped(bytes: number[]): void {
+    if (this.keepFrom < 0) this.keepFrom = this.bytes.length;
+    this.bytes.push(...bytes);
+    this.keepUntil = this.bytes.length;
+  }
+
+  toString(): string {
+    let start = 0;
+    let end = this.bytes.length;
+    const limitStart = this.keepFrom < 0 ? end : this.keepFrom;
+    while (start < limitStart && this.bytes[start] === 0x20) start++;
+    while (end > Math.max(start, this.keepUntil) && this.bytes[end - 1] === 0x20) end--;
+    return Buffer.from(this.bytes.slice(start, end)).toString('utf8');
+  }
+}
+
+function finish(type: string, value: ValueBuilder): Rdn | null {
   const t = type.trim();
   if (!/^[A-Za-z][A-Za-z0-9-]*$|^\d+(\.\d+)*$/.test(t)) return null;
-  return { type: t.toLowerCase(), value: value.trim() };
+  return { type: t.toLowerCase(), value: value.toString() };
 }
 
 /** The comparable form: lower-case types and values, no stray spaces. */
