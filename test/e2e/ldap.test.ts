@@ -188,6 +188,14 @@ test('writes answer insufficientAccessRights', async () => {
   assert.equal(res.code, 50, res.stderr);
 });
 
+test('compare answers TRUE or FALSE for entries the user may see, noSuchObject for others', async () => {
+  const compare = (dn: string, password: string, target: string, assertion: string) =>
+    ldapTool('ldapcompare', ['-x', '-H', h.ldapUrl, '-D', dn, '-w', password, target, assertion]);
+  assert.equal((await compare(userDn('dave'), PASS.dave, userDn('alice'), 'mail:ALICE@example.com')).code, 6, 'compareTrue');
+  assert.equal((await compare(userDn('dave'), PASS.dave, userDn('alice'), 'mail:bob@example.com')).code, 5, 'compareFalse');
+  assert.equal((await compare(userDn('alice'), PASS.alice, userDn('carol'), 'cn:carol')).code, 32, 'alice may not see carol');
+});
+
 test('MFA: the TOTP code after the last ";" of the password; without it the bind is refused', async () => {
   const browser = new TestBrowser(h.t.app);
   assert.equal((await browser.login('carol', PASS.carol)).component, 'xak-flow-redirect');

@@ -34,6 +34,8 @@ export interface DirectoryTree {
   baseDn: string;
   normalizedBase: string;
   entries: Entry[];
+  /** Entries by normalized DN. */
+  byDn: Map<string, Entry>;
   usersByPk: Map<number, DirectoryUser>;
   userDnByPk: Map<number, string>;
   /** Users by lower-case username (for binds). */
@@ -148,6 +150,7 @@ export function buildTree(provider: OutpostProviderConfig, directory: Directory)
     baseDn,
     normalizedBase: normalizeDn(baseDn) ?? baseDn.toLowerCase(),
     entries,
+    byDn: new Map(entries.map((e) => [e.normalizedDn, e])),
     usersByPk: new Map(directory.users.map((u) => [u.pk, u])),
     userDnByPk,
     usersByName: new Map(directory.users.map((u) => [u.username.toLowerCase(), u])),

@@ -16,7 +16,7 @@ import {
   searchEntry,
   searchEntryEncoded,
 } from './protocol.ts';
-import { rootDse, rootDseMatches, runSearch, selectAttributes, selectEncoded } from './search.ts';
+import { rootDse, rootDseMatches, runCompare, runSearch, selectAttributes, selectEncoded } from './search.ts';
 
 // What each operation does, given who the connection is bound as. The connection hands in
 // decoded messages and a way to write; this decides the answers.
@@ -170,8 +170,11 @@ export async function handleMessage(message: Message, state: SessionState, ctx: 
     case 'abandon':
       // Every operation here finishes before the next is read: there is nothing to abandon.
       return 'continue';
-    case 'compare':
-      return reply(ctx, resultMessage(message.id, 0x6f, ResultCode.unwillingToPerform, 'Compare is not supported; search instead.'));
+    case 'compare': {
+      const tree = state.bound?.outpost.trees.find((t) => t.provider.pk === state.bound?.providerPk);
+      if (!state.bound || !tree) return reply(ctx, resultMessage(message.id, 0x6f, ResultCode.insufficientAccessRights, 'Bind first.'));
+      return reply(ctx, resultMessage(message.id, 0x6f, runCompare(tree, state.bound.userPk, request)));
+    }
     case 'write':
       return reply(ctx, resultMessage(message.id, request.responseTag, ResultCode.insufficientAccessRights, 'The directory is read-only.'));
   }

@@ -57,7 +57,7 @@ export function runSearch(
   if (base === null) return { code: ResultCode.invalidDNSyntax, message: 'Invalid base DN.' };
   const isInTree = depthBelow(base, tree.normalizedBase) >= 0;
   const isAboveTree = depthBelow(tree.normalizedBase, base) > 0;
-  if (isInTree && !tree.entries.some((e) => e.normalizedDn === base)) {
+  if (isInTree && !tree.byDn.has(base)) {
     return { code: ResultCode.noSuchObject, message: 'No such object.' };
   }
   if (!isInTree && !isAboveTree) return { code: ResultCode.noSuchObject, message: 'No such object.' };
@@ -119,6 +119,18 @@ export function selectAttributes(attributes: Array<[string, string[]]>, requeste
   if (wanted.length === 1 && wanted[0] === '1.1') return [];
   const names = new Set(wanted);
   return attributes.filter(([name]) => names.has(name.toLowerCase()));
+}
+
+/** RFC 4511 §4.10: whether the entry (if this user may see it) holds the value. */
+export function runCompare(
+  tree: DirectoryTree,
+  userPk: number,
+  request: { dn: string; attribute: string; value: string },
+): typeof ResultCode.compareTrue | typeof ResultCode.compareFalse | typeof ResultCode.noSuchObject {
+  const entry = tree.byDn.get(normalizeDn(request.dn) ?? '');
+  if (!entry || !(canSearchAll(tree, userPk) || entry.userPk === userPk)) return ResultCode.noSuchObject;
+  const filter: Filter = { kind: 'equal', attribute: request.attribute.toLowerCase(), value: request.value };
+  return matches(filter, entry.matchable) ? ResultCode.compareTrue : ResultCode.compareFalse;
 }
 
 /** RFC 4512 §5.1: what this server is and can do, readable before binding. */
