@@ -1,10 +1,12 @@
 // `gatehouse all` serving an LDAP outpost created after start, and `gatehouse ldap` as its own
 // process with nothing but GATEHOUSE_HOST and GATEHOUSE_TOKEN: both answer ldapwhoami.
 import assert from 'node:assert/strict';
+import { X509Certificate } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import { connect as tlsConnect } from 'node:tls';
 import { eventually, ldapTool } from '../support/ldap.ts';
 import { freePort, type RunningGatehouse, startGatehouse, waitFor } from '../support/processes.ts';
 
@@ -63,11 +65,12 @@ test('`gatehouse all` starts serving an LDAP outpost created after it started', 
 
 test('`gatehouse ldap` binds and searches with only GATEHOUSE_HOST and GATEHOUSE_TOKEN', async () => {
   const standalonePort = await freePort();
+  const ldapsPort = await freePort();
   const outpost = startGatehouse(['ldap'], {
     GATEHOUSE_HOST: `http://127.0.0.1:${port}`,
     GATEHOUSE_TOKEN: outpostToken,
     GATEHOUSE_LISTEN__LDAP: `127.0.0.1:${standalonePort}`,
-    GATEHOUSE_LISTEN__LDAPS: `127.0.0.1:${await freePort()}`,
+    GATEHOUSE_LISTEN__LDAPS: `127.0.0.1:${ldapsPort}`,
   });
   try {
     const url = `ldap://127.0.0.1:${standalonePort}`;
@@ -76,6 +79,21 @@ test('`gatehouse ldap` binds and searches with only GATEHOUSE_HOST and GATEHOUSE
     assert.equal(res.code, 0, res.stderr);
     assert.match(res.stdout, new RegExp(`memberOf: cn=admins,ou=groups,${BASE}`));
     assert.equal((await ldapTool('ldapwhoami', ['-x', '-H', url, '-D', ADMIN_DN, '-w', 'wrong'])).code, 49);
+
+    // No certificate configured: a self-signed one, valid for 127.0.0.1, signed by its own key.
+    const cert = await new Promise<X509Certificate>((resolve, reject) => {
+      const socket = tlsConnect({ host: '127.0.0.1', port: ldapsPort, rejectUnauthorized: false }, () => {
+        resolve(new X509Certificate(socket.getPeerCertificate().raw));
+        socket.destroy();
+      });
+      socket.on('error', reject);
+    });
+    assert.ok(cert.verify(cert.publicKey), 'self-signed');
+    assert.ok(cert.checkIP('127.0.0.1'), cert.subjectAltName);
+    const ldaps = await ldapTool('ldapwhoami', ['-x', '-H', `ldaps://127.0.0.1:${ldapsPort}`, '-D', ADMIN_DN, '-w', PASSWORD], {
+      LDAPTLS_REQCERT: 'never',
+    });
+    assert.equal(ldaps.stdout.trim(), `dn:${ADMIN_DN}`, ldaps.stderr);
   } finally {
     await outpost.stop();
   }
