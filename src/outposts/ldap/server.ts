@@ -41,8 +41,9 @@ export async function startLdapServer(options: LdapServerOptions): Promise<Runni
     outposts: options.outposts,
     logger,
     secureContext: context,
-    // Our largest request is a search with a big filter: 256 KiB is far beyond any real client.
-    maxMessageBytes: options.maxMessageBytes ?? 256 * 1024,
+    // Our largest request is a search with a big filter: 64 KiB is far beyond any real client, and
+    // bounds what a connection that trickles a message in can make us hold (4,096 × 64 KiB).
+    maxMessageBytes: options.maxMessageBytes ?? 64 * 1024,
     idleTimeoutMs: options.idleTimeoutMs ?? 10 * 60_000,
   };
   const plain = createServer({ noDelay: true }, (socket) => serveConnection(socket, connection, false));
