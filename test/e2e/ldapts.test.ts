@@ -42,6 +42,20 @@ test('one connection: bind, concurrent searches, rebind as someone else, each an
   await client.unbind();
 });
 
+test('a user disabled in the core loses searching on a connection bound before', async () => {
+  await addUser(h.t, 'leaver', PASSWORD);
+  await h.outpost.refresh();
+  const client = new Client({ url: h.ldapUrl });
+  await client.bind(userDn('leaver'), PASSWORD);
+  assert.equal((await client.search(BASE, { filter: '(uid=leaver)' })).searchEntries.length, 1);
+  const leaver = (await h.t.api('GET', '/api/v3/core/users/?username=leaver')).json().results[0];
+  assert.equal((await h.t.api('PATCH', `/api/v3/core/users/${leaver.pk}/`, { is_active: false })).statusCode, 200);
+  const deadline = Date.now() + 5000;
+  while (h.outpost.trees[0]?.usersByPk.get(leaver.pk)?.is_active && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  await assert.rejects(client.search(BASE, { filter: '(uid=leaver)' }), InsufficientAccessError);
+  await client.unbind();
+});
+
 test('paged results: ldapts walks the pages (3 of at most 3) and sees every entry once', async () => {
   const client = new Client({ url: h.ldapUrl });
   await client.bind(userDn('reader'), PASSWORD);

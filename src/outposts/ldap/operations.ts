@@ -111,6 +111,11 @@ async function search(message: Message & { request: { op: 'search' } }, state: S
     tree = outpost.trees.find((t) => t.provider.pk === providerPk);
   }
   if (!tree) return reply(ctx, searchDone(id, ResultCode.noSuchObject, 'No such object.'));
+  // Disabled or deleted since it bound: the connection loses what the bind gave it.
+  if (!tree.usersByPk.get(userPk)?.is_active) {
+    state.bound = null;
+    return reply(ctx, searchDone(id, ResultCode.insufficientAccessRights, 'Bind first.'));
+  }
   const pagedRequest = message.controls.find((c) => c.type === OID.pagedResults);
   const paging = pagedRequest ? decodePagedControl(pagedRequest.value) : null;
   const outcome = runSearch(tree, userPk, q, paging);
