@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { Client, InsufficientAccessError, InvalidCredentialsError } from 'ldapts';
+import { Client, InsufficientAccessError, InvalidCredentialsError, UnavailableError } from 'ldapts';
 import { addUser, BASE, createLdapHarness, type LdapHarness, userDn } from '../support/ldap.ts';
 
 // A second, independent client (ldapts, what Node apps use) against the outpost: one connection
@@ -75,5 +75,28 @@ test('typesOnly returns attribute names without values', async () => {
   assert.equal(searchEntries.length, 1);
   assert.ok('mail' in (searchEntries[0] as object));
   assert.deepEqual((searchEntries[0] as Record<string, unknown>).mail, []);
+  await client.unbind();
+});
+
+test('direct search mode fails closed (unavailable) while the core is away, and recovers', async () => {
+  const patched = await h.t.api('PATCH', `/api/v3/providers/ldap/${h.providerPk}/`, { search_mode: 'direct' });
+  assert.equal(patched.statusCode, 200, patched.body);
+  const deadline = Date.now() + 5000;
+  while (h.outpost.trees[0]?.provider.search_mode !== 'direct' && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  const client = new Client({ url: h.ldapUrl });
+  await client.bind(userDn('reader'), PASSWORD);
+  await h.proxy.cut();
+  try {
+    await assert.rejects(client.search(BASE, { filter: '(uid=reader)' }), UnavailableError);
+  } finally {
+    await h.proxy.restore();
+  }
+  const until = Date.now() + 8000;
+  let found = 0;
+  while (Date.now() < until && found === 0) {
+    found = await client.search(BASE, { filter: '(uid=reader)' }).then((r) => r.searchEntries.length, () => 0);
+    if (!found) await new Promise((r) => setTimeout(r, 200));
+  }
+  assert.equal(found, 1, 'searches work again once the core answers');
   await client.unbind();
 });
