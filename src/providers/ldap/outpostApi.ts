@@ -20,6 +20,46 @@ import { configVersionOf, directoryVersion, loadDirectory, presentOutpostConfig 
 
 const pkParams = z.object({ pk: z.coerce.number().int().positive().max(2 ** 31 - 1) });
 const accessBody = z.strictObject({ session: z.string().min(1).max(200), client_ip: z.string().max(100).optional() });
+const modes = z.enum(['cached', 'direct']);
+const configSchema = z.object({
+  pk: z.number().int(),
+  name: z.string(),
+  base_dn: z.string(),
+  bind_flow_slug: z.string(),
+  application_slug: z.string().nullable(),
+  search_group: z.string().nullable(),
+  uid_start_number: z.number().int(),
+  gid_start_number: z.number().int(),
+  search_mode: modes,
+  bind_mode: modes,
+  mfa_support: z.boolean(),
+});
+const configListSchema = z.object({ pagination: z.record(z.string(), z.number()), results: z.array(configSchema), version: z.string() });
+const attributes = z.record(z.string(), z.union([z.string(), z.array(z.string())]));
+const directorySchema = z.object({
+  version: z.string(),
+  users: z.array(
+    z.object({
+      pk: z.number().int(),
+      uuid: z.string(),
+      username: z.string(),
+      name: z.string(),
+      email: z.string(),
+      is_active: z.boolean(),
+      is_superuser: z.boolean(),
+      attributes,
+      groups: z.array(z.string()),
+    }),
+  ),
+  groups: z.array(
+    z.object({ pk: z.string(), num_pk: z.number().int(), name: z.string(), is_superuser: z.boolean(), parent: z.string().nullable(), attributes }),
+  ),
+});
+const verdictSchema = z.object({
+  access: z.object({ passing: z.boolean(), messages: z.array(z.string()) }),
+  user: z.object({ pk: z.number().int(), username: z.string() }).nullable(),
+});
+
 const cachedBindsBody = z.strictObject({
   binds: z
     .array(z.strictObject({ user: z.number().int().positive(), client_ip: z.string().max(100), count: z.number().int().min(1).max(10_000_000) }))
@@ -46,7 +86,7 @@ export const ldapOutpostApi: FastifyPluginAsyncZod<{ deps: CoreDeps }> = async (
   const tags = ['outposts'];
 
   app.get('/outposts/ldap/', {
-    schema: { tags },
+    schema: { tags, response: { 200: configListSchema } },
     handler: async (request) => {
       const configs = await configsOf(deps, await callingOutpost(deps, request));
       const pagination = { count: configs.length, current: 1, next: 0, previous: 0, total_pages: 1, start_index: 1, end_index: configs.length };
@@ -55,7 +95,7 @@ export const ldapOutpostApi: FastifyPluginAsyncZod<{ deps: CoreDeps }> = async (
   });
 
   app.get('/outposts/ldap/directory/version/', {
-    schema: { tags },
+    schema: { tags, response: { 200: z.object({ version: z.string() }) } },
     handler: async (request, reply) => {
       const configs = await configsOf(deps, await callingOutpost(deps, request));
       reply.header('Cache-Control', 'no-store');
@@ -64,7 +104,7 @@ export const ldapOutpostApi: FastifyPluginAsyncZod<{ deps: CoreDeps }> = async (
   });
 
   app.get('/outposts/ldap/directory/', {
-    schema: { tags },
+    schema: { tags, response: { 200: directorySchema } },
     handler: async (request, reply) => {
       const configs = await configsOf(deps, await callingOutpost(deps, request));
       reply.header('Cache-Control', 'no-store');
@@ -98,7 +138,7 @@ export const ldapOutpostApi: FastifyPluginAsyncZod<{ deps: CoreDeps }> = async (
   // The bind flow signed the user in on `session`; this decides whether the bind stands, and
   // ends that session either way (a bind is not a browser login to keep).
   app.post('/outposts/ldap/:pk/check_access/', {
-    schema: { tags, params: pkParams, body: accessBody },
+    schema: { tags, params: pkParams, body: accessBody, response: { 200: verdictSchema } },
     handler: async (request) => {
       const outpost = await callingOutpost(deps, request);
       if (!outpost.provider_ids.includes(request.params.pk)) throw new PermissionDenied('This outpost does not serve that provider.');
