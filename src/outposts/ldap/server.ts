@@ -1,4 +1,4 @@
-import { createServer, type Server } from 'node:net';
+import { createServer, type Server, type Socket } from 'node:net';
 import { createServer as createTlsServer, type Server as TlsServer } from 'node:tls';
 import type { Logger } from 'pino';
 import type { ListenAddress } from '../../config/schema.ts';
@@ -17,6 +17,7 @@ export interface LdapServerOptions {
   tls: TlsFiles;
   maxMessageBytes?: number;
   idleTimeoutMs?: number;
+  maxConnectionsPerAddress?: number;
 }
 
 export interface RunningLdapServer {
@@ -46,6 +47,22 @@ export async function startLdapServer(options: LdapServerOptions): Promise<Runni
     maxMessageBytes: options.maxMessageBytes ?? 64 * 1024,
     idleTimeoutMs: options.idleTimeoutMs ?? 10 * 60_000,
   };
+  // One address cannot take every connection slot: past its share, new connections are dropped.
+  const perAddress = new Map<string, number>();
+  const admit = (socket: Socket): void => {
+    const address = socket.remoteAddress ?? '';
+    const count = perAddress.get(address) ?? 0;
+    if (count >= (options.maxConnectionsPerAddress ?? 256)) {
+      socket.destroy();
+      return;
+    }
+    perAddress.set(address, count + 1);
+    socket.once('close', () => {
+      const left = (perAddress.get(address) ?? 1) - 1;
+      if (left <= 0) perAddress.delete(address);
+      else perAddress.set(address, left);
+    });
+  };
   const plain = createServer({ noDelay: true }, (socket) => serveConnection(socket, connection, false));
   const secure = createTlsServer({ cert, key, minVersion: 'TLSv1.2' }, (socket) => serveConnection(socket, connection, true));
   secure.on('tlsClientError', (error, socket) => {
@@ -53,10 +70,11 @@ export async function startLdapServer(options: LdapServerOptions): Promise<Runni
     socket.destroy();
   });
   // Open sockets, so close() can end idle clients instead of waiting for them.
-  const sockets = new Set<import('node:net').Socket>();
+  const sockets = new Set<Socket>();
   for (const server of [plain, secure]) {
     server.maxConnections = 4096;
     server.on('connection', (socket) => {
+      admit(socket);
       sockets.add(socket);
       socket.on('close', () => sockets.delete(socket));
     });
