@@ -1,14 +1,15 @@
 import { ConfigError, loadConfig } from './config/load.ts';
 import pino from 'pino';
 import { createLogger } from './log.ts';
-import { runAll, runCreateRecoveryKey, runMigrate, runServer, runWorker } from './processes.ts';
+import { runAll, runCreateRecoveryKey, runLdap, runMigrate, runServer, runWorker } from './processes.ts';
 
 const USAGE = `Usage: gatehouse <command>
 
-  all                            server and worker in one process; embedded storage unless
+  all                            server, worker and LDAP outposts in one process; embedded storage unless
                                  GATEHOUSE_POSTGRESQL__HOST is set (what \`npm start\` runs)
   server                         the HTTP core alone (needs Postgres)
   worker                         background jobs: event retention and expired-record cleanup
+  ldap                           the LDAP outpost (needs only GATEHOUSE_HOST and GATEHOUSE_TOKEN)
   migrate                        apply migrations/*.sql and exit
   create-recovery-key USER [MIN] print a one-time login link for USER, valid MIN minutes (default 60)
 `;
@@ -17,6 +18,7 @@ const commands: Record<string, (args: string[]) => Promise<void>> = {
   all: () => runAll(config, logger),
   server: () => runServer(config, logger),
   worker: () => runWorker(config, logger),
+  ldap: () => runLdap(config, logger),
   migrate: () => runMigrate(config, logger),
   'create-recovery-key': (args) => runCreateRecoveryKey(config, logger, args),
 };

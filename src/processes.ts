@@ -9,6 +9,8 @@ import { buildApp } from './web/app.ts';
 import { startIdleCollector } from './web/idleCollector.ts';
 import { startMaintenance } from './worker/maintenance.ts';
 import { openConfiguredPostgres } from './runtime.ts';
+import { startEmbeddedLdap } from './providers/ldap/embedded.ts';
+import { startStandaloneOutpost } from './outposts/ldap/run.ts';
 
 /** Stops cleanly on SIGTERM/SIGINT: stop taking requests, finish the ones in flight, close pools. */
 function onShutdown(logger: Logger, stop: () => Promise<void>) {
@@ -54,8 +56,10 @@ export async function runAll(config: Config, logger: Logger) {
   const runtime = await openRuntime(config, logger, { isEmbeddedAllowed: true, runMigrations: true, runBootstrap: true });
   const stopMaintenance = startMaintenance(runtime.deps, logger);
   const app = await serveHttp(config, logger, runtime);
+  const ldap = await startEmbeddedLdap(config, logger, runtime.deps);
   onShutdown(logger, async () => {
     stopMaintenance();
+    await ldap.stop();
     await app.close();
     await runtime.close();
   });
@@ -83,6 +87,12 @@ export async function runWorker(config: Config, logger: Logger) {
     stopMaintenance();
     await runtime.close();
   });
+}
+
+/** `gatehouse ldap`: the LDAP outpost alone; it reaches the core over HTTP with its token. */
+export async function runLdap(config: Config, logger: Logger) {
+  const outpost = await startStandaloneOutpost(config, logger);
+  onShutdown(logger, () => outpost.stop());
 }
 
 export async function runMigrate(config: Config, logger: Logger) {

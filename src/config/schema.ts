@@ -66,6 +66,18 @@ export const configSchema = z.strictObject({
       key_prefix: z.string().default('gatehouse:'),
     })
     .prefault({}),
+  // What an outpost (`gatehouse ldap`) talks to, as Authentik's AUTHENTIK_HOST / AUTHENTIK_TOKEN.
+  host: z.url({ protocol: /^https?$/ }).optional(),
+  token: z.string().min(16, 'expected the outpost token (at least 16 characters)').max(512).optional(),
+  ldap: z
+    .strictObject({
+      // How long a successful bind is remembered in cached bind mode (0 turns it off).
+      bind_cache_seconds: z.coerce.number().int().min(0).max(3600).default(60),
+      // PEM files for LDAPS and StartTLS; without them a self-signed certificate is made at start.
+      tls_cert: z.string().min(1).optional(),
+      tls_key: z.string().min(1).optional(),
+    })
+    .prefault({}),
   // Single underscore, as Authentik spells AUTHENTIK_BOOTSTRAP_PASSWORD and friends.
   bootstrap_password: z.string().min(8, 'expected at least 8 characters').optional(),
   bootstrap_email: z.email().optional(),

@@ -35,7 +35,9 @@ export interface ModelRef {
     | 'application'
     | 'oauth2_provider'
     | 'proxy_provider'
-    | 'saml_provider';
+    | 'saml_provider'
+    | 'ldap_provider'
+    | 'outpost';
   pk: string | number;
   name: string;
 }

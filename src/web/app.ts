@@ -21,6 +21,9 @@ import { policiesApi } from '../api/policies.ts';
 import { providersApi } from '../api/providers.ts';
 import { proxyProvidersApi } from '../api/proxyProviders.ts';
 import { samlProvidersApi } from '../api/samlProviders.ts';
+import { ldapProvidersApi } from '../api/ldapProviders.ts';
+import { outpostsApi } from '../api/outposts.ts';
+import { ldapOutpostApi } from '../providers/ldap/outpostApi.ts';
 import { stagesApi } from '../api/stages.ts';
 import { tokensApi } from '../api/tokens.ts';
 import { type ApiDeps, usersApi } from '../api/users.ts';
@@ -144,6 +147,9 @@ export async function buildApp({ config, deps, logger }: AppOptions): Promise<Fa
       await api.register(proxyProvidersApi, { deps: apiDeps });
       await api.register(applicationAccessApi, { deps: apiDeps });
       await api.register(samlProvidersApi, { deps: apiDeps });
+      await api.register(ldapProvidersApi, { deps: apiDeps });
+      await api.register(outpostsApi, { deps: apiDeps });
+      await api.register(ldapOutpostApi, { deps: apiDeps });
     },
     { prefix: '/api/v3' },
   );

@@ -1,0 +1,262 @@
+// LDAP benchmark: the outpost (`gatehouse ldap`, built JS, against `gatehouse server` on Postgres
+// + Redis) and Debian's OpenLDAP slapd (mdb), loaded with the same 1,000 users in 20 groups, in
+// the same run, 32 concurrent ldapts clients each on its own connection.
+// Run: npm run build && node_modules/.bin/node bench/ldap.ts — JSON on stdout, progress on stderr.
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { createHash, randomBytes, randomInt } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import argon2 from 'argon2';
+import { Client } from 'ldapts';
+import { hashPassword, PASSWORD_HASH_OPTIONS } from '../src/core/passwords.ts';
+import {
+  CLI,
+  type Cleanup,
+  createBenchStorage,
+  freePort,
+  HOST,
+  log,
+  randomText,
+  round,
+  runBench,
+  serverSettings,
+  startGatehouse,
+  stopChild,
+  waitUntilReady,
+  withPostgres,
+} from './harness.ts';
+
+const USERS = 1000;
+const GROUPS = 20;
+const CLIENTS = 32;
+const SECONDS = 3;
+const PASSWORD = 'Bench-Password-1';
+const BASE = 'dc=bench,dc=example';
+const userDn = (i: number) => `cn=bench${i},ou=users,${BASE}`;
+
+type Work = (client: Client) => Promise<unknown>;
+
+/** Operations per second with CLIENTS connections for SECONDS (after a 1 s warm-up). */
+async function measure(url: string, bindAs: { dn: string; password: string } | null, work: Work) {
+  const clients = await Promise.all(
+    Array.from({ length: CLIENTS }, async () => {
+      const client = new Client({ url, timeout: 30_000 });
+      if (bindAs) await client.bind(bindAs.dn, bindAs.password);
+      return client;
+    }),
+  );
+  let count = 0;
+  let errors = 0;
+  let counting = false;
+  let running = true;
+  const loops = clients.map(async (client) => {
+    while (running) {
+      try {
+        await work(client);
+        if (counting) count++;
+      } catch {
+        errors++;
+      }
+    }
+  });
+  await sleep(1000);
+  counting = true;
+  const started = performance.now();
+  await sleep(SECONDS * 1000);
+  counting = false;
+  const elapsed = (performance.now() - started) / 1000;
+  running = false;
+  await Promise.all(loops);
+  await Promise.all(clients.map((c) => c.unbind().catch(() => undefined)));
+  return { per_s: round(count / elapsed, 0), errors };
+}
+
+const workloads = (dnOf: (i: number) => string) => ({
+  search_by_uid: (c: Client) => c.search(BASE, { scope: 'sub', filter: `(uid=bench${randomInt(USERS)})`, attributes: ['cn', 'mail', 'uidNumber'] }),
+  groups_of_user: (c: Client) =>
+    c.search(BASE, { scope: 'sub', filter: `(&(objectClass=groupOfNames)(member=${dnOf(randomInt(USERS))}))`, attributes: ['cn'] }),
+  all_users: (c: Client) => c.search(BASE, { scope: 'sub', filter: '(objectClass=inetOrgPerson)', attributes: ['cn'] }),
+});
+
+/** Users, groups and memberships straight into the bench database: user i is in group i % 20. */
+async function loadGatehouse(database: string): Promise<void> {
+  const hash = await hashPassword(PASSWORD);
+  await withPostgres(database, async (db) => {
+    await db.query(
+      `INSERT INTO users (username, name, email, password_hash) SELECT 'bench' || i, 'Bench ' || i, 'bench' || i || '@example.com', $1
+       FROM generate_series(0, $2 - 1) i`,
+      [hash, USERS],
+    );
+    await db.query(`INSERT INTO groups (name) SELECT 'group' || g FROM generate_series(0, $1 - 1) g`, [GROUPS]);
+    await db.query(
+      `INSERT INTO group_memberships (group_id, user_id) SELECT g.id, u.id FROM users u
+       JOIN groups g ON g.name = 'group' || (substring(u.username from 6)::int % $1) WHERE u.username LIKE 'bench%'`,
+      [GROUPS],
+    );
+  });
+}
+
+async function api(baseUrl: string, token: string, method: string, path: string, body?: unknown) {
+  const res = await fetch(`${baseUrl}/api/v3${path}`, {
+    method,
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${await res.text()}`);
+  return res.status === 204 ? null : res.json();
+}
+
+function ssha(password: string): string {
+  const salt = randomBytes(8);
+  return `{SSHA}${Buffer.concat([createHash('sha1').update(password).update(salt).digest(), salt]).toString('base64')}`;
+}
+
+/** A private slapd (mdb) on a free port, loaded with slapadd; stopped at cleanup. */
+async function startSlapd(workDir: string, cleanup: Cleanup): Promise<string> {
+  const dir = join(workDir, 'slapd');
+  mkdirSync(join(dir, 'db'), { recursive: true });
+  const conf = join(dir, 'slapd.conf');
+  writeFileSync(
+    conf,
+    [
+      ...['core', 'cosine', 'inetorgperson', 'nis'].map((s) => `include /etc/ldap/schema/${s}.schema`),
+      'modulepath /usr/lib/ldap',
+      'moduleload back_mdb',
+      `pidfile ${dir}/slapd.pid`,
+      'database mdb',
+      'maxsize 268435456',
+      `suffix "${BASE}"`,
+      `rootdn "cn=admin,${BASE}"`,
+      'rootpw secret',
+      `directory ${dir}/db`,
+      'index objectClass,uid,cn,member eq',
+    ].join('\n'),
+  );
+  const entries = [
+    `dn: ${BASE}\nobjectClass: dcObject\nobjectClass: organization\ndc: bench\no: Bench`,
+    `dn: ou=users,${BASE}\nobjectClass: organizationalUnit\nou: users`,
+    `dn: ou=groups,${BASE}\nobjectClass: organizationalUnit\nou: groups`,
+  ];
+  const password = ssha(PASSWORD);
+  for (let i = 0; i < USERS; i++) {
+    entries.push(
+      `dn: ${userDn(i)}\nobjectClass: inetOrgPerson\nobjectClass: posixAccount\ncn: bench${i}\nuid: bench${i}\nsn: Bench ${i}\n` +
+        `mail: bench${i}@example.com\nuidNumber: ${2000 + i}\ngidNumber: ${2000 + i}\nhomeDirectory: /home/bench${i}\nuserPassword: ${password}`,
+    );
+  }
+  for (let g = 0; g < GROUPS; g++) {
+    const members = Array.from({ length: USERS / GROUPS }, (_, k) => `member: ${userDn(k * GROUPS + g)}`).join('\n');
+    entries.push(`dn: cn=group${g},ou=groups,${BASE}\nobjectClass: groupOfNames\ncn: group${g}\n${members}`);
+  }
+  writeFileSync(join(dir, 'data.ldif'), `${entries.join('\n\n')}\n`);
+  execFileSync('slapadd', ['-f', conf, '-l', join(dir, 'data.ldif')], { stdio: 'ignore' });
+  const port = await freePort();
+  const slapd = spawn('slapd', ['-f', conf, '-h', `ldap://${HOST}:${port}/`, '-d', '0'], { stdio: 'ignore' });
+  cleanup.add(`stop slapd (pid ${slapd.pid})`, () => stopChild(slapd));
+  await waitForLdap(`ldap://${HOST}:${port}`, { dn: `cn=admin,${BASE}`, password: 'secret' });
+  return `ldap://${HOST}:${port}`;
+}
+
+async function waitForLdap(url: string, bindAs: { dn: string; password: string }, ms = 20_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const client = new Client({ url, timeout: 2000 });
+    try {
+      await client.bind(bindAs.dn, bindAs.password);
+      await client.unbind();
+      return;
+    } catch (error) {
+      if (Date.now() > deadline) throw new Error(`${url} not answering binds: ${(error as Error).message}`);
+      await sleep(200);
+    }
+  }
+}
+
+async function argon2VerifiesPerSecond(): Promise<number> {
+  const hash = await argon2.hash(PASSWORD, PASSWORD_HASH_OPTIONS);
+  let count = 0;
+  const until = performance.now() + SECONDS * 1000;
+  await Promise.all(
+    Array.from({ length: 16 }, async () => {
+      while (performance.now() < until) {
+        await argon2.verify(hash, PASSWORD);
+        count++;
+      }
+    }),
+  );
+  return round(count / SECONDS, 0);
+}
+
+await runBench({
+  watchdogMs: 5 * 60_000,
+  async run(cleanup, workDir) {
+    const storage = await createBenchStorage(cleanup);
+    const apiToken = randomText(32);
+    const server = await startGatehouse('server', 'server', serverSettings({ ...storage, apiToken }), workDir, cleanup);
+    await waitUntilReady(server);
+    log('loading 1,000 users in 20 groups');
+    await loadGatehouse(storage.database);
+    const call = (method: string, path: string, body?: unknown) => api(server.baseUrl, apiToken, method, path, body);
+    const flow = (await call('GET', '/flows/instances/?slug=default-authentication-flow')).results[0].pk;
+    const searchGroup = (await call('GET', '/core/groups/?name=group0')).results[0].pk;
+    const provider = await call('POST', '/providers/ldap/', { name: 'bench', authorization_flow: flow, base_dn: BASE, search_group: searchGroup });
+    await call('POST', '/core/applications/', { name: 'Bench', slug: 'bench', provider: provider.pk });
+    const outpost = await call('POST', '/outposts/instances/', { name: 'bench', type: 'ldap', providers: [provider.pk] });
+    const token = (await call('GET', `/core/tokens/${outpost.token_identifier}/view_key/`)).key;
+    const ldapPort = await freePort();
+    const outpostProcess: ChildProcess = spawn(process.execPath, [CLI, 'ldap'], {
+      cwd: workDir,
+      env: {
+        PATH: process.env.PATH ?? '',
+        GATEHOUSE_HOST: server.baseUrl,
+        GATEHOUSE_TOKEN: token,
+        GATEHOUSE_LOG_LEVEL: 'warn',
+        GATEHOUSE_LISTEN__LDAP: `${HOST}:${ldapPort}`,
+        GATEHOUSE_LISTEN__LDAPS: `${HOST}:${await freePort()}`,
+      },
+      stdio: 'ignore',
+    });
+    cleanup.add('stop gatehouse ldap', () => stopChild(outpostProcess));
+    const gatehouseUrl = `ldap://${HOST}:${ldapPort}`;
+    // bench0 is in group0, the search group: it sees the whole directory.
+    const reader = { dn: userDn(0), password: PASSWORD };
+    await waitForLdap(gatehouseUrl, reader);
+    const slapdUrl = await startSlapd(workDir, cleanup);
+    const slapdReader = { dn: `cn=admin,${BASE}`, password: 'secret' };
+
+    type Rate = Awaited<ReturnType<typeof measure>>;
+    const gatehouse: Record<string, Rate> = {};
+    const slapd: Record<string, Rate> = {};
+    for (const [name, work] of Object.entries(workloads(userDn))) {
+      log(name);
+      slapd[name] = await measure(slapdUrl, slapdReader, work);
+      gatehouse[name] = await measure(gatehouseUrl, reader, work);
+    }
+    // Binds of 100 users again and again: after its first bind, each one is answered from the cache.
+    const bindWork = (c: Client) => c.bind(userDn(randomInt(100)), PASSWORD);
+    log('binds');
+    slapd.binds = await measure(slapdUrl, null, bindWork);
+    const warm = new Client({ url: gatehouseUrl, timeout: 30_000 });
+    for (let i = 0; i < 100; i++) await warm.bind(userDn(i), PASSWORD);
+    await warm.unbind();
+    gatehouse.cached_binds = await measure(gatehouseUrl, null, bindWork);
+    await call('PATCH', `/providers/ldap/${provider.pk}/`, { bind_mode: 'direct' });
+    await sleep(2000);
+    gatehouse.direct_binds = await measure(gatehouseUrl, null, bindWork);
+    const verifies = await argon2VerifiesPerSecond();
+    const ratio = (name: string) => round((gatehouse[name]?.per_s ?? 0) / Math.max(1, slapd[name]?.per_s ?? 0), 2);
+    return {
+      users: USERS,
+      groups: GROUPS,
+      clients: CLIENTS,
+      seconds: SECONDS,
+      gatehouse,
+      slapd,
+      argon2_verifies_per_s: verifies,
+      ratios_to_slapd: { search_by_uid: ratio('search_by_uid'), groups_of_user: ratio('groups_of_user'), all_users: ratio('all_users') },
+      direct_binds_to_argon2: round((gatehouse.direct_binds?.per_s ?? 0) / Math.max(1, verifies), 2),
+      goals: { searches_at_least_half_of_slapd: ratio('search_by_uid') >= 0.5 },
+    };
+  },
+});

@@ -1,0 +1,99 @@
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { type CoreClient, CoreUnavailable } from './coreClient.ts';
+import type { DirectoryTree } from './directory.ts';
+import { ResultCode } from './protocol.ts';
+
+// Simple binds: the password (and, with mfa_support, a TOTP code after its last ';') goes
+// through the provider's bind flow in the core; the signed-in user must be allowed by the
+// provider's application. In cached bind mode a success is remembered for a short while, as a
+// salted hash compared in constant time, so repeated binds skip the flow (and its argon2).
+
+export interface BindOutcome {
+  code: number;
+  message: string;
+  userPk?: number;
+}
+
+const MAX_CACHED_BINDS = 10_000;
+
+export class BindCache {
+  private readonly entries = new Map<string, { salt: Buffer; hash: Buffer; userPk: number; expiresAt: number }>();
+  private readonly ttlMs: number;
+
+  constructor(ttlSeconds: number) {
+    this.ttlMs = ttlSeconds * 1000;
+  }
+
+  private static digest(salt: Buffer, password: string): Buffer {
+    return createHash('sha256').update(salt).update(password, 'utf8').digest();
+  }
+
+  find(key: string, password: string, now = Date.now()): number | null {
+    const entry = this.entries.get(key);
+    if (!entry) return null;
+    if (entry.expiresAt <= now) {
+      this.entries.delete(key);
+      return null;
+    }
+    return timingSafeEqual(entry.hash, BindCache.digest(entry.salt, password)) ? entry.userPk : null;
+  }
+
+  remember(key: string, password: string, userPk: number, now = Date.now()): void {
+    if (this.ttlMs <= 0) return;
+    // Bounded: the oldest entry makes room (Map keeps insertion order).
+    if (this.entries.size >= MAX_CACHED_BINDS) this.entries.delete(this.entries.keys().next().value as string);
+    const salt = randomBytes(16);
+    this.entries.delete(key);
+    this.entries.set(key, { salt, hash: BindCache.digest(salt, password), userPk, expiresAt: now + this.ttlMs });
+  }
+
+  /** The directory changed (a password, a user disabled): every remembered bind is forgotten. */
+  clear(): void {
+    this.entries.clear();
+  }
+}
+
+/** Authentik's rule: with MFA support, a numeric suffix after the last ';' is the code. */
+export function splitMfaCode(password: string, isMfaSupported: boolean): { password: string; code: string | null } {
+  const cut = password.lastIndexOf(';');
+  if (!isMfaSupported || cut < 0) return { password, code: null };
+  const code = password.slice(cut + 1);
+  return /^\d{1,10}$/.test(code) ? { password: password.slice(0, cut), code } : { password, code: null };
+}
+
+const INVALID: BindOutcome = { code: ResultCode.invalidCredentials, message: 'Invalid credentials.' };
+
+export async function bindThroughCore(
+  client: CoreClient,
+  tree: DirectoryTree,
+  cache: BindCache,
+  login: { username: string; password: string; clientIp: string },
+  onCachedBind: (userPk: number) => void = () => undefined,
+): Promise<BindOutcome> {
+  const provider = tree.provider;
+  const cacheKey = `${provider.pk}\u0000${login.username.toLowerCase()}`;
+  if (provider.bind_mode === 'cached') {
+    const userPk = cache.find(cacheKey, login.password);
+    // A cached success holds only while the user is still active in the directory.
+    if (userPk !== null && tree.usersByPk.get(userPk)?.is_active) {
+      onCachedBind(userPk);
+      return { code: ResultCode.success, message: '', userPk };
+    }
+  }
+  const { password, code } = splitMfaCode(login.password, provider.mfa_support);
+  try {
+    const verdict = await client.walkBindFlow(provider.bind_flow_slug, { username: login.username, password, code, clientIp: login.clientIp });
+    if (!verdict.isSignedIn) return INVALID;
+    const access = await client.checkAccess(provider.pk, verdict.session, login.clientIp);
+    if (!access.user) return INVALID;
+    if (!access.access.passing) {
+      return { code: ResultCode.insufficientAccessRights, message: 'Access denied to this application.' };
+    }
+    if (provider.bind_mode === 'cached') cache.remember(cacheKey, login.password, access.user.pk);
+    return { code: ResultCode.success, message: '', userPk: access.user.pk };
+  } catch (error) {
+    // Fail closed: without the core nobody new gets in.
+    if (error instanceof CoreUnavailable) return { code: ResultCode.unavailable, message: 'The identity service is unavailable.' };
+    throw error;
+  }
+}

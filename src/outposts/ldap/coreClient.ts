@@ -1,0 +1,161 @@
+import { randomBytes } from 'node:crypto';
+import type { AccessVerdict, Directory, OutpostProviderConfig } from './wire.ts';
+
+// The outpost's only line to the core: HTTP with the outpost's token (it holds no database
+// credentials). Binds walk the provider's flow through the same executor API browsers use, so
+// throttling, lockout, policies and MFA apply to LDAP exactly as to the web login.
+
+export class CoreUnavailable extends Error {
+  override name = 'CoreUnavailable';
+}
+
+export type FlowVerdict = { isSignedIn: true; session: string } | { isSignedIn: false; reason: string };
+
+const API_TIMEOUT_MS = 5_000;
+// A bind may wait out the throttle's delay (≤ 4 s) plus an argon2 verify under load.
+const FLOW_TIMEOUT_MS = 20_000;
+const SESSION_COOKIE = 'authentik_session';
+const CSRF_COOKIE = 'authentik_csrf';
+const MAX_FLOW_STEPS = 8;
+
+export interface CoreClientOptions {
+  host: string;
+  token: string;
+  userAgent?: string;
+}
+
+function isWrongComponent(errors: unknown): boolean {
+  const list = (errors as { non_field_errors?: Array<{ code?: string }> } | undefined)?.non_field_errors;
+  return Array.isArray(list) && list.some((e) => e.code === 'wrong_component');
+}
+
+export class CoreClient {
+  readonly host: string;
+  private readonly token: string;
+  private readonly userAgent: string;
+
+  constructor(options: CoreClientOptions) {
+    this.host = options.host.replace(/\/+$/, '');
+    this.token = options.token;
+    this.userAgent = options.userAgent ?? 'gatehouse-ldap-outpost';
+  }
+
+  private async api<T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
+    let response: Response;
+    try {
+      response = await fetch(`${this.host}/api/v3${path}`, {
+        method,
+        headers: {
+          authorization: `Bearer ${this.token}`,
+          'user-agent': this.userAgent,
+          ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+        },
+        body: body === undefined ? undefined : JSON.stringify(body),
+        signal: AbortSignal.timeout(API_TIMEOUT_MS),
+      });
+    } catch (error) {
+      throw new CoreUnavailable(`core unreachable: ${(error as Error).message}`);
+    }
+    if (!response.ok) {
+      await response.body?.cancel();
+      throw new CoreUnavailable(`core answered ${response.status} to ${path}`);
+    }
+    if (response.status === 204) return undefined as T;
+    try {
+      return (await response.json()) as T;
+    } catch (error) {
+      throw new CoreUnavailable(`core sent no JSON for ${path}: ${(error as Error).message}`);
+    }
+  }
+
+  async providers(): Promise<OutpostProviderConfig[]> {
+    return (await this.api<{ results: OutpostProviderConfig[] }>('GET', '/outposts/ldap/')).results;
+  }
+
+  async directoryVersion(): Promise<string> {
+    return (await this.api<{ version: string }>('GET', '/outposts/ldap/directory/version/')).version;
+  }
+
+  directory(): Promise<Directory> {
+    return this.api<Directory>('GET', '/outposts/ldap/directory/');
+  }
+
+  async reportCachedBinds(providerPk: number, binds: Array<{ user: number; client_ip: string; count: number }>): Promise<void> {
+    await this.api('POST', `/outposts/ldap/${providerPk}/cached_binds/`, { binds });
+  }
+
+  checkAccess(providerPk: number, session: string, clientIp: string): Promise<AccessVerdict> {
+    return this.api<AccessVerdict>('POST', `/outposts/ldap/${providerPk}/check_access/`, { session, client_ip: clientIp });
+  }
+
+  /**
+   * Walks a login flow as a client would: identification, password, then the MFA code when the
+   * flow asks for one. Any refusal ends the walk; only a final redirect is a sign-in.
+   */
+  async walkBindFlow(slug: string, login: { username: string; password: string; code: string | null; clientIp: string }): Promise<FlowVerdict> {
+    const csrf = randomBytes(24).toString('base64url');
+    const cookies = new Map<string, string>([[CSRF_COOKIE, csrf]]);
+    const url = `${this.host}/api/v3/flows/executor/${encodeURIComponent(slug)}/?query=`;
+    const deadline = AbortSignal.timeout(FLOW_TIMEOUT_MS);
+    const step = async (body?: Record<string, unknown>) => {
+      let response: Response;
+      try {
+        response = await fetch(url, {
+          method: body ? 'POST' : 'GET',
+          headers: {
+            cookie: [...cookies].map(([k, v]) => `${k}=${v}`).join('; '),
+            'x-authentik-csrf': csrf,
+            // The core trusts this from loopback and private networks (listen.trusted_proxy_cidrs):
+            // throttling and network policies then see the LDAP client, not the outpost.
+            'x-forwarded-for': login.clientIp,
+            'user-agent': this.userAgent,
+            ...(body ? { 'content-type': 'application/json' } : {}),
+          },
+          body: body ? JSON.stringify(body) : undefined,
+          signal: deadline,
+        });
+      } catch (error) {
+        throw new CoreUnavailable(`core unreachable: ${(error as Error).message}`);
+      }
+      for (const line of response.headers.getSetCookie()) {
+        const [pair = ''] = line.split(';');
+        const cut = pair.indexOf('=');
+        if (cut > 0) cookies.set(pair.slice(0, cut).trim(), pair.slice(cut + 1).trim());
+      }
+      if (response.status >= 500) throw new CoreUnavailable(`core answered ${response.status} to the bind flow`);
+      const challenge = (await response.json().catch(() => ({}))) as { component?: string; response_errors?: unknown };
+      return { status: response.status, challenge };
+    };
+
+    // Most bind flows start with identification: answering it at once saves the opening GET (the
+    // executor plans the flow on the first request either way). Any other first stage answers
+    // wrong_component with its own challenge, and the walk goes on from there.
+    let { status, challenge } = await step({ component: 'ak-stage-identification', uid_field: login.username });
+    if (isWrongComponent(challenge.response_errors)) challenge = { ...challenge, response_errors: undefined };
+    for (let i = 0; i < MAX_FLOW_STEPS; i++) {
+      if (status !== 200) return { isSignedIn: false, reason: `flow answered ${status}` };
+      if (challenge.response_errors) return { isSignedIn: false, reason: 'invalid_credentials' };
+      switch (challenge.component) {
+        case 'xak-flow-redirect': {
+          const session = cookies.get(SESSION_COOKIE);
+          return session ? { isSignedIn: true, session } : { isSignedIn: false, reason: 'no session' };
+        }
+        case 'ak-stage-identification':
+          ({ status, challenge } = await step({ component: challenge.component, uid_field: login.username }));
+          break;
+        case 'ak-stage-password':
+          ({ status, challenge } = await step({ component: challenge.component, password: login.password }));
+          break;
+        case 'ak-stage-authenticator-validate':
+          if (login.code === null) return { isSignedIn: false, reason: 'mfa_required' };
+          ({ status, challenge } = await step({ component: challenge.component, code: login.code }));
+          break;
+        case 'ak-stage-access-denied':
+          return { isSignedIn: false, reason: 'access_denied' };
+        default:
+          return { isSignedIn: false, reason: `unsupported stage ${String(challenge.component)}` };
+      }
+    }
+    return { isSignedIn: false, reason: 'flow too long' };
+  }
+}

@@ -1,0 +1,166 @@
+import { octets } from './ber.ts';
+import { escapeValue, normalizeDn, parseDn } from './dn.ts';
+import { comparableValue, type MatchableEntry } from './filters.ts';
+import { encodeAttribute } from './protocol.ts';
+import type { Directory, DirectoryUser, OutpostProviderConfig } from './wire.ts';
+
+// The tree one provider shows, laid out as Authentik's outpost lays it out:
+//   <base>                      the base entry
+//   ou=users,<base>             cn=<username>,ou=users,<base>
+//   ou=groups,<base>            cn=<name>,ou=groups,<base>
+
+export interface Entry {
+  dn: string;
+  /** Lower-case, for scope and equality checks. */
+  normalizedDn: string;
+  /** Attribute names as served (memberOf, not memberof), in a stable order. */
+  attributes: Array<[string, string[]]>;
+  /** Lower-case names, for filters and attribute selection. */
+  matchable: MatchableEntry;
+  /** Each attribute already BER-encoded (PartialAttribute), by lower-case name: searches only concatenate. */
+  encoded: Map<string, Buffer>;
+  /** The whole attribute list encoded, for `*` and no selection. */
+  encodedAll: Buffer;
+  /** The DN as a BER octet string, ready for a SearchResultEntry. */
+  encodedDn: Buffer;
+  /** How many RDNs the DN has (for one-level scope without reparsing). */
+  depth: number;
+  /** The user behind a user entry (for "who may see what"). */
+  userPk: number | null;
+}
+
+export interface DirectoryTree {
+  provider: OutpostProviderConfig;
+  baseDn: string;
+  normalizedBase: string;
+  entries: Entry[];
+  /** Entries by normalized DN. */
+  byDn: Map<string, Entry>;
+  usersByPk: Map<number, DirectoryUser>;
+  userDnByPk: Map<number, string>;
+  /** Users by lower-case username (for binds). */
+  usersByName: Map<string, DirectoryUser>;
+  /** Entries by (lower-case attribute, folded value), for cn/uid/mail lookups. */
+  index: Map<string, Entry[]>;
+  /** Members of the provider's search group. */
+  searchGroupMembers: Set<number>;
+}
+
+const USER_CLASSES = ['top', 'person', 'organizationalPerson', 'inetOrgPerson', 'user', 'posixAccount', 'goauthentik.io/ldap/user'];
+const GROUP_CLASSES = ['top', 'group', 'groupOfNames', 'groupOfUniqueNames', 'posixGroup', 'goauthentik.io/ldap/group'];
+export const INDEXED = ['cn', 'uid', 'samaccountname', 'mail', 'uidnumber', 'gidnumber', 'objectclass', 'member', 'memberof'];
+
+function makeEntry(dn: string, attributes: Array<[string, string[]]>, userPk: number | null = null): Entry {
+  const present = attributes.filter(([, values]) => values.length > 0);
+  const encoded = new Map(present.map(([name, values]) => [name.toLowerCase(), encodeAttribute(name, values)]));
+  return {
+    dn,
+    normalizedDn: normalizeDn(dn) ?? dn.toLowerCase(),
+    attributes: present,
+    matchable: new Map(present.map(([name, values]) => [name.toLowerCase(), values])),
+    encoded,
+    encodedAll: Buffer.concat([...encoded.values()]),
+    encodedDn: octets(dn),
+    depth: parseDn(dn)?.length ?? 0,
+    userPk,
+  };
+}
+
+const extra = (attributes: Record<string, string | string[]>, taken: Set<string>): Array<[string, string[]]> =>
+  Object.entries(attributes)
+    .filter(([name]) => !taken.has(name.toLowerCase()))
+    .map(([name, value]) => [name, Array.isArray(value) ? value : [value]]);
+
+export function buildTree(provider: OutpostProviderConfig, directory: Directory): DirectoryTree {
+  const baseDn = provider.base_dn;
+  const usersOu = `ou=users,${baseDn}`;
+  const groupsOu = `ou=groups,${baseDn}`;
+  const userDn = (u: DirectoryUser) => `cn=${escapeValue(u.username)},${usersOu}`;
+  const groupDns = new Map(directory.groups.map((g) => [g.pk, `cn=${escapeValue(g.name)},${groupsOu}`]));
+  const members = new Map<string, DirectoryUser[]>();
+  for (const u of directory.users) for (const g of u.groups) members.set(g, [...(members.get(g) ?? []), u]);
+
+  const firstRdn = baseDn.split(',')[0] ?? '';
+  const entries: Entry[] = [
+    makeEntry(baseDn, [
+      ['objectClass', ['top', 'domain']],
+      [firstRdn.split('=')[0]?.trim() || 'dc', [firstRdn.split('=').slice(1).join('=').trim()]],
+    ]),
+    makeEntry(usersOu, [['objectClass', ['top', 'organizationalUnit']], ['ou', ['users']]]),
+    makeEntry(groupsOu, [['objectClass', ['top', 'organizationalUnit']], ['ou', ['groups']]]),
+  ];
+  const userDnByPk = new Map<number, string>();
+  for (const u of directory.users) {
+    const dn = userDn(u);
+    userDnByPk.set(u.pk, dn);
+    const uidNumber = String(provider.uid_start_number + u.pk);
+    const attributes: Array<[string, string[]]> = [
+      ['objectClass', USER_CLASSES],
+      ['cn', [u.username]],
+      ['uid', [u.username]],
+      ['sAMAccountName', [u.username]],
+      ['name', [u.name]],
+      ['displayName', [u.name]],
+      ['sn', [u.name]],
+      ['mail', u.email ? [u.email] : []],
+      ['memberOf', u.groups.flatMap((g) => groupDns.get(g) ?? [])],
+      ['uidNumber', [uidNumber]],
+      // As in Authentik: each user's primary group is a virtual one numbered like the user.
+      ['gidNumber', [uidNumber]],
+      ['homeDirectory', [`/home/${u.username}`]],
+      ['loginShell', ['/bin/bash']],
+      ['entryUUID', [u.uuid]],
+      ['ak-active', [String(u.is_active)]],
+      ['ak-superuser', [String(u.is_superuser)]],
+    ];
+    const taken = new Set(attributes.map(([n]) => n.toLowerCase()));
+    entries.push(makeEntry(dn, [...attributes, ...extra(u.attributes, taken)], u.pk));
+  }
+  for (const g of directory.groups) {
+    const groupMembers = members.get(g.pk) ?? [];
+    const attributes: Array<[string, string[]]> = [
+      ['objectClass', GROUP_CLASSES],
+      ['cn', [g.name]],
+      ['name', [g.name]],
+      ['member', groupMembers.map(userDn)],
+      ['memberUid', groupMembers.map((u) => u.username)],
+      ['memberOf', g.parent ? [groupDns.get(g.parent) ?? ''].filter(Boolean) : []],
+      ['gidNumber', [String(provider.gid_start_number + g.num_pk)]],
+      ['entryUUID', [g.pk]],
+      ['ak-superuser', [String(g.is_superuser)]],
+    ];
+    const taken = new Set(attributes.map(([n]) => n.toLowerCase()));
+    entries.push(makeEntry(groupDns.get(g.pk) as string, [...attributes, ...extra(g.attributes, taken)]));
+  }
+
+  const index = new Map<string, Entry[]>();
+  for (const entry of entries) {
+    for (const name of INDEXED) {
+      for (const value of entry.matchable.get(name) ?? []) {
+        const key = `${name}\u0000${comparableValue(name, value)}`;
+        const list = index.get(key);
+        if (list) list.push(entry);
+        else index.set(key, [entry]);
+      }
+    }
+  }
+  const searchGroupMembers = new Set((members.get(provider.search_group ?? '') ?? []).map((u) => u.pk));
+  return {
+    provider,
+    baseDn,
+    normalizedBase: normalizeDn(baseDn) ?? baseDn.toLowerCase(),
+    entries,
+    byDn: new Map(entries.map((e) => [e.normalizedDn, e])),
+    usersByPk: new Map(directory.users.map((u) => [u.pk, u])),
+    userDnByPk,
+    usersByName: new Map(directory.users.map((u) => [u.username.toLowerCase(), u])),
+    index,
+    searchGroupMembers,
+  };
+}
+
+/** Superusers and members of the search group see the whole tree; others see only themselves. */
+export function canSearchAll(tree: DirectoryTree, userPk: number): boolean {
+  const user = tree.usersByPk.get(userPk);
+  return !!user && (user.is_superuser || tree.searchGroupMembers.has(userPk));
+}

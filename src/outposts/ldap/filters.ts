@@ -1,0 +1,181 @@
+import { BerError, type BerReader } from './ber.ts';
+import { normalizeDn } from './dn.ts';
+
+// RFC 4511 §4.5.1.7 search filters: decoded with bounded depth and size, matched without regard
+// to case (every attribute we serve compares as caseIgnoreMatch, numbers as integers), unlike
+// ldapjs, whose case-sensitive matching (#856) missed "(uid=Alice)".
+
+export type Filter =
+  | { kind: 'and' | 'or'; filters: Filter[] }
+  | { kind: 'not'; filter: Filter }
+  | { kind: 'equal' | 'approx' | 'greaterOrEqual' | 'lessOrEqual'; attribute: string; value: string }
+  | { kind: 'substrings'; attribute: string; initial: string | null; any: string[]; final: string | null }
+  | { kind: 'present'; attribute: string }
+  | { kind: 'extensible'; attribute: string | null; value: string };
+
+const MAX_DEPTH = 32;
+const MAX_NODES = 512;
+
+/** An entry as filters see it: lower-case attribute names to values. */
+export type MatchableEntry = Map<string, string[]>;
+
+export function readFilter(reader: BerReader): Filter {
+  const budget = { nodes: 0 };
+  return readNode(reader, 0, budget);
+}
+
+function readNode(reader: BerReader, depth: number, budget: { nodes: number }): Filter {
+  if (depth > MAX_DEPTH) throw new BerError('filter nested too deeply');
+  if (++budget.nodes > MAX_NODES) throw new BerError('filter too large');
+  const tag = reader.peekTag();
+  switch (tag) {
+    case 0xa0:
+    case 0xa1: {
+      const inner = reader.readConstructed(tag);
+      const filters: Filter[] = [];
+      while (inner.hasMore) filters.push(readNode(inner, depth + 1, budget));
+      return { kind: tag === 0xa0 ? 'and' : 'or', filters };
+    }
+    case 0xa2: {
+      const inner = reader.readConstructed(0xa2);
+      const filter = readNode(inner, depth + 1, budget);
+      if (inner.hasMore) throw new BerError('not takes one filter');
+      return { kind: 'not', filter };
+    }
+    case 0xa3:
+    case 0xa5:
+    case 0xa6:
+    case 0xa8: {
+      const inner = reader.readConstructed(tag);
+      const attribute = inner.readString().toLowerCase();
+      const value = inner.readString();
+      const kind = tag === 0xa3 ? 'equal' : tag === 0xa5 ? 'greaterOrEqual' : tag === 0xa6 ? 'lessOrEqual' : 'approx';
+      return { kind, attribute, value };
+    }
+    case 0xa4: {
+      const inner = reader.readConstructed(0xa4);
+      const attribute = inner.readString().toLowerCase();
+      const parts = inner.readConstructed(0x30);
+      let initial: string | null = null;
+      let final: string | null = null;
+      const any: string[] = [];
+      while (parts.hasMore) {
+        const partTag = parts.peekTag();
+        if (partTag === 0x80 && initial === null && any.length === 0) initial = parts.readString(0x80);
+        else if (partTag === 0x81 && final === null) any.push(parts.readString(0x81));
+        else if (partTag === 0x82 && final === null) final = parts.readString(0x82);
+        else throw new BerError('bad substring filter');
+      }
+      return { kind: 'substrings', attribute, initial, any, final };
+    }
+    case 0x87:
+      return { kind: 'present', attribute: reader.readString(0x87).toLowerCase() };
+    case 0xa9: {
+      const inner = reader.readConstructed(0xa9);
+      let attribute: string | null = null;
+      let value: string | null = null;
+      while (inner.hasMore) {
+        const t = inner.peekTag();
+        if (t === 0x81) inner.readString(0x81); // matching rule: every match here is caseIgnore
+        else if (t === 0x82) attribute = inner.readString(0x82).toLowerCase();
+        else if (t === 0x83) value = inner.readString(0x83);
+        else if (t === 0x84) inner.readBoolean(0x84);
+        else throw new BerError('bad extensible filter');
+      }
+      if (value === null) throw new BerError('extensible filter without a value');
+      return { kind: 'extensible', attribute, value };
+    }
+    default:
+      throw new BerError(`unknown filter tag ${tag}`);
+  }
+}
+
+const fold = (s: string) => s.normalize('NFC').toLowerCase().replace(/\s+/g, ' ').trim();
+
+// Attributes whose values are DNs compare as DNs: "cn=A, ou=Users" equals "cn=a,ou=users".
+const DN_ATTRIBUTES = new Set(['member', 'memberof', 'uniquemember', 'distinguishedname', 'entrydn']);
+
+// Member lists repeat the same DNs in every search: their normal forms are remembered (bounded).
+const normalizedDns = new Map<string, string>();
+
+/** The comparable form of a value of `attribute` (lower-case name): for indexes and equality. */
+export function comparableValue(attribute: string, value: string): string {
+  if (!DN_ATTRIBUTES.has(attribute)) return fold(value);
+  let normal = normalizedDns.get(value);
+  if (normal === undefined) {
+    normal = normalizeDn(value) ?? fold(value);
+    if (normalizedDns.size >= 50_000) normalizedDns.clear();
+    normalizedDns.set(value, normal);
+  }
+  return normal;
+}
+const isInteger = (s: string) => /^-?\d{1,15}$/.test(s);
+
+function compare(a: string, b: string): number {
+  if (isInteger(a) && isInteger(b)) return Number(a) - Number(b);
+  const x = fold(a);
+  const y = fold(b);
+  return x < y ? -1 : x > y ? 1 : 0;
+}
+
+function matchesSubstrings(value: string, f: Extract<Filter, { kind: 'substrings' }>): boolean {
+  const text = fold(value);
+  let pos = 0;
+  if (f.initial !== null) {
+    const initial = fold(f.initial);
+    if (!text.startsWith(initial)) return false;
+    pos = initial.length;
+  }
+  for (const part of f.any) {
+    const found = text.indexOf(fold(part), pos);
+    if (found < 0) return false;
+    pos = found + fold(part).length;
+  }
+  if (f.final !== null) {
+    const final = fold(f.final);
+    return text.length - final.length >= pos && text.endsWith(final);
+  }
+  return true;
+}
+
+export function matches(filter: Filter, entry: MatchableEntry): boolean {
+  switch (filter.kind) {
+    case 'and':
+      return filter.filters.every((f) => matches(f, entry));
+    case 'or':
+      return filter.filters.some((f) => matches(f, entry));
+    case 'not':
+      return !matches(filter.filter, entry);
+    case 'present':
+      return filter.attribute === 'objectclass' || (entry.get(filter.attribute)?.length ?? 0) > 0;
+    case 'equal':
+    case 'approx': {
+      if (DN_ATTRIBUTES.has(filter.attribute)) {
+        const wanted = comparableValue(filter.attribute, filter.value);
+        return (entry.get(filter.attribute) ?? []).some((v) => comparableValue(filter.attribute, v) === wanted);
+      }
+      return (entry.get(filter.attribute) ?? []).some((v) => compare(v, filter.value) === 0);
+    }
+    case 'greaterOrEqual':
+      return (entry.get(filter.attribute) ?? []).some((v) => compare(v, filter.value) >= 0);
+    case 'lessOrEqual':
+      return (entry.get(filter.attribute) ?? []).some((v) => compare(v, filter.value) <= 0);
+    case 'substrings':
+      return (entry.get(filter.attribute) ?? []).some((v) => matchesSubstrings(v, filter));
+    case 'extensible': {
+      const values = filter.attribute ? (entry.get(filter.attribute) ?? []) : [...entry.values()].flat();
+      return values.some((v) => compare(v, filter.value) === 0);
+    }
+  }
+}
+
+/**
+ * The `(attr=value)` terms every match must satisfy (the filter itself, or terms of an `&`), for
+ * an index lookup: the caller picks the most selective.
+ */
+export function equalityKeys(filter: Filter): Array<{ attribute: string; value: string }> {
+  if (filter.kind === 'equal') return [{ attribute: filter.attribute, value: comparableValue(filter.attribute, filter.value) }];
+  if (filter.kind === 'and') return filter.filters.flatMap(equalityKeys);
+  return [];
+}
+

@@ -1,0 +1,186 @@
+import { bindThroughCore } from './bind.ts';
+import { CoreUnavailable } from './coreClient.ts';
+import type { DirectoryTree } from './directory.ts';
+import { escapeValue, parseDn } from './dn.ts';
+import type { LdapOutpost } from './outpost.ts';
+import {
+  bindResponse,
+  decodePagedControl,
+  extendedResponse,
+  type Message,
+  OID,
+  pagedControl,
+  ResultCode,
+  resultMessage,
+  searchDone,
+  searchEntry,
+  searchEntryEncoded,
+} from './protocol.ts';
+import { rootDse, rootDseMatches, runCompare, runSearch, selectAttributes, selectEncoded } from './search.ts';
+
+// What each operation does, given who the connection is bound as. The connection hands in
+// decoded messages and a way to write; this decides the answers.
+
+export interface SessionState {
+  bound: { outpost: LdapOutpost; providerPk: number; userPk: number; dn: string } | null;
+  isTls: boolean;
+  clientIp: string;
+}
+
+export interface OperationContext {
+  outposts: LdapOutpost[];
+  write: (data: Buffer) => void;
+  /** Resolves once the client has taken what was written (so a slow reader bounds our buffers). */
+  drained: () => Promise<void>;
+  canStartTls: () => boolean;
+}
+
+export type Outcome = 'continue' | 'close' | 'starttls';
+
+/** The user a bind DN names: `cn=<name>` (or `uid=`) under ou=users of a provider's base, or right under the base. */
+function findBindTarget(outposts: LdapOutpost[], dn: string): { outpost: LdapOutpost; tree: DirectoryTree; username: string } | null {
+  const rdns = parseDn(dn);
+  const first = rdns?.[0];
+  if (!first || (first.type !== 'cn' && first.type !== 'uid') || first.value === '') return null;
+  const parent = (rdns ?? []).slice(1).map((r) => `${r.type}=${escapeValue(r.value.toLowerCase())}`).join(',');
+  for (const outpost of outposts) {
+    const tree = outpost.treeFor(dn);
+    // As in Authentik: the user's own DN, or the name directly under the base; never a group's DN.
+    if (tree && (parent === `ou=users,${tree.normalizedBase}` || parent === tree.normalizedBase)) {
+      return { outpost, tree, username: first.value };
+    }
+  }
+  return null;
+}
+
+async function bind(message: Message & { request: { op: 'bind' } }, state: SessionState, ctx: OperationContext): Promise<Outcome> {
+  const { request, id } = message;
+  state.bound = null;
+  if (request.version !== 3) return reply(ctx, bindResponse(id, ResultCode.protocolError, 'Only LDAPv3 is supported.'));
+  if (request.isSasl) return reply(ctx, bindResponse(id, ResultCode.authMethodNotSupported, 'Only simple binds are supported.'));
+  const password = (request.password as Buffer).toString('utf8');
+  if (request.name === '' && password === '') {
+    return reply(ctx, bindResponse(id, ResultCode.inappropriateAuthentication, 'Anonymous binds are not allowed.'));
+  }
+  // RFC 4513 §5.1.2: a name with no password is an unauthenticated bind; refuse it.
+  if (password === '') return reply(ctx, bindResponse(id, ResultCode.unwillingToPerform, 'Unauthenticated binds are not allowed.'));
+  const target = findBindTarget(ctx.outposts, request.name);
+  if (!target) return reply(ctx, bindResponse(id, ResultCode.invalidCredentials, 'Invalid credentials.'));
+  const login = { username: target.username, password, clientIp: state.clientIp };
+  const outcome = await bindThroughCore(target.outpost.client, target.tree, target.outpost.bindCache, login, (userPk) =>
+    target.outpost.noteCachedBind(target.tree.provider.pk, userPk, state.clientIp),
+  );
+  if (outcome.code === ResultCode.success && outcome.userPk !== undefined) {
+    // A user created moments ago may not be in our copy yet.
+    if (!target.tree.usersByPk.has(outcome.userPk)) await target.outpost.refresh().catch(() => undefined);
+    const tree = target.outpost.treeFor(request.name) ?? target.tree;
+    const dn = tree.userDnByPk.get(outcome.userPk) ?? request.name;
+    state.bound = { outpost: target.outpost, providerPk: tree.provider.pk, userPk: outcome.userPk, dn };
+  }
+  return reply(ctx, bindResponse(id, outcome.code, outcome.message));
+}
+
+function reply(ctx: OperationContext, data: Buffer, outcome: Outcome = 'continue'): Outcome {
+  ctx.write(data);
+  return outcome;
+}
+
+async function search(message: Message & { request: { op: 'search' } }, state: SessionState, ctx: OperationContext): Promise<Outcome> {
+  const { request: q, id } = message;
+  const started = Date.now();
+  if (q.base === '' && q.scope === 0) {
+    // The root DSE: readable before binding, so clients can discover StartTLS and paging.
+    const contexts = ctx.outposts.flatMap((o) => o.trees.map((t) => t.baseDn));
+    if (rootDseMatches(q.filter)) {
+      // Its attributes are all operational: `+` asks for all of them.
+      const wanted = q.attributes.includes('+') ? [] : q.attributes;
+      ctx.write(searchEntry(id, '', selectAttributes(rootDse(contexts), wanted), q.typesOnly));
+    }
+    return reply(ctx, searchDone(id, ResultCode.success));
+  }
+  if (!state.bound) return reply(ctx, searchDone(id, ResultCode.insufficientAccessRights, 'Bind first.'));
+  const { outpost, providerPk, userPk } = state.bound;
+  let tree = outpost.trees.find((t) => t.provider.pk === providerPk);
+  if (tree?.provider.search_mode === 'direct') {
+    try {
+      await outpost.refresh();
+    } catch (error) {
+      if (error instanceof CoreUnavailable) return reply(ctx, searchDone(id, ResultCode.unavailable, 'The identity service is unavailable.'));
+      throw error;
+    }
+    tree = outpost.trees.find((t) => t.provider.pk === providerPk);
+  }
+  if (!tree) return reply(ctx, searchDone(id, ResultCode.noSuchObject, 'No such object.'));
+  // Disabled or deleted since it bound: the connection loses what the bind gave it.
+  if (!tree.usersByPk.get(userPk)?.is_active) {
+    state.bound = null;
+    return reply(ctx, searchDone(id, ResultCode.insufficientAccessRights, 'Bind first.'));
+  }
+  const pagedRequest = message.controls.find((c) => c.type === OID.pagedResults);
+  const paging = pagedRequest ? decodePagedControl(pagedRequest.value) : null;
+  const outcome = runSearch(tree, userPk, q, paging);
+  if (!('entries' in outcome)) return reply(ctx, searchDone(id, outcome.code, outcome.message));
+  // Entries go out in batches: one write per entry made large result sets syscall-bound.
+  let batch: Buffer[] = [];
+  for (const entry of outcome.entries) {
+    if (q.timeLimit > 0 && Date.now() - started > q.timeLimit * 1000) {
+      ctx.write(Buffer.concat(batch));
+      return reply(ctx, searchDone(id, ResultCode.timeLimitExceeded, 'Time limit exceeded.'));
+    }
+    batch.push(
+      q.typesOnly
+        ? searchEntry(id, entry.dn, selectAttributes(entry.attributes, q.attributes), true)
+        : searchEntryEncoded(id, entry.encodedDn, selectEncoded(entry, q.attributes)),
+    );
+    if (batch.length >= 256) {
+      ctx.write(Buffer.concat(batch));
+      batch = [];
+      await ctx.drained();
+    }
+  }
+  if (batch.length) ctx.write(Buffer.concat(batch));
+  const controls = outcome.nextCookie ? [pagedControl(outcome.nextCookie)] : [];
+  return reply(ctx, searchDone(id, outcome.code, '', controls));
+}
+
+function extended(message: Message & { request: { op: 'extended' } }, state: SessionState, ctx: OperationContext): Outcome {
+  const { request, id } = message;
+  if (request.name === OID.whoAmI) {
+    return reply(ctx, extendedResponse(id, ResultCode.success, { value: state.bound ? `dn:${state.bound.dn}` : '' }));
+  }
+  if (request.name === OID.startTls) {
+    if (!ctx.canStartTls()) return reply(ctx, extendedResponse(id, ResultCode.operationsError, { name: OID.startTls, message: 'TLS is not available.' }));
+    return reply(ctx, extendedResponse(id, ResultCode.success, { name: OID.startTls }), 'starttls');
+  }
+  return reply(ctx, extendedResponse(id, ResultCode.protocolError, { message: `Unsupported extended operation ${request.name.slice(0, 100)}.` }));
+}
+
+export async function handleMessage(message: Message, state: SessionState, ctx: OperationContext): Promise<Outcome> {
+  // RFC 4511 §4.1.11: an unknown critical control must fail the operation.
+  const unknownCritical = message.controls.find((c) => c.isCritical && c.type !== OID.pagedResults);
+  const request = message.request;
+  if (unknownCritical && request.op !== 'unbind' && request.op !== 'abandon') {
+    const tag = { bind: 0x61, search: 0x65, extended: 0x78, compare: 0x6f, write: request.op === 'write' ? request.responseTag : 0 }[request.op];
+    return reply(ctx, resultMessage(message.id, tag, ResultCode.unavailableCriticalExtension, 'Unsupported critical control.'));
+  }
+  switch (request.op) {
+    case 'bind':
+      return bind(message as Message & { request: typeof request }, state, ctx);
+    case 'search':
+      return search(message as Message & { request: typeof request }, state, ctx);
+    case 'extended':
+      return extended(message as Message & { request: typeof request }, state, ctx);
+    case 'unbind':
+      return 'close';
+    case 'abandon':
+      // Every operation here finishes before the next is read: there is nothing to abandon.
+      return 'continue';
+    case 'compare': {
+      const tree = state.bound?.outpost.trees.find((t) => t.provider.pk === state.bound?.providerPk);
+      if (!state.bound || !tree) return reply(ctx, resultMessage(message.id, 0x6f, ResultCode.insufficientAccessRights, 'Bind first.'));
+      return reply(ctx, resultMessage(message.id, 0x6f, runCompare(tree, state.bound.userPk, request)));
+    }
+    case 'write':
+      return reply(ctx, resultMessage(message.id, request.responseTag, ResultCode.insufficientAccessRights, 'The directory is read-only.'));
+  }
+}

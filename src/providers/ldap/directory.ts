@@ -1,0 +1,98 @@
+import { createHash } from 'node:crypto';
+import type { CoreDeps } from '../../core/context.ts';
+import type { Directory, OutpostProviderConfig } from '../../outposts/ldap/wire.ts';
+import { directoryFingerprint, listDirectoryGroups, listDirectoryUsers } from '../../store/ldapDirectory.ts';
+import type { LdapProviderRow } from '../../store/ldapProviders.ts';
+
+// What the core hands an LDAP outpost: its providers' settings and the directory (users, groups,
+// memberships), plus a version string that changes whenever either does, so the outpost can
+// poll the version cheaply and fetch the rest only on change.
+
+/** Authentik's LDAPOutpostConfig, one per provider the outpost serves. */
+export const presentOutpostConfig = (p: LdapProviderRow, bindFlowSlug: string): OutpostProviderConfig => ({
+  pk: p.provider_id,
+  name: p.provider_name,
+  base_dn: p.base_dn,
+  bind_flow_slug: bindFlowSlug,
+  application_slug: p.application_slug,
+  search_group: p.search_group_id,
+  uid_start_number: p.uid_start_number,
+  gid_start_number: p.gid_start_number,
+  search_mode: p.search_mode,
+  bind_mode: p.bind_mode,
+  mfa_support: p.mfa_support,
+});
+
+/** Only scalar attributes (and lists of them) become LDAP attributes; names LDAP can carry. */
+function ldapAttributes(attributes: Record<string, unknown>): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {};
+  for (const [key, value] of Object.entries(attributes ?? {})) {
+    if (!/^[A-Za-z][A-Za-z0-9-]{0,63}$/.test(key)) continue;
+    const scalar = (v: unknown) => (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean' ? String(v) : null);
+    if (Array.isArray(value)) {
+      const values = value.map(scalar).filter((v): v is string => v !== null);
+      if (values.length) out[key] = values;
+    } else {
+      const v = scalar(value);
+      if (v !== null) out[key] = v;
+    }
+  }
+  return out;
+}
+
+/** The groups whose members are superusers: is_superuser on the group or any ancestor. */
+function superuserGroups(groups: Array<{ id: string; parent_id: string | null; is_superuser: boolean }>): Set<string> {
+  const byId = new Map(groups.map((g) => [g.id, g]));
+  const result = new Set<string>();
+  for (const group of groups) {
+    const seen = new Set<string>();
+    for (let g: typeof group | undefined = group; g && !seen.has(g.id); g = g.parent_id ? byId.get(g.parent_id) : undefined) {
+      seen.add(g.id);
+      if (g.is_superuser) {
+        result.add(group.id);
+        break;
+      }
+    }
+  }
+  return result;
+}
+
+export async function loadDirectory(deps: Pick<CoreDeps, 'db'>, configVersion: string): Promise<Directory> {
+  const [users, groups, fingerprint] = await Promise.all([
+    listDirectoryUsers(deps.db),
+    listDirectoryGroups(deps.db),
+    directoryFingerprint(deps.db),
+  ]);
+  const admins = superuserGroups(groups);
+  return {
+    version: combineVersion(fingerprint, configVersion),
+    users: users.map((u) => ({
+      pk: u.id,
+      uuid: u.uuid,
+      username: u.username,
+      name: u.name,
+      email: u.email,
+      is_active: u.is_active,
+      is_superuser: u.group_ids.some((id) => admins.has(id)),
+      attributes: ldapAttributes(u.attributes),
+      groups: u.group_ids,
+    })),
+    groups: groups.map((g) => ({
+      pk: g.id,
+      num_pk: g.num_pk,
+      name: g.name,
+      is_superuser: admins.has(g.id),
+      parent: g.parent_id,
+      attributes: ldapAttributes(g.attributes),
+    })),
+  };
+}
+
+export async function directoryVersion(deps: Pick<CoreDeps, 'db'>, configVersion: string): Promise<string> {
+  return combineVersion(await directoryFingerprint(deps.db), configVersion);
+}
+
+const combineVersion = (fingerprint: string, configVersion: string) =>
+  createHash('sha256').update(`${fingerprint}|${configVersion}`).digest('base64url').slice(0, 32);
+
+export const configVersionOf = (configs: OutpostProviderConfig[]) => createHash('sha256').update(JSON.stringify(configs)).digest('base64url');

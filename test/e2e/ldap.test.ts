@@ -1,0 +1,248 @@
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { TestBrowser } from '../support/browser.ts';
+import { addUser, BASE, createLdapHarness, dnsOf, eventually, type LdapHarness, ldapTool, userDn } from '../support/ldap.ts';
+import { secretOf, totpCode } from '../support/oathtool.ts';
+
+// Real OpenLDAP clients (ldap-utils) against the outpost, which talks to a real core over HTTP.
+
+let h: LdapHarness;
+let staffGroup = '';
+let searchGroup = '';
+const PASS = { alice: 'alice-Password-1', bob: 'bob-Password-1', carol: 'carol-Password-1', dave: 'dave-Password-1' };
+
+const whoami = (dn: string, password: string, extra: string[] = [], env: Record<string, string> = {}) =>
+  ldapTool('ldapwhoami', ['-x', '-H', h.ldapUrl, '-D', dn, '-w', password, ...extra], env);
+const search = (dn: string, password: string, args: string[], env: Record<string, string> = {}, url = h.ldapUrl) =>
+  ldapTool('ldapsearch', ['-x', '-LLL', '-H', url, '-D', dn, '-w', password, '-b', BASE, ...args], env);
+
+async function events(action: string, username: string) {
+  const res = await h.t.api('GET', `/api/v3/events/events/?action=${action}&username=${username}&page_size=100`);
+  return res.json().results as Array<{ context: Record<string, unknown> }>;
+}
+
+before(async () => {
+  h = await createLdapHarness();
+  const staff = await h.t.api('POST', '/api/v3/core/groups/', { name: 'staff' });
+  staffGroup = staff.json().pk;
+  const searchers = await h.t.api('POST', '/api/v3/core/groups/', { name: 'ldap-searchers' });
+  searchGroup = searchers.json().pk;
+  await addUser(h.t, 'alice', PASS.alice, [staffGroup]);
+  await addUser(h.t, 'bob', PASS.bob);
+  await addUser(h.t, 'carol', PASS.carol, [staffGroup]);
+  await addUser(h.t, 'dave', PASS.dave, [staffGroup, searchGroup]);
+  const app = (await h.t.api('GET', '/api/v3/core/applications/test-ldap/')).json();
+  // Only staff (and admins, through their group) may use the application.
+  const admins = (await h.t.api('GET', '/api/v3/core/groups/?name=admins')).json().results[0].pk;
+  for (const [order, group] of [staffGroup, admins].entries()) {
+    const res = await h.t.api('POST', '/api/v3/policies/bindings/', { target: app.pk, group, order });
+    assert.equal(res.statusCode, 201, res.body);
+  }
+  const patched = await h.t.api('PATCH', `/api/v3/providers/ldap/${h.providerPk}/`, { search_group: searchGroup });
+  assert.equal(patched.statusCode, 200, patched.body);
+  await eventually(async () => (await whoami(userDn('dave'), PASS.dave)).code === 0, 5000);
+});
+after(() => h.close());
+
+test('ldapwhoami binds through the bind flow and writes a login event', async () => {
+  const res = await whoami(userDn('alice'), PASS.alice);
+  assert.equal(res.code, 0, res.stderr);
+  assert.equal(res.stdout.trim(), `dn:${userDn('alice')}`);
+  const logins = await events('login', 'alice');
+  assert.ok(logins.length >= 1, 'the flow recorded the login');
+});
+
+test('binds answered from the bind cache are reported to the core as login events', async () => {
+  assert.equal((await whoami(userDn('alice'), PASS.alice)).code, 0);
+  assert.equal((await whoami(userDn('alice'), PASS.alice)).code, 0);
+  await eventually(async () => (await events('login', 'alice')).some((e) => e.context.auth_method === 'ldap_cached_bind'), 5000);
+  const cached = (await events('login', 'alice')).find((e) => e.context.auth_method === 'ldap_cached_bind');
+  assert.equal(cached?.context.application, 'test-ldap');
+  assert.ok(Number(cached?.context.binds) >= 1);
+});
+
+test('a wrong password is refused with invalidCredentials and recorded as login_failed', async () => {
+  const res = await whoami(userDn('carol'), 'wrong-password');
+  assert.equal(res.code, 49, res.stderr);
+  assert.ok((await events('login_failed', 'carol')).length >= 1);
+});
+
+test('a user outside the application\'s groups cannot bind, even with the right password', async () => {
+  const res = await whoami(userDn('bob'), PASS.bob);
+  assert.notEqual(res.code, 0);
+  assert.equal(res.code, 50, res.stderr);
+  assert.ok((await events('access_denied', 'bob')).length >= 1);
+});
+
+test('anonymous and unauthenticated binds are refused; unknown base DNs too', async () => {
+  assert.notEqual((await ldapTool('ldapwhoami', ['-x', '-H', h.ldapUrl])).code, 0);
+  assert.notEqual((await ldapTool('ldapsearch', ['-x', '-LLL', '-H', h.ldapUrl, '-b', BASE, '(cn=alice)'])).stdout.includes('dn:'), true);
+  assert.notEqual((await whoami(userDn('alice'), '')).code, 0);
+  assert.equal((await whoami('cn=alice,ou=users,dc=other,dc=example', PASS.alice)).code, 49);
+  assert.equal((await whoami(`cn=alice,ou=groups,${BASE}`, PASS.alice)).code, 49, 'not a user DN');
+  assert.equal((await whoami(`CN=Alice, OU=Users,${BASE.toUpperCase()}`, PASS.alice)).code, 0, 'DNs compare without case or spacing');
+});
+
+test('a user who is neither superuser nor in the search group sees only themselves', async () => {
+  const res = await search(userDn('alice'), PASS.alice, ['(objectClass=*)', 'cn']);
+  assert.equal(res.code, 0, res.stderr);
+  assert.deepEqual(dnsOf(res.stdout), [userDn('alice')]);
+});
+
+test('the search group sees the whole tree with Authentik\'s attributes', async () => {
+  const res = await search(userDn('dave'), PASS.dave, ['(uid=ALICE)', '*']);
+  assert.equal(res.code, 0, res.stderr);
+  assert.deepEqual(dnsOf(res.stdout), [userDn('alice')], 'filters match without regard to case');
+  const attrs = res.stdout;
+  for (const line of [
+    'objectClass: inetOrgPerson',
+    'objectClass: posixAccount',
+    'objectClass: goauthentik.io/ldap/user',
+    'sAMAccountName: alice',
+    'mail: alice@example.com',
+    'homeDirectory: /home/alice',
+    'ak-active: true',
+    'ak-superuser: false',
+    `memberOf: cn=staff,ou=groups,${BASE}`,
+  ]) {
+    assert.ok(attrs.includes(line), `${line} in ${attrs}`);
+  }
+  const alice = (await h.t.api('GET', '/api/v3/core/users/?username=alice')).json().results[0];
+  assert.ok(attrs.includes(`uidNumber: ${2000 + alice.pk}`));
+  const groups = await search(userDn('dave'), PASS.dave, ['(&(objectClass=groupOfNames)(cn=staff))', 'member', 'gidNumber']);
+  assert.match(groups.stdout, new RegExp(`member: ${userDn('alice')}`));
+  const staff = (await h.t.api('GET', `/api/v3/core/groups/${staffGroup}/`)).json();
+  assert.ok(groups.stdout.includes(`gidNumber: ${4000 + staff.num_pk}`), groups.stdout);
+});
+
+test('requested attributes are matched without regard to case (MEMBEROF is memberOf)', async () => {
+  const res = await search(userDn('dave'), PASS.dave, ['(cn=alice)', 'MEMBEROF', 'MAIL']);
+  assert.equal(res.code, 0, res.stderr);
+  assert.match(res.stdout, /memberOf: cn=staff/);
+  assert.match(res.stdout, /mail: alice@example.com/);
+  assert.doesNotMatch(res.stdout, /sAMAccountName/);
+});
+
+test('filters: and, or, not, substrings, ranges, presence, scopes and the size limit', async () => {
+  const q = (filter: string, extra: string[] = []) => search(userDn('dave'), PASS.dave, [...extra, filter, '1.1']);
+  assert.deepEqual(dnsOf((await q('(&(objectClass=user)(|(cn=al*)(cn=*rol)))')).stdout).sort(), [userDn('alice'), userDn('carol')]);
+  assert.ok(!dnsOf((await q('(&(objectClass=user)(!(cn=alice)))')).stdout).includes(userDn('alice')));
+  assert.deepEqual(dnsOf((await q('(mail=*ALICE@*)')).stdout), [userDn('alice')]);
+  const ranged = dnsOf((await q('(&(objectClass=user)(uidNumber>=2000)(uidNumber<=2000000))')).stdout);
+  assert.ok(ranged.includes(userDn('bob')) && ranged.length >= 4);
+  assert.deepEqual(dnsOf((await q('(ou=*)', ['-s', 'one'])).stdout).sort(), [`ou=groups,${BASE}`, `ou=users,${BASE}`]);
+  assert.deepEqual(dnsOf((await ldapTool('ldapsearch', ['-x', '-LLL', '-H', h.ldapUrl, '-D', userDn('dave'), '-w', PASS.dave, '-b', userDn('bob'), '-s', 'base', '1.1'])).stdout), [userDn('bob')]);
+  const limited = await q('(objectClass=user)', ['-z', '2']);
+  assert.equal(limited.code, 4, 'sizeLimitExceeded');
+  assert.equal(dnsOf(limited.stdout).length, 2);
+  const missing = await search(userDn('dave'), PASS.dave, ['-b', `ou=nowhere,${BASE}`, '(objectClass=*)']);
+  assert.equal(missing.code, 32, 'noSuchObject');
+});
+
+test('paged results (RFC 2696): ldapsearch -E pr=50/noprompt gets every entry, page by page', async () => {
+  for (let i = 0; i < 120; i++) {
+    const res = await h.t.api('POST', '/api/v3/core/users/', { username: `bulk${i}`, name: `Bulk ${i}` });
+    assert.equal(res.statusCode, 201, res.body);
+  }
+  await eventually(async () => dnsOf((await search(userDn('dave'), PASS.dave, ['(cn=bulk119)', '1.1'])).stdout).length === 1);
+  const res = await search(userDn('dave'), PASS.dave, ['-E', 'pr=50/noprompt', '(cn=bulk*)', '1.1']);
+  assert.equal(res.code, 0, res.stderr);
+  const dns = dnsOf(res.stdout);
+  assert.equal(dns.length, 120);
+  assert.equal(new Set(dns).size, 120, 'no entry twice across pages');
+  assert.equal((res.stdout.match(/# pagedresults: cookie=/g) ?? []).length, 3, '3 pages of at most 50');
+});
+
+test('a change in the core reaches cached searches within about a second', async () => {
+  await h.t.api('POST', '/api/v3/core/users/', { username: 'newcomer', name: 'New Comer' });
+  const started = Date.now();
+  await eventually(async () => dnsOf((await search(userDn('dave'), PASS.dave, ['(cn=newcomer)', '1.1'])).stdout).length === 1, 3000);
+  assert.ok(Date.now() - started < 2000, `visible after ${Date.now() - started} ms`);
+});
+
+test('Who-Am-I, StartTLS (-ZZ) and LDAPS with the test CA', async () => {
+  const env = { LDAPTLS_CACERT: h.caFile, LDAPTLS_REQCERT: 'demand' };
+  const starttls = await whoami(userDn('alice'), PASS.alice, ['-ZZ'], env);
+  assert.equal(starttls.code, 0, starttls.stderr);
+  assert.equal(starttls.stdout.trim(), `dn:${userDn('alice')}`);
+  const ldaps = await search(userDn('dave'), PASS.dave, ['(cn=alice)', 'cn'], env, h.ldapsUrl);
+  assert.equal(ldaps.code, 0, ldaps.stderr);
+  assert.deepEqual(dnsOf(ldaps.stdout), [userDn('alice')]);
+  const untrusted = await search(userDn('dave'), PASS.dave, ['(cn=alice)'], { LDAPTLS_REQCERT: 'demand', LDAPTLS_CACERT: '/etc/ssl/certs/ca-certificates.crt' }, h.ldapsUrl);
+  assert.notEqual(untrusted.code, 0, 'a client that does not trust the CA refuses the certificate');
+});
+
+test('the root DSE names the base DN and the supported controls and extensions', async () => {
+  const res = await ldapTool('ldapsearch', ['-x', '-LLL', '-H', h.ldapUrl, '-D', userDn('alice'), '-w', PASS.alice, '-b', '', '-s', 'base', '(objectClass=*)', '*', '+']);
+  assert.equal(res.code, 0, res.stderr);
+  assert.match(res.stdout, new RegExp(`namingContexts: ${BASE}`));
+  assert.match(res.stdout, /supportedControl: 1\.2\.840\.113556\.1\.4\.319/);
+  assert.match(res.stdout, /supportedExtension: 1\.3\.6\.1\.4\.1\.1466\.20037/);
+});
+
+test('writes answer insufficientAccessRights', async () => {
+  const ldif = `dn: ${userDn('alice')}\nchangetype: modify\nreplace: mail\nmail: evil@example.com\n`;
+  const file = `${h.caFile}.ldif`;
+  (await import('node:fs')).writeFileSync(file, ldif);
+  const res = await ldapTool('ldapmodify', ['-x', '-H', h.ldapUrl, '-D', userDn('dave'), '-w', PASS.dave, '-f', file]);
+  assert.equal(res.code, 50, res.stderr);
+});
+
+test('compare answers TRUE or FALSE for entries the user may see, noSuchObject for others', async () => {
+  const compare = (dn: string, password: string, target: string, assertion: string) =>
+    ldapTool('ldapcompare', ['-x', '-H', h.ldapUrl, '-D', dn, '-w', password, target, assertion]);
+  assert.equal((await compare(userDn('dave'), PASS.dave, userDn('alice'), 'mail:ALICE@example.com')).code, 6, 'compareTrue');
+  assert.equal((await compare(userDn('dave'), PASS.dave, userDn('alice'), 'mail:bob@example.com')).code, 5, 'compareFalse');
+  assert.equal((await compare(userDn('alice'), PASS.alice, userDn('carol'), 'cn:carol')).code, 32, 'alice may not see carol');
+});
+
+test('MFA: the TOTP code after the last ";" of the password; without it the bind is refused', async () => {
+  const browser = new TestBrowser(h.t.app);
+  assert.equal((await browser.login('carol', PASS.carol)).component, 'xak-flow-redirect');
+  const setup = await browser.flow('default-authenticator-totp-setup');
+  const secret = secretOf(String(setup.config_url));
+  assert.equal((await browser.flow('default-authenticator-totp-setup', { code: await totpCode(secret) })).component, 'xak-flow-redirect');
+  assert.notEqual((await whoami(userDn('carol'), PASS.carol)).code, 0, 'password alone no longer suffices');
+  assert.notEqual((await whoami(userDn('carol'), `${PASS.carol};000000`)).code, 0, 'a wrong code is refused');
+  const res = await whoami(userDn('carol'), `${PASS.carol};${await totpCode(secret, 1)}`);
+  assert.equal(res.code, 0, res.stderr);
+  const logins = await events('login', 'carol');
+  assert.ok(logins.some((e) => e.context.auth_method === 'password+totp'), JSON.stringify(logins.map((e) => e.context.auth_method)));
+});
+
+test('core unreachable: cached searches go on, new binds fail closed, cached binds hold; it reconnects by itself', async () => {
+  // Remember alice's bind (cached bind mode), then cut the outpost off from the core.
+  assert.equal((await whoami(userDn('alice'), PASS.alice)).code, 0);
+  assert.equal((await whoami(userDn('dave'), PASS.dave)).code, 0);
+  await h.proxy.cut();
+  try {
+    const searched = await search(userDn('dave'), PASS.dave, ['(cn=alice)', '1.1']);
+    assert.equal(searched.code, 0, searched.stderr);
+    assert.deepEqual(dnsOf(searched.stdout), [userDn('alice')]);
+    assert.equal((await whoami(userDn('alice'), PASS.alice)).code, 0, 'a remembered bind still succeeds');
+    const fresh = await whoami(userDn('alice'), 'another-guess');
+    assert.notEqual(fresh.code, 0, 'nothing new gets in without the core');
+  } finally {
+    await h.proxy.restore();
+  }
+  await h.t.api('POST', '/api/v3/core/users/', { username: 'after-outage', name: 'After' });
+  await eventually(async () => dnsOf((await search(userDn('dave'), PASS.dave, ['(cn=after-outage)', '1.1'])).stdout).length === 1, 8000);
+});
+
+test('direct modes: searches ask the core first and binds always walk the flow; both fail closed without it', async () => {
+  const patched = await h.t.api('PATCH', `/api/v3/providers/ldap/${h.providerPk}/`, { search_mode: 'direct', bind_mode: 'direct' });
+  assert.equal(patched.statusCode, 200, patched.body);
+  await eventually(async () => h.outpost.trees[0]?.provider.search_mode === 'direct');
+  const before = (await events('login', 'dave')).length;
+  assert.equal((await whoami(userDn('dave'), PASS.dave)).code, 0);
+  assert.equal((await events('login', 'dave')).length, before + 1, 'a direct bind is a flow login');
+  // A user made just now is found at once: the search checked the version first.
+  await h.t.api('POST', '/api/v3/core/users/', { username: 'instant', name: 'Instant' });
+  assert.deepEqual(dnsOf((await search(userDn('dave'), PASS.dave, ['(cn=instant)', '1.1'])).stdout), [userDn('instant')]);
+  await h.proxy.cut();
+  try {
+    assert.notEqual((await whoami(userDn('dave'), PASS.dave)).code, 0, 'no bind cache in direct mode');
+  } finally {
+    await h.proxy.restore();
+  }
+});
