@@ -4,6 +4,8 @@ import { currentBrand } from './brand.ts';
 /** Headers every HTML page carries: no inline script, no framing, no sniffing, no referrer leak. */
 export function securityHeaders(reply: FastifyReply): FastifyReply {
   const logoOrigin = currentBrand().logoOrigin;
+  // Over https (directly or behind a trusted proxy) the browser should never come back over http.
+  if (reply.request.protocol === 'https') reply.header('Strict-Transport-Security', 'max-age=31536000');
   return reply
     .header(
       'Content-Security-Policy',

@@ -49,7 +49,9 @@ async function logIn(jar: string, startUrl: string): Promise<string> {
   const toLogin = await get(jar, startUrl);
   assert.equal(toLogin.status, 302, `start: ${toLogin.status} ${toLogin.body}`);
   assert.match(toLogin.location, /\/if\/flow\/default-authentication-flow\/\?next=/);
-  assert.equal((await get(jar, toLogin.location)).status, 200);
+  const loginPage = await get(jar, toLogin.location);
+  assert.equal(loginPage.status, 200);
+  assert.match(loginPage.headers, /strict-transport-security: max-age=31536000/i, 'HSTS behind the https proxy');
   const executor = `${AUTH()}/api/v3/flows/executor/default-authentication-flow/`;
   const post = (body: object) => get(jar, executor, ['-X', 'POST', '-H', 'Content-Type: application/json', '-H', `Origin: ${AUTH()}`, '--data', JSON.stringify(body)]);
   await get(jar, `${executor}?query=`);
