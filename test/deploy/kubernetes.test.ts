@@ -26,8 +26,11 @@ const docs = parseAllDocuments(read('deploy/k8s/gatehouse.yaml')).map((d) => {
 });
 const configMap = docs.find((d) => d.kind === 'ConfigMap')?.data ?? {};
 const deployments = docs.filter((d) => d.kind === 'Deployment');
-const containerOf = (name: string) =>
-  (deployments.find((d) => d.metadata.name === name)?.spec as { template: { spec: { containers: Container[] } } }).template.spec.containers[0] as Container;
+function containerOf(name: string): Container {
+  const spec = deployments.find((d) => d.metadata.name === name)?.spec as { template: { spec: { containers: Container[] } } } | undefined;
+  assert.ok(spec, `a Deployment ${name}`);
+  return spec.template.spec.containers[0] as Container;
+}
 // The secrets the header tells the operator to create, by name.
 const secrets: Record<string, string[]> = {
   gatehouse: ['GATEHOUSE_SECRET_KEY', 'GATEHOUSE_POSTGRESQL__PASSWORD', 'GATEHOUSE_BOOTSTRAP_PASSWORD', 'GATEHOUSE_BOOTSTRAP_TOKEN'],
@@ -77,5 +80,6 @@ test('ports and probes are the ones Gatehouse serves', () => {
   const serverService = docs.find((d) => d.kind === 'Service' && d.metadata.name === 'gatehouse-server');
   assert.ok(serverService, 'a Service in front of the servers');
   assert.equal(environmentOf(ldap).GATEHOUSE_HOST, 'http://gatehouse-server.gatehouse.svc.cluster.local:9000', 'the outpost reaches the core through that Service');
-  assert.ok(((deployments.find((d) => d.metadata.name === 'gatehouse-server')?.spec as { replicas: number }).replicas ?? 0) > 1, 'several server replicas');
+  const serverSpec = deployments.find((d) => d.metadata.name === 'gatehouse-server')?.spec as { replicas?: number } | undefined;
+  assert.ok((serverSpec?.replicas ?? 0) > 1, 'several server replicas');
 });
