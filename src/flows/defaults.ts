@@ -69,6 +69,27 @@ const STAGES: StageSpec[] = [
     type: 'user_write',
     config: { username: 'akadmin', groups: ['admins'], superuser_groups: ['admins'] },
   },
+  // Authentik's default-recovery-flow: who, a link by mail, a new password, signed in (and out everywhere else).
+  { key: 'recovery-identification', name: 'default-recovery-identification', type: 'identification', config: {} },
+  {
+    key: 'recovery-email',
+    name: 'default-recovery-email',
+    type: 'email',
+    config: { token_expiry: 30, subject: 'Reset your password', template: 'email/password_reset.html' },
+  },
+  {
+    key: 'recovery-password',
+    name: 'default-recovery-field-password',
+    type: 'prompt',
+    config: {
+      fields: [
+        { field_key: 'password', label: 'New password', type: 'password', required: true, order: 0 },
+        { field_key: 'password_repeat', label: 'New password (repeat)', type: 'password', required: true, order: 1 },
+      ],
+    },
+  },
+  { key: 'recovery-write', name: 'default-recovery-user-write', type: 'user_write', config: { user_creation_mode: 'never_create' } },
+  { key: 'recovery-login', name: 'default-recovery-user-login', type: 'user_login', config: { terminate_other_sessions: true } },
 ];
 
 const FLOWS: FlowSpec[] = [
@@ -144,6 +165,15 @@ const FLOWS: FlowSpec[] = [
     authentication: 'require_unauthenticated',
     stages: ['initial-setup-prompt', 'initial-setup-write', 'login'],
   },
+  {
+    key: 'default-recovery-flow',
+    slug: 'default-recovery-flow',
+    name: 'Default recovery flow',
+    title: 'Reset your password',
+    designation: 'recovery',
+    authentication: 'require_unauthenticated',
+    stages: ['recovery-identification', 'recovery-email', 'recovery-password', 'recovery-write', 'recovery-login'],
+  },
 ];
 
 const managedKey = (kind: 'stages' | 'flows', key: string) => `goauthentik.io/${kind}/${key}`;
@@ -167,7 +197,7 @@ export async function ensureDefaultFlows(deps: Pick<CoreDeps, 'db'>): Promise<nu
       const flow = await insertFlow(tx, { ...spec, managed });
       for (const [i, key] of spec.stages.entries()) {
         // Authentik's spacing: 10, 20, 30, …, and the sign-in itself at 100, leaving room to insert.
-        const order = key === 'login' ? 100 : (i + 1) * 10;
+        const order = key === 'login' || key === 'recovery-login' ? 100 : (i + 1) * 10;
         await insertBinding(tx, { flowId: flow.id, stageId: stageIds.get(key) as string, order });
       }
       created += 1;

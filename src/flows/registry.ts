@@ -3,6 +3,7 @@ import { authenticatorStaticStage, authenticatorTotpStage } from './stages/authe
 import { authenticatorValidateStage } from './stages/authenticatorValidate.ts';
 import { authenticatorWebauthnStage } from './stages/authenticatorWebauthn.ts';
 import { consentStage } from './stages/consent.ts';
+import { emailStage } from './stages/email.ts';
 import { identificationStage } from './stages/identification.ts';
 import { passwordStage } from './stages/password.ts';
 import { promptStage } from './stages/prompt.ts';
@@ -27,6 +28,7 @@ const STAGES = new Map<string, AnyStage>(
     consentStage,
     promptStage,
     userWriteStage,
+    emailStage,
   ].map((stage: AnyStage) => [stage.type, stage]),
 );
 

@@ -48,7 +48,7 @@ export interface PostgresOptions {
   onError?: (error: Error) => void;
 }
 
-export function openPostgres(options: PostgresOptions): Database {
+export function openPostgres(options: PostgresOptions): Database & { pool: pg.Pool } {
   const pool = new pg.Pool({
     host: options.host,
     port: options.port,
@@ -69,6 +69,7 @@ export function openPostgres(options: PostgresOptions): Database {
   const listener = new PostgresListener(options);
   return {
     kind: 'postgres',
+    pool,
     ...direct,
     async transaction(fn) {
       const client = await pool.connect();
@@ -194,9 +195,10 @@ function wrapPglite(db: Pick<PGlite, 'query' | 'exec'>): Queryable {
 }
 
 /** The embedded default: PGlite, one connection in this process (STACK.md). */
-export async function openPglite(dataDir: string | null): Promise<Database & { pglite: PGlite }> {
+export async function openPglite(dataDir: string | null, loadDataDir?: Blob): Promise<Database & { pglite: PGlite }> {
   const { PGlite } = await import('@electric-sql/pglite');
-  const db = dataDir === null ? await PGlite.create() : await PGlite.create({ dataDir });
+  // loadDataDir: a dump from dumpDataDir (a backup being checked or restored).
+  const db = await PGlite.create({ ...(dataDir === null ? {} : { dataDir }), ...(loadDataDir ? { loadDataDir } : {}) });
   return {
     kind: 'pglite',
     pglite: db,
@@ -207,6 +209,11 @@ export async function openPglite(dataDir: string | null): Promise<Database & { p
     listen: (channel, onMessage) => db.listen(channel, onMessage),
     close: () => db.close(),
   };
+}
+
+/** The pg pool behind a Postgres Database (graphile-worker runs on it), or null for PGlite. */
+export function poolOf(db: Database): pg.Pool | null {
+  return db.kind === 'postgres' ? ((db as Database & { pool?: pg.Pool }).pool ?? null) : null;
 }
 
 const UNAVAILABLE_CODES = new Set([
