@@ -22,7 +22,8 @@ export const SESSION_COOKIE = 'authentik_session';
 export const ANONYMOUS_SESSION_SECONDS = 3600;
 
 const sessionHash = (sessionId: string) => sha256(sessionId);
-const cacheKey = (hash: Buffer) => `session:${hash.toString('hex')}`;
+// Buffer.from: PGlite returns bytea as a plain Uint8Array, whose toString is not hex.
+const cacheKey = (hash: Uint8Array) => `session:${Buffer.from(hash).toString('hex')}`;
 const isWellFormed = (sessionId: string) => /^[A-Za-z0-9_-]{43}$/.test(sessionId);
 
 export async function createSession(
@@ -77,7 +78,7 @@ export async function endSessionsOfUser(
   keepSessionId: string | null,
 ): Promise<number> {
   const keep = keepSessionId ? sessionHash(keepSessionId).toString('hex') : null;
-  const sessions = (await store.listLiveSessionsOfUser(deps.db, userId)).filter((s) => s.session_hash.toString('hex') !== keep);
+  const sessions = (await store.listLiveSessionsOfUser(deps.db, userId)).filter((s) => Buffer.from(s.session_hash).toString('hex') !== keep);
   // The cache first: if it fails part-way, the rows still list what is left to end.
   for (const session of sessions) await deps.cache.delete(cacheKey(session.session_hash));
   for (const session of sessions) await store.deleteUserSession(deps.db, session.session_hash);

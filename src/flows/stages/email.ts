@@ -16,9 +16,9 @@ type Config = z.infer<typeof config>;
 const PER_UID_PER_HOUR = 5;
 const PER_IP_PER_HOUR = 30;
 
-async function isThrottled(ctx: StageContext<Config>, uid: string): Promise<boolean> {
+async function isThrottled(ctx: StageContext<Config>, who: string): Promise<boolean> {
   const [byUid, byIp] = await Promise.all([
-    ctx.deps.cache.increment(`email-stage:uid:${uid.toLowerCase()}`, 3600),
+    ctx.deps.cache.increment(`email-stage:who:${who}`, 3600),
     ctx.deps.cache.increment(`email-stage:ip:${ctx.request.clientIp}`, 3600),
   ]);
   return byUid > PER_UID_PER_HOUR || byIp > PER_IP_PER_HOUR;
@@ -31,7 +31,8 @@ async function isThrottled(ctx: StageContext<Config>, uid: string): Promise<bool
 async function queueMail(ctx: StageContext<Config>): Promise<void> {
   const user = await ctx.pendingUser();
   const uid = ctx.state.pendingUid ?? user?.username ?? '';
-  if (await isThrottled(ctx, uid)) {
+  // Per account when the name is known (username and email count together), else per typed name.
+  if (await isThrottled(ctx, user ? `user:${user.id}` : `name:${uid.toLowerCase()}`)) {
     await ctx.audit('suspicious_request', { subject: { id: null, username: uid }, context: { reason: 'email_stage_throttled' } });
     return;
   }

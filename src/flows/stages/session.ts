@@ -30,7 +30,8 @@ export const userLoginStage: AutomaticStage<LoginConfig> = {
     await clearUsernameFailures(ctx.deps.cache, ctx.state.pendingUid ?? user.username);
     const method = [...new Set(ctx.state.authMethods)].join('+');
     if (ctx.config.terminate_other_sessions) {
-      await revokeOtherSessions(ctx.deps, { actor: null, clientIp: ctx.request.clientIp }, user.id, null, 'password_change');
+      const actor = { id: user.id, username: user.username, email: user.email, isSuperuser: user.is_superuser };
+      await revokeOtherSessions(ctx.deps, { actor, clientIp: ctx.request.clientIp }, user.id, null, 'password_change');
     }
     await ctx.audit('login', { context: { auth_method: method, remember_me: ctx.state.rememberMe } });
     await queueSignInNotice(ctx.deps, user, ctx.request, method);
