@@ -65,6 +65,8 @@ export function openPostgres(options: PostgresOptions): Database & { pool: pg.Po
   });
   // An idle client that loses its server emits here; without a listener the process would exit.
   pool.on('error', (error) => options.onError?.(error));
+  // A checked-out client that loses its server emits on itself (graphile-worker holds some long).
+  pool.on('connect', (client) => client.on('error', (error) => options.onError?.(error)));
   const direct = wrapPgClient(pool);
   const listener = new PostgresListener(options);
   return {

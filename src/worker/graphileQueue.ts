@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
+import { EventEmitter } from 'node:events';
 import { hostname } from 'node:os';
-import { Logger as GraphileLogger, parseCrontab, run, runMigrations, type Task } from 'graphile-worker';
+import { Logger as GraphileLogger, parseCrontab, run, runMigrations, type Task, type WorkerEvents } from 'graphile-worker';
 import type { Logger } from 'pino';
 import { type Database, poolOf } from '../store/db.ts';
 import { addGraphileJob, deleteHeartbeat, unlockJobsOfSilentWorkers, writeHeartbeat } from '../store/jobs.ts';
@@ -65,14 +66,8 @@ export async function startGraphileRunner(
     taskList[name] = (payload, helpers) =>
       handler((payload ?? {}) as Record<string, unknown>, services, { id: helpers.job.id, attempt: helpers.job.attempts });
   }
-  const runner = await run({
-    pgPool: requirePool(db),
-    concurrency: options.concurrency,
-    noHandleSignals: true,
-    taskList,
-    parsedCronItems: parseCrontab(options.crontab),
-    logger: graphileLogger(logger),
-  });
+  // Listeners before run(): its workers are created (and may take a job) before it returns.
+  const events: WorkerEvents = new EventEmitter();
   const beat = async () => {
     try {
       await writeHeartbeat(db, processId, [...workerIds]);
@@ -82,12 +77,26 @@ export async function startGraphileRunner(
       logger.warn({ err: error }, 'worker_heartbeat_failed');
     }
   };
-  runner.events.on('worker:create', ({ worker }) => {
-    workerIds.add(worker.workerId);
+  // Jobs are locked by the pool's id or a worker's id (graphile-worker uses either); keep both.
+  events.on('pool:create', ({ workerPool }) => {
+    workerIds.add(workerPool.id);
     void beat();
   });
-  runner.events.on('job:error', ({ job, error }) => logger.warn({ err: error, task: job.task_identifier, jobId: job.id, attempt: job.attempts }, 'job_failed'));
-  runner.events.on('job:failed', ({ job, error }) => logger.error({ err: error, task: job.task_identifier, jobId: job.id }, 'job_failed_permanently'));
+  events.on('worker:create', ({ worker }) => {
+    workerIds.add(worker.workerId);
+  });
+  events.on('job:error', ({ job, error }) => logger.warn({ err: error, task: job.task_identifier, jobId: job.id, attempt: job.attempts }, 'job_failed'));
+  events.on('job:failed', ({ job, error }) => logger.error({ err: error, task: job.task_identifier, jobId: job.id }, 'job_failed_permanently'));
+  const runner = await run({
+    events,
+    pgPool: requirePool(db),
+    concurrency: options.concurrency,
+    noHandleSignals: true,
+    taskList,
+    parsedCronItems: parseCrontab(options.crontab),
+    logger: graphileLogger(logger),
+  });
+
   await beat();
   const timer = setInterval(beat, HEARTBEAT_MS);
   timer.unref();

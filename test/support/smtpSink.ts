@@ -22,6 +22,8 @@ export class SmtpSink {
   private waiters: Array<() => void> = [];
   private holds = 0;
   sessionsStarted = 0;
+  /** Messages received in full but never answered (see holdNext). */
+  held = 0;
 
   constructor() {
     this.server = new SMTPServer({
@@ -38,6 +40,7 @@ export class SmtpSink {
         stream.on('end', () => {
           if (this.holds > 0) {
             this.holds -= 1;
+            this.held += 1;
             // Never answer: the sender waits until it is killed (or times out).
             return;
           }
