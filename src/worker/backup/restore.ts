@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { hasSchemaMigrations } from '../../store/backups.ts';
 import { openPglite, openPostgres } from '../../store/db.ts';
 import { openBackup } from './archive.ts';
@@ -40,6 +41,7 @@ export async function restoreBackup(
   } else {
     if (settings.postgres) throw new RestoreRefused('this backup is of embedded storage: unset GATEHOUSE_POSTGRESQL__HOST to restore it');
     if (existsSync(pgliteDir)) throw new RestoreRefused(`${pgliteDir} exists: move it aside first (a restore never overwrites live data)`);
+    await mkdir(dirname(pgliteDir), { recursive: true, mode: 0o700 });
     const db = await openPglite(pgliteDir, new Blob([new Uint8Array(data)]));
     await db.close();
   }

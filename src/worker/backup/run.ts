@@ -6,6 +6,7 @@ import { recordEvent } from '../../core/events.ts';
 import { hashPassword } from '../../core/passwords.ts';
 import { insertBackupRun, writeCanaryHash } from '../../store/backups.ts';
 import { listAdminEmails } from '../../store/signInHistory.ts';
+import { hasActiveSuperuser } from '../../store/users.ts';
 import type { WorkerServices } from '../services.ts';
 import { openBackup, sealBackup } from './archive.ts';
 import { dumpDatabase } from './dump.ts';
@@ -44,6 +45,7 @@ export async function createBackup(services: WorkerServices): Promise<BackupOutc
     migrations: dump.migrations,
     canary_password: canary,
     media_files: media.size,
+    has_admin: await hasActiveSuperuser(deps.db),
   };
   const entries = new Map([['manifest.json', Buffer.from(JSON.stringify(manifest))], ['database', dump.data], ...media]);
   if (backup.secretKeyToKeep) entries.set('secret_key', Buffer.from(backup.secretKeyToKeep));
