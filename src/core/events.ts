@@ -34,7 +34,8 @@ export interface ModelRef {
     | 'policy'
     | 'policy_binding'
     | 'application'
-    | 'oauth2_provider';
+    | 'oauth2_provider'
+    | 'invitation';
   pk: string | number;
   name: string;
 }

@@ -90,6 +90,35 @@ const STAGES: StageSpec[] = [
   },
   { key: 'recovery-write', name: 'default-recovery-user-write', type: 'user_write', config: { user_creation_mode: 'never_create' } },
   { key: 'recovery-login', name: 'default-recovery-user-login', type: 'user_login', config: { terminate_other_sessions: true } },
+  // Enrollment by invitation only (an open sign-up page is an admin's choice, not a default):
+  // the invitation, the new user's details, an inactive account, a link that confirms the address.
+  { key: 'enrollment-invitation', name: 'default-enrollment-invitation', type: 'invitation', config: {} },
+  {
+    key: 'enrollment-prompt',
+    name: 'default-enrollment-prompt',
+    type: 'prompt',
+    config: {
+      fields: [
+        { field_key: 'username', label: 'Username', type: 'username', required: true, order: 0 },
+        { field_key: 'name', label: 'Name', type: 'text', required: true, order: 1 },
+        { field_key: 'email', label: 'Email', type: 'email', required: true, order: 2 },
+        { field_key: 'password', label: 'Password', type: 'password', required: true, order: 3 },
+        { field_key: 'password_repeat', label: 'Password (repeat)', type: 'password', required: true, order: 4 },
+      ],
+    },
+  },
+  {
+    key: 'enrollment-write',
+    name: 'default-enrollment-user-write',
+    type: 'user_write',
+    config: { user_creation_mode: 'always_create', create_users_as_inactive: true },
+  },
+  {
+    key: 'enrollment-email',
+    name: 'default-enrollment-email-verification',
+    type: 'email',
+    config: { subject: 'Confirm your email address', template: 'email/account_confirmation.html', activate_user_on_success: true },
+  },
 ];
 
 const FLOWS: FlowSpec[] = [
@@ -173,6 +202,15 @@ const FLOWS: FlowSpec[] = [
     designation: 'recovery',
     authentication: 'require_unauthenticated',
     stages: ['recovery-identification', 'recovery-email', 'recovery-password', 'recovery-write', 'recovery-login'],
+  },
+  {
+    key: 'default-enrollment-flow',
+    slug: 'default-enrollment-flow',
+    name: 'Default enrollment flow',
+    title: 'Create your account',
+    designation: 'enrollment',
+    authentication: 'require_unauthenticated',
+    stages: ['enrollment-invitation', 'enrollment-prompt', 'enrollment-write', 'enrollment-email', 'login'],
   },
 ];
 

@@ -8,6 +8,24 @@ import type { Definitions } from './definitions.ts';
 import type { FlowRequest } from './stage.ts';
 import type { FlowState } from './state.ts';
 
+/** Where the invitation stage finds the ?itoken= of the link the flow was opened with. */
+export const INVITATION_LINK_KEY = 'link:itoken';
+
+/** Reads the link parameters of a GET: an invitation token is kept for the invitation stage; a flow token resumes. */
+export async function applyFlowLink(
+  deps: CoreDeps,
+  flow: FlowRow,
+  state: FlowState,
+  request: FlowRequest,
+  query: URLSearchParams,
+  definitions: Definitions,
+): Promise<string | null> {
+  const itoken = query.get('itoken');
+  if (itoken && itoken.length <= 100) state.scratch[INVITATION_LINK_KEY] = { itoken };
+  const flowToken = query.get('flow_token');
+  return flowToken ? resumeWithFlowToken(deps, flow, state, request, flowToken, definitions) : null;
+}
+
 /**
  * Opening an emailed link (?flow_token=…): the token is spent, the flow's user becomes the one
  * it was sent to, and the flow continues right after its email stage — in whichever browser

@@ -17,6 +17,7 @@ import { eventsApi } from '../api/events.ts';
 import { flowsApi } from '../api/flows.ts';
 import { groupsApi } from '../api/groups.ts';
 import { policiesApi } from '../api/policies.ts';
+import { invitationsApi } from '../api/invitations.ts';
 import { providersApi } from '../api/providers.ts';
 import { stagesApi } from '../api/stages.ts';
 import { tokensApi } from '../api/tokens.ts';
@@ -132,6 +133,7 @@ export async function buildApp({ config, deps, logger }: AppOptions): Promise<Fa
       await api.register(authenticatorsApi, { deps: apiDeps });
       await api.register(applicationsApi, { deps: apiDeps });
       await api.register(providersApi, { deps: apiDeps });
+      await api.register(invitationsApi, { deps: apiDeps });
     },
     { prefix: '/api/v3' },
   );

@@ -3,6 +3,7 @@ import { type KeyRotationReport, rotateSigningKeys } from '../providers/oauth2/k
 import { deleteExpiredEntries } from '../store/cacheEntries.ts';
 import { deleteExpiredEvents } from '../store/events.ts';
 import { deleteExpiredFlowTokens } from '../store/flowTokens.ts';
+import { deleteExpiredInvitations } from '../store/invitations.ts';
 import { LOCK_KEYS, tryWithAdvisoryLock } from '../store/locks.ts';
 import { deleteExpiredPayloads } from '../store/oidcPayloads.ts';
 import { deleteExpiredTokens } from '../store/tokens.ts';
@@ -16,12 +17,13 @@ export interface MaintenanceReport {
   sessions: number;
   oidcPayloads: number;
   flowTokens: number;
+  invitations: number;
   signingKeys: KeyRotationReport;
 }
 
 /**
  * One sweep: events past the retention setting, expired tokens, cache rows, session index rows,
- * OIDC artifacts, emailed flow tokens, and signing-key rotation (keyRotation.ts). Outposts have
+ * OIDC artifacts, emailed flow tokens, expired invitations, and signing-key rotation (keyRotation.ts). Outposts have
  * no table yet, so there is no last-seen to update. Only one
  * process sweeps at a time (the others skip and return null).
  */
@@ -38,6 +40,7 @@ export function sweepExpired(deps: CoreDeps): Promise<MaintenanceReport | null> 
       sessions: await deleteExpiredUserSessions(deps.db),
       oidcPayloads: await deleteExpiredPayloads(deps.db),
       flowTokens: await deleteExpiredFlowTokens(deps.db),
+      invitations: await deleteExpiredInvitations(deps.db),
       // The next signing key ahead of time, retired keys out of signing, expired ones deleted.
       signingKeys: await rotateSigningKeys(deps),
     };
