@@ -1,4 +1,5 @@
 import type { CoreDeps } from '../core/context.ts';
+import type { Queryable } from '../store/db.ts';
 import type { UserRow } from '../store/users.ts';
 
 /**
@@ -19,12 +20,13 @@ export async function queueSignInNotice(
   );
 }
 
-/** After an authenticator was added or removed (by its owner or an admin). */
+/** After an authenticator was added or removed; pass the change's transaction, so a rollback sends nothing. */
 export async function queueMfaNotice(
   deps: Pick<CoreDeps, 'jobs'>,
   user: Pick<UserRow, 'id' | 'email'>,
   change: { action: 'added' | 'removed'; deviceType: string; deviceName: string },
+  tx?: Queryable,
 ): Promise<void> {
   if (!deps.jobs?.canSendEmail || !user.email) return;
-  await deps.jobs.enqueue('send_email', { userId: user.id, template: 'mfa_changed', data: change }, { maxAttempts: 10 });
+  await deps.jobs.enqueue('send_email', { userId: user.id, template: 'mfa_changed', data: change }, { maxAttempts: 10, ...(tx ? { tx } : {}) });
 }
