@@ -1,5 +1,6 @@
 import { parseCrontab } from 'graphile-worker';
 import type { Logger } from 'pino';
+import { ConfigError } from '../config/load.ts';
 import type { Config } from '../config/schema.ts';
 import type { JobQueue, TaskName } from './queue.ts';
 
@@ -9,7 +10,15 @@ import type { JobQueue, TaskName } from './queue.ts';
  */
 export function crontabOf(config: Pick<Config, 'backup'>): string {
   const lines = ['*/10 * * * * sweep ?jobKey=sweep&max=3'];
-  if (config.backup.schedule !== 'off') lines.push(`${config.backup.schedule} backup ?jobKey=backup&max=3`);
+  if (config.backup.schedule !== 'off') {
+    const line = `${config.backup.schedule} backup ?jobKey=backup&max=3`;
+    try {
+      parseCrontab(line);
+    } catch (error) {
+      throw new ConfigError(`GATEHOUSE_BACKUP__SCHEDULE: ${(error as Error).message.split('\n')[0]}`);
+    }
+    lines.push(line);
+  }
   return lines.join('\n');
 }
 

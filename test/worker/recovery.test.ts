@@ -104,3 +104,26 @@ test('requests are throttled per user: past the limit the answer is the same and
   const events = (await t.api('GET', '/api/v3/events/events/?action=suspicious_request')).json();
   assert.ok(events.results.some((e: { context: { reason?: string } }) => e.context.reason === 'email_stage_throttled'));
 });
+
+test('the browser pages: request, "check your email", the link opens the new-password form, then the user area', async () => {
+  const browser = new TestBrowser(t.app);
+  browser.clientIp = '10.9.9.9';
+  const mailsBefore = t.sink.mails.length;
+  const form = await browser.request('GET', `/if/flow/${FLOW}/`);
+  assert.match(form.body, /name="uid_field"/);
+  const posted = await browser.request('POST', `/if/flow/${FLOW}/`, 'uid_field=akadmin');
+  assert.equal(posted.statusCode, 303);
+  const waiting = await browser.request('GET', String(posted.headers.location));
+  assert.match(waiting.body, /an email with a link is on its way/);
+
+  const mail = await t.sink.waitFor((m) => t.sink.mails.indexOf(m) >= mailsBefore && m.to.includes('admin@example.com'));
+  const url = new URL(linkIn(mail));
+  const phone = new TestBrowser(t.app);
+  phone.clientIp = '10.9.9.10';
+  const prompt = await phone.request('GET', `${url.pathname}${url.search}`);
+  assert.match(prompt.body, /name="password_repeat"/);
+  const set = await phone.request('POST', `${url.pathname}${url.search}`, 'password=Admin-New-Pass-1&password_repeat=Admin-New-Pass-1');
+  assert.equal(set.statusCode, 303);
+  assert.equal(set.headers.location, '/if/user/');
+  assert.equal((await new TestBrowser(t.app).login('akadmin', 'Admin-New-Pass-1')).component, 'xak-flow-redirect');
+});
