@@ -12,7 +12,7 @@ import { type Database, openPglite } from '../../src/store/db.ts';
 import { buildApp } from '../../src/web/app.ts';
 import { BackupFileError, openBackup } from '../../src/worker/backup/archive.ts';
 import { RestoreRefused, restoreBackup } from '../../src/worker/backup/restore.ts';
-import { createBackup } from '../../src/worker/backup/run.ts';
+import { createBackup, reportBackup } from '../../src/worker/backup/run.ts';
 import { checkRestoredCopy, manifestSchema } from '../../src/worker/backup/verify.ts';
 import { buildWorkerServices, type WorkerServices } from '../../src/worker/services.ts';
 import { ADMIN_PASSWORD } from '../support/app.ts';
@@ -121,4 +121,18 @@ test('the restore check catches a wrong schema version, missing rows and a hash 
   assert.match(problems, /schema version differs/);
   assert.match(problems, /users: \d+ rows restored/);
   assert.match(problems, /canary password does not verify/);
+});
+
+test('a failed check is an error event, a 0 in the metrics, and a mail queued to every administrator', async () => {
+  await reportBackup(services, { fileName: 'gatehouse-backup-x.ghb', sizeBytes: 1, kind: 'test', counts: {}, problems: ['users: 0 rows restored, 2 backed up'], pruned: [], at: new Date() });
+  const event = (await t.api('GET', '/api/v3/events/events/?action=system_task_execution')).json().results[0];
+  assert.equal(event.context.status, 'error');
+  assert.deepEqual(event.context.problems, ['users: 0 rows restored, 2 backed up']);
+  assert.match(readFileSync(join(services.backup.dir, 'gatehouse_backup.prom'), 'utf8'), /^gatehouse_backup_last_verified 0$/m);
+  assert.equal((await latestBackupRun(t.deps.db))?.is_verified, false);
+  const sql = hasPostgres
+    ? "SELECT j.payload::text AS p FROM graphile_worker._private_jobs j JOIN graphile_worker._private_tasks k ON k.id = j.task_id WHERE k.identifier = 'send_email'"
+    : "SELECT payload::text AS p FROM jobs WHERE task = 'send_email'";
+  const queued = (await t.deps.db.query<{ p: string }>(sql)).rows.map((r) => JSON.parse(r.p));
+  assert.ok(queued.some((job) => job.template === 'backup_failed' && job.to === 'admin@example.com'), JSON.stringify(queued));
 });

@@ -71,6 +71,7 @@ export async function writeMetrics(dir: string, run: { at: Date; sizeBytes: numb
   if (run.isVerified) {
     lines.push('# TYPE gatehouse_backup_last_success_timestamp_seconds gauge', `gatehouse_backup_last_success_timestamp_seconds ${seconds}`);
   }
+  await mkdir(dir, { recursive: true, mode: 0o700 });
   await writeFile(join(dir, 'gatehouse_backup.prom.tmp'), `${lines.join('\n')}\n`);
   await rename(join(dir, 'gatehouse_backup.prom.tmp'), join(dir, 'gatehouse_backup.prom'));
 }

@@ -30,7 +30,7 @@ const stamp = (date: Date) => date.toISOString().replace(/[-:]/g, '').replace(/\
  * backup_runs, a metrics file, and, when the check fails, a mail to every administrator.
  */
 export async function createBackup(services: WorkerServices): Promise<BackupOutcome> {
-  const { deps, backup, logger } = services;
+  const { deps, backup } = services;
   await mkdir(backup.dir, { recursive: true, mode: 0o700 });
   const canary = randomBytes(24).toString('base64url');
   await writeCanaryHash(deps.db, await hashPassword(canary));
@@ -62,18 +62,35 @@ export async function createBackup(services: WorkerServices): Promise<BackupOutc
   } catch (error) {
     problems = [`restore check failed: ${(error as Error).message}`];
   }
-  const isVerified = problems.length === 0;
-  const detail = { file: fileName, size_bytes: sealed.length, kind: dump.kind, counts: dump.counts, problems, pruned };
-  await insertBackupRun(deps.db, { fileName, sizeBytes: sealed.length, isVerified, detail });
+  const isVerified = await reportBackup(services, { fileName, sizeBytes: sealed.length, kind: dump.kind, counts: dump.counts, problems, pruned, at: createdAt });
+  return { file: path, sizeBytes: sealed.length, isVerified, problems, pruned };
+}
+
+export interface BackupReport {
+  fileName: string;
+  sizeBytes: number;
+  kind: string;
+  counts: Record<string, number>;
+  problems: string[];
+  pruned: string[];
+  at: Date;
+}
+
+/** The result, where people look: an event, backup_runs, the metrics file, a log line; a failure mails every administrator. */
+export async function reportBackup(services: WorkerServices, report: BackupReport): Promise<boolean> {
+  const { deps, backup, logger } = services;
+  const isVerified = report.problems.length === 0;
+  const detail = { file: report.fileName, size_bytes: report.sizeBytes, kind: report.kind, counts: report.counts, problems: report.problems, pruned: report.pruned };
+  await insertBackupRun(deps.db, { fileName: report.fileName, sizeBytes: report.sizeBytes, isVerified, detail });
   await recordEvent(deps.db, deps, SYSTEM_CONTEXT, 'system_task_execution', {
     context: { task: 'backup', status: isVerified ? 'successful' : 'error', ...detail },
   });
-  await writeMetrics(backup.dir, { at: createdAt, sizeBytes: sealed.length, isVerified });
-  logger[isVerified ? 'info' : 'error']({ file: fileName, size_bytes: sealed.length, is_verified: isVerified, problems }, 'backup_done');
+  await writeMetrics(backup.dir, { at: report.at, sizeBytes: report.sizeBytes, isVerified });
+  logger[isVerified ? 'info' : 'error']({ file: report.fileName, size_bytes: report.sizeBytes, is_verified: isVerified, problems: report.problems }, 'backup_done');
   if (!isVerified && deps.jobs?.canSendEmail) {
     for (const to of await listAdminEmails(deps.db)) {
-      await deps.jobs.enqueue('send_email', { template: 'backup_failed', to, data: { file: fileName, problems } });
+      await deps.jobs.enqueue('send_email', { template: 'backup_failed', to, data: { file: report.fileName, problems: report.problems } });
     }
   }
-  return { file: path, sizeBytes: sealed.length, isVerified, problems, pruned };
+  return isVerified;
 }
