@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { createInvitation, deleteInvitation, type InvitationInput, updateInvitation } from '../core/invitations.ts';
+import { createInvitation, deleteInvitation, type InvitationInput, sendInvitation, updateInvitation } from '../core/invitations.ts';
 import { NotFound } from '../errors.ts';
 import { findFlowBySlug } from '../store/flows.ts';
 import { findInvitation, type InvitationRow, listInvitations } from '../store/invitations.ts';
@@ -106,6 +106,17 @@ export const invitationsApi: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (a
         ...(request.body as Partial<InvitationInput>),
       };
       return present(await updateInvitation(deps, requestContext(request), request.params.pk, merged));
+    },
+  });
+  // A Gatehouse addition: mail the link (to the enrollment flow the invitation names, else the default one).
+  app.post('/stages/invitation/invitations/:pk/send_email/', {
+    schema: { tags, params: pkParams, body: z.strictObject({ email: z.email().max(254) }), response: { 204: z.null(), 400: errorSchema } },
+    handler: async (request, reply) => {
+      requireSuperuser(request);
+      const row = await findInvitation(deps.db, request.params.pk);
+      if (!row) throw new NotFound();
+      await sendInvitation(deps, requestContext(request), row, request.body.email);
+      return reply.status(204).send(null);
     },
   });
   app.delete(one, {

@@ -72,3 +72,21 @@ export function deleteInvitation(deps: CoreDeps, ctx: RequestContext, id: string
     await recordEvent(tx, deps, ctx, 'model_deleted', { model: ref(row) });
   });
 }
+
+/** Mails the invitation link; the send is recorded (email_sent) by the job, the request here. */
+export async function sendInvitation(deps: CoreDeps, ctx: RequestContext, row: store.InvitationRow, to: string): Promise<void> {
+  if (!deps.jobs?.canSendEmail) throw ValidationError.field('email', 'Email is not configured on this server (GATEHOUSE_EMAIL__HOST).');
+  const jobs = deps.jobs;
+  await deps.db.transaction(async (tx) => {
+    await recordEvent(tx, deps, ctx, 'model_updated', { model: ref(row), context: { action: 'invitation_emailed', to } });
+    await jobs.enqueue(
+      'send_email',
+      {
+        template: 'invitation',
+        to,
+        data: { flowSlug: row.flow_slug ?? 'default-enrollment-flow', invitation: row.id, expires: row.expires ? new Date(row.expires).toISOString() : null },
+      },
+      { tx },
+    );
+  });
+}

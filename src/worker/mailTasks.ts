@@ -5,7 +5,7 @@ import { issueFlowToken } from '../core/flowTokens.ts';
 import { hasSignedInFromBefore } from '../store/signInHistory.ts';
 import { findUserById } from '../store/users.ts';
 import type { RenderedMail } from './mail/templates.ts';
-import { accountConfirmationMail, backupFailedMail, mfaChangedMail, passwordResetMail, signInNoticeMail } from './mail/templates.ts';
+import { accountConfirmationMail, backupFailedMail, invitationMail, mfaChangedMail, passwordResetMail, signInNoticeMail } from './mail/templates.ts';
 import type { TaskHandler, WorkerServices } from './services.ts';
 
 const flowMailPayload = z.object({
@@ -72,6 +72,11 @@ const genericPayload = z.discriminatedUnion('template', [
     userId: z.number().int(),
     data: z.object({ action: z.enum(['added', 'removed']), deviceType: z.string().max(50), deviceName: z.string().max(200) }),
   }),
+  z.object({
+    template: z.literal('invitation'),
+    to: z.email(),
+    data: z.object({ flowSlug: z.string().regex(/^[-a-z0-9_]{1,100}$/), invitation: z.uuid(), expires: z.string().nullable() }),
+  }),
   z.object({ template: z.literal('backup_failed'), to: z.email(), data: z.object({ file: z.string().max(500), problems: z.array(z.string().max(1000)) }) }),
 ]);
 
@@ -79,6 +84,11 @@ const sendEmail: TaskHandler = async (payload, services) => {
   const job = genericPayload.parse(payload);
   if (job.template === 'backup_failed') {
     await deliver(services, job.to, backupFailedMail(services.brandTitle, job.data.file, job.data.problems), job.template, null);
+    return;
+  }
+  if (job.template === 'invitation') {
+    const url = `${services.baseUrl}/if/flow/${job.data.flowSlug}/?itoken=${job.data.invitation}`;
+    await deliver(services, job.to, invitationMail(services.brandTitle, url, job.data.expires), job.template, null);
     return;
   }
   const user = await findUserById(services.deps.db, job.userId);

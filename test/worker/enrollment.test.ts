@@ -90,3 +90,13 @@ test('no invitation, an unknown one or an expired one: the flow refuses', async 
   await new Promise((r) => setTimeout(r, 1600));
   assert.equal((await new TestBrowser(t.app).flow(FLOW, undefined, `itoken=${invitation.pk}`)).component, 'ak-stage-access-denied');
 });
+
+test('an invitation can be mailed: the link in the mail opens the enrollment', async () => {
+  const invitation = (await t.api('POST', INVITATIONS, { name: 'for-gina', flow: flowPk })).json();
+  assert.equal((await t.api('POST', `${INVITATIONS}${invitation.pk}/send_email/`, { email: 'not-an-address' })).statusCode, 400);
+  assert.equal((await t.api('POST', `${INVITATIONS}${invitation.pk}/send_email/`, { email: 'gina@example.com' })).statusCode, 204);
+  const mail = await t.sink.waitFor((m) => m.to.includes('gina@example.com'));
+  const link = linkIn(mail, /https?:\/\/[^\s"<>]+itoken=[0-9a-f-]{36}/);
+  assert.ok(link.startsWith('https://auth.example.com/if/flow/default-enrollment-flow/?itoken='), link);
+  assert.equal((await new TestBrowser(t.app).flow(FLOW, undefined, new URL(link).search.slice(1))).component, 'ak-stage-prompt');
+});
