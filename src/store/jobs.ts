@@ -18,11 +18,6 @@ export async function addGraphileJob(db: Queryable, job: NewJob): Promise<void> 
   );
 }
 
-export async function hasGraphileSchema(db: Queryable): Promise<boolean> {
-  const { rows } = await db.query<{ ok: boolean }>(`SELECT to_regprocedure('graphile_worker.add_job(text,json,text,timestamptz,integer,text,integer,text[],text)') IS NOT NULL AS ok`);
-  return rows[0]?.ok === true;
-}
-
 /** Embedded: a job with a key replaces the waiting job of that key (graphile-worker's 'replace' mode). */
 export async function insertLocalJob(db: Queryable, job: NewJob): Promise<void> {
   await db.query(
@@ -77,11 +72,6 @@ export async function nextLocalRunAt(db: Queryable): Promise<Date | null> {
     'SELECT min(run_at) AS run_at FROM jobs WHERE locked_at IS NULL AND attempts < max_attempts',
   );
   return rows[0]?.run_at ?? null;
-}
-
-export async function countLocalJobs(db: Queryable, task: string): Promise<number> {
-  const { rows } = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM jobs WHERE task = $1', [task]);
-  return rows[0]?.n ?? 0;
 }
 
 export async function writeHeartbeat(db: Queryable, processId: string, workerIds: string[]): Promise<void> {

@@ -136,3 +136,13 @@ test('a failed check is an error event, a 0 in the metrics, and a mail queued to
   const queued = (await t.deps.db.query<{ p: string }>(sql)).rows.map((r) => JSON.parse(r.p));
   assert.ok(queued.some((job) => job.template === 'backup_failed' && job.to === 'admin@example.com'), JSON.stringify(queued));
 });
+
+test('a backup that cannot be made (its directory cannot be created) is reported like a failed check, not thrown', async () => {
+  const { TASKS } = await import('../../src/worker/tasks.ts');
+  writeFileSync(join(scratch, 'a-file'), '');
+  const broken = { ...services, backup: { ...services.backup, dir: join(scratch, 'a-file', 'backups') } };
+  await TASKS.backup({}, broken, { id: '1', attempt: 1 });
+  const event = (await t.api('GET', '/api/v3/events/events/?action=system_task_execution')).json().results[0];
+  assert.equal(event.context.status, 'error');
+  assert.match(event.context.problems[0], /the backup could not be made/);
+});

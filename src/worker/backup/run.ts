@@ -85,7 +85,10 @@ export async function reportBackup(services: WorkerServices, report: BackupRepor
   await recordEvent(deps.db, deps, SYSTEM_CONTEXT, 'system_task_execution', {
     context: { task: 'backup', status: isVerified ? 'successful' : 'error', ...detail },
   });
-  await writeMetrics(backup.dir, { at: report.at, sizeBytes: report.sizeBytes, isVerified });
+  // Best effort: a backup directory that cannot be written must not also silence the mail below.
+  await writeMetrics(backup.dir, { at: report.at, sizeBytes: report.sizeBytes, isVerified }).catch((error) =>
+    logger.warn({ err: error }, 'backup_metrics_not_written'),
+  );
   logger[isVerified ? 'info' : 'error']({ file: report.fileName, size_bytes: report.sizeBytes, is_verified: isVerified, problems: report.problems }, 'backup_done');
   if (!isVerified && deps.jobs?.canSendEmail) {
     for (const to of await listAdminEmails(deps.db)) {
