@@ -20,10 +20,20 @@ export async function applyFlowLink(
   query: URLSearchParams,
   definitions: Definitions,
 ): Promise<string | null> {
+  // Without SMTP a flow that mails cannot finish: refuse at its start, before it writes anything
+  // (enrollment would otherwise leave an inactive account behind). Free when mail is configured.
+  if (!deps.jobs?.canSendEmail && state.index === 0 && (await planSendsMail(state, definitions))) {
+    return 'This flow sends email, and this server has no email configured; ask an administrator.';
+  }
   const itoken = query.get('itoken');
   if (itoken && itoken.length <= 100) state.scratch[INVITATION_LINK_KEY] = { itoken };
   const flowToken = query.get('flow_token');
   return flowToken ? resumeWithFlowToken(deps, flow, state, request, flowToken, definitions) : null;
+}
+
+async function planSendsMail(state: FlowState, definitions: Definitions): Promise<boolean> {
+  for (const entry of state.plan) if ((await definitions.stage(entry.stageId))?.type === 'email') return true;
+  return false;
 }
 
 /**
