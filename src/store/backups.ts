@@ -55,14 +55,19 @@ export async function readCanaryHash(db: Queryable): Promise<string | null> {
   return rows[0]?.password_hash ?? null;
 }
 
-export async function insertBackupRun(db: Queryable, run: { fileName: string; sizeBytes: number; isVerified: boolean; detail: Record<string, unknown> }): Promise<void> {
+export async function insertBackupRun(
+  db: Queryable,
+  run: { fileName: string; startedAt: Date; sizeBytes: number; isVerified: boolean; detail: Record<string, unknown> },
+): Promise<void> {
   await db.query(
-    `INSERT INTO backup_runs (file_name, finished_at, size_bytes, is_verified, detail) VALUES ($1, now(), $2, $3, $4::jsonb)`,
-    [run.fileName, run.sizeBytes, run.isVerified, JSON.stringify(run.detail)],
+    `INSERT INTO backup_runs (file_name, started_at, finished_at, size_bytes, is_verified, detail) VALUES ($1, $2, now(), $3, $4, $5::jsonb)`,
+    [run.fileName, run.startedAt, run.sizeBytes, run.isVerified, JSON.stringify(run.detail)],
   );
 }
 
 export interface BackupRunRow {
+  id: string;
+  started_at: Date;
   file_name: string;
   finished_at: Date | null;
   size_bytes: string | null;
@@ -72,7 +77,7 @@ export interface BackupRunRow {
 
 export async function latestBackupRun(db: Queryable): Promise<BackupRunRow | null> {
   const { rows } = await db.query<BackupRunRow>(
-    'SELECT file_name, finished_at, size_bytes::text, is_verified, detail FROM backup_runs ORDER BY id DESC LIMIT 1',
+    'SELECT id::text, started_at, file_name, finished_at, size_bytes::text, is_verified, detail FROM backup_runs ORDER BY id DESC LIMIT 1',
   );
   return rows[0] ?? null;
 }

@@ -18,6 +18,7 @@ import { flowsApi } from '../api/flows.ts';
 import { groupsApi } from '../api/groups.ts';
 import { policiesApi } from '../api/policies.ts';
 import { invitationsApi } from '../api/invitations.ts';
+import { systemTasksApi } from '../api/systemTasks.ts';
 import { providersApi } from '../api/providers.ts';
 import { stagesApi } from '../api/stages.ts';
 import { tokensApi } from '../api/tokens.ts';
@@ -134,6 +135,7 @@ export async function buildApp({ config, deps, logger }: AppOptions): Promise<Fa
       await api.register(applicationsApi, { deps: apiDeps });
       await api.register(providersApi, { deps: apiDeps });
       await api.register(invitationsApi, { deps: apiDeps });
+      await api.register(systemTasksApi, { deps: apiDeps });
     },
     { prefix: '/api/v3' },
   );

@@ -10,11 +10,12 @@ import type { TaskHandler } from './services.ts';
  * rather than thrown: retries would mail them again for the same fault; tomorrow's run tries anew.
  */
 const backupTask: TaskHandler = async (_payload, services) => {
+  const startedAt = services.deps.now();
   try {
     await createBackup(services);
   } catch (error) {
     const problem = `the backup could not be made: ${(error as Error).message}`;
-    await reportBackup(services, { fileName: '-', sizeBytes: 0, kind: '-', counts: {}, problems: [problem], pruned: [], at: services.deps.now() });
+    await reportBackup(services, { fileName: '-', sizeBytes: 0, kind: '-', counts: {}, problems: [problem], pruned: [], at: services.deps.now(), startedAt });
   }
 };
 

@@ -78,6 +78,11 @@ test('a backup is written encrypted, checked by a restore, and recorded', async 
   assert.equal(events[0].context.status, 'successful');
   const metrics = readFileSync(join(services.backup.dir, 'gatehouse_backup.prom'), 'utf8');
   assert.match(metrics, /^gatehouse_backup_last_verified 1$/m);
+  const tasks = (await t.api('GET', '/api/v3/events/system_tasks/')).json();
+  assert.equal(tasks.results[0].name, 'backup');
+  assert.equal(tasks.results[0].status, 'successful');
+  assert.equal(tasks.results[0].uid, run?.file_name);
+  assert.equal((await t.api('GET', '/api/v3/events/system_tasks/', undefined, null)).statusCode, 401);
 });
 
 test('restore into another database: the admin signs in there', async () => {
@@ -124,12 +129,15 @@ test('the restore check catches a wrong schema version, missing rows and a hash 
 });
 
 test('a failed check is an error event, a 0 in the metrics, and a mail queued to every administrator', async () => {
-  await reportBackup(services, { fileName: 'gatehouse-backup-x.ghb', sizeBytes: 1, kind: 'test', counts: {}, problems: ['users: 0 rows restored, 2 backed up'], pruned: [], at: new Date() });
+  await reportBackup(services, { fileName: 'gatehouse-backup-x.ghb', sizeBytes: 1, kind: 'test', counts: {}, problems: ['users: 0 rows restored, 2 backed up'], pruned: [], at: new Date(), startedAt: new Date() });
   const event = (await t.api('GET', '/api/v3/events/events/?action=system_task_execution')).json().results[0];
   assert.equal(event.context.status, 'error');
   assert.deepEqual(event.context.problems, ['users: 0 rows restored, 2 backed up']);
   assert.match(readFileSync(join(services.backup.dir, 'gatehouse_backup.prom'), 'utf8'), /^gatehouse_backup_last_verified 0$/m);
   assert.equal((await latestBackupRun(t.deps.db))?.is_verified, false);
+  const task = (await t.api('GET', '/api/v3/events/system_tasks/')).json().results[0];
+  assert.equal(task.status, 'error');
+  assert.deepEqual(task.messages, ['users: 0 rows restored, 2 backed up']);
   const sql = hasPostgres
     ? "SELECT j.payload::text AS p FROM graphile_worker._private_jobs j JOIN graphile_worker._private_tasks k ON k.id = j.task_id WHERE k.identifier = 'send_email'"
     : "SELECT payload::text AS p FROM jobs WHERE task = 'send_email'";

@@ -31,6 +31,7 @@ const stamp = (date: Date) => date.toISOString().replace(/[-:]/g, '').replace(/\
  */
 export async function createBackup(services: WorkerServices): Promise<BackupOutcome> {
   const { deps, backup } = services;
+  const startedAt = deps.now();
   await mkdir(backup.dir, { recursive: true, mode: 0o700 });
   const canary = randomBytes(24).toString('base64url');
   await writeCanaryHash(deps.db, await hashPassword(canary));
@@ -62,7 +63,7 @@ export async function createBackup(services: WorkerServices): Promise<BackupOutc
   } catch (error) {
     problems = [`restore check failed: ${(error as Error).message}`];
   }
-  const isVerified = await reportBackup(services, { fileName, sizeBytes: sealed.length, kind: dump.kind, counts: dump.counts, problems, pruned, at: createdAt });
+  const isVerified = await reportBackup(services, { fileName, sizeBytes: sealed.length, kind: dump.kind, counts: dump.counts, problems, pruned, at: createdAt, startedAt });
   return { file: path, sizeBytes: sealed.length, isVerified, problems, pruned };
 }
 
@@ -74,6 +75,7 @@ export interface BackupReport {
   problems: string[];
   pruned: string[];
   at: Date;
+  startedAt: Date;
 }
 
 /** The result, where people look: an event, backup_runs, the metrics file, a log line; a failure mails every administrator. */
@@ -81,7 +83,7 @@ export async function reportBackup(services: WorkerServices, report: BackupRepor
   const { deps, backup, logger } = services;
   const isVerified = report.problems.length === 0;
   const detail = { file: report.fileName, size_bytes: report.sizeBytes, kind: report.kind, counts: report.counts, problems: report.problems, pruned: report.pruned };
-  await insertBackupRun(deps.db, { fileName: report.fileName, sizeBytes: report.sizeBytes, isVerified, detail });
+  await insertBackupRun(deps.db, { fileName: report.fileName, startedAt: report.startedAt, sizeBytes: report.sizeBytes, isVerified, detail });
   await recordEvent(deps.db, deps, SYSTEM_CONTEXT, 'system_task_execution', {
     context: { task: 'backup', status: isVerified ? 'successful' : 'error', ...detail },
   });
