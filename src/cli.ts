@@ -2,16 +2,19 @@ import { ConfigError, loadConfig } from './config/load.ts';
 import pino from 'pino';
 import { createLogger } from './log.ts';
 import { runAll, runCreateRecoveryKey, runLdap, runMigrate, runServer, runWorker } from './processes.ts';
+import { runBackupCommand, runRestoreCommand } from './worker/backup/cli.ts';
 
 const USAGE = `Usage: gatehouse <command>
 
   all                            server, worker and LDAP outposts in one process; embedded storage unless
                                  GATEHOUSE_POSTGRESQL__HOST is set (what \`npm start\` runs)
   server                         the HTTP core alone (needs Postgres)
-  worker                         background jobs: event retention and expired-record cleanup
+  worker                         background jobs: mail, cleanup, key rotation, scheduled backups
   ldap                           the LDAP outpost (needs only GATEHOUSE_HOST and GATEHOUSE_TOKEN)
   migrate                        apply migrations/*.sql and exit
   create-recovery-key USER [MIN] print a one-time login link for USER, valid MIN minutes (default 60)
+  backup                         write an encrypted backup now and check it by restoring it to a scratch database
+  restore FILE                   restore a backup into an empty database (or a data dir without one)
 `;
 
 const commands: Record<string, (args: string[]) => Promise<void>> = {
@@ -21,6 +24,8 @@ const commands: Record<string, (args: string[]) => Promise<void>> = {
   ldap: () => runLdap(config, logger),
   migrate: () => runMigrate(config, logger),
   'create-recovery-key': (args) => runCreateRecoveryKey(config, logger, args),
+  backup: () => runBackupCommand(config, logger),
+  restore: (args) => runRestoreCommand(config, logger, args),
 };
 
 const [command = '', ...args] = process.argv.slice(2);

@@ -1,13 +1,14 @@
 import type { Logger } from 'pino';
 import { usesPostgres } from './config/load.ts';
 import type { Config } from './config/schema.ts';
+import { publicUrl } from './config/publicUrl.ts';
 import { createRecoveryLink } from './core/recovery.ts';
 import { hasActiveSuperuser } from './store/users.ts';
 import { openRuntime, type Runtime } from './runtime.ts';
 import { migrate } from './store/migrate.ts';
 import { buildApp } from './web/app.ts';
 import { startIdleCollector } from './web/idleCollector.ts';
-import { startMaintenance } from './worker/maintenance.ts';
+import { startJobs } from './worker/start.ts';
 import { openConfiguredPostgres } from './runtime.ts';
 import { startEmbeddedLdap } from './providers/ldap/embedded.ts';
 import { startStandaloneOutpost } from './outposts/ldap/run.ts';
@@ -45,22 +46,15 @@ async function serveHttp(config: Config, logger: Logger, runtime: Runtime) {
   return app;
 }
 
-function publicUrl(config: Config): string {
-  if (config.external_url) return config.external_url.replace(/\/$/, '');
-  const { host, port } = config.listen.http;
-  const shown = host === '0.0.0.0' || host === '127.0.0.1' || host === '::' ? 'localhost' : host;
-  return `http://${shown}:${port}`;
-}
-
 export async function runAll(config: Config, logger: Logger) {
   const runtime = await openRuntime(config, logger, { isEmbeddedAllowed: true, runMigrations: true, runBootstrap: true });
-  const stopMaintenance = startMaintenance(runtime.deps, logger);
+  const stopJobs = await startJobs(config, runtime.deps, logger, runtime.secretKey);
   const app = await serveHttp(config, logger, runtime);
   const ldap = await startEmbeddedLdap(config, logger, runtime.deps);
   onShutdown(logger, async () => {
-    stopMaintenance();
     await ldap.stop();
     await app.close();
+    await stopJobs();
     await runtime.close();
   });
   const storage = usesPostgres(config) ? 'Postgres' : `embedded storage in ${config.data_dir}`;
@@ -81,10 +75,10 @@ export async function runServer(config: Config, logger: Logger) {
 
 export async function runWorker(config: Config, logger: Logger) {
   const runtime = await openRuntime(config, logger, { isEmbeddedAllowed: false, runMigrations: true, runBootstrap: false });
-  const stopMaintenance = startMaintenance(runtime.deps, logger);
+  const stopJobs = await startJobs(config, runtime.deps, logger, runtime.secretKey);
   logger.info('worker_started');
   onShutdown(logger, async () => {
-    stopMaintenance();
+    await stopJobs();
     await runtime.close();
   });
 }

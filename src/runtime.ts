@@ -15,9 +15,12 @@ import { SecretBox } from './core/crypto.ts';
 import { type Database, openPglite, openPostgres } from './store/db.ts';
 import { LOCK_KEYS, withAdvisoryLock } from './store/locks.ts';
 import { migrate } from './store/migrate.ts';
+import { openJobQueue } from './worker/start.ts';
 
 export interface Runtime {
   deps: CoreDeps;
+  /** For what derives its own keys later (the backup key). */
+  secretKey: string;
   close(): Promise<void>;
 }
 
@@ -133,6 +136,7 @@ export async function openRuntime(config: Config, logger: Logger, options: Runti
     eventRetentionDays: config.events.retention_days,
     sessionMaxAgeSeconds: config.sessions.max_age_hours * 3600,
     now: () => new Date(),
+    jobs: await openJobQueue(config, db, logger, { install: options.runMigrations }),
   };
   if (options.runMigrations) {
     await withAdvisoryLock(db, LOCK_KEYS.bootstrap, () => ensureDefaultFlows(deps));
@@ -149,6 +153,7 @@ export async function openRuntime(config: Config, logger: Logger, options: Runti
   }
   return {
     deps,
+    secretKey,
     async close() {
       await cache.close();
       await db.close();

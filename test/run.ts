@@ -65,7 +65,15 @@ function runTests(files: string[], testEnv: NodeJS.ProcessEnv): Promise<number> 
 }
 
 // The API's main paths once more on the embedded default, so both storage paths stay green.
-const EMBEDDED_SMOKE = ['test/api/users.test.ts', 'test/api/tokens.test.ts', 'test/providers/proxy.test.ts'];
+// The worker's recovery and backup suites too: PGlite differs there (its own job runner, bytea as
+// Uint8Array, its own dump format); forward auth's provider suite.
+const EMBEDDED_SMOKE = [
+  'test/api/users.test.ts',
+  'test/api/tokens.test.ts',
+  'test/providers/proxy.test.ts',
+  'test/worker/recovery.test.ts',
+  'test/worker/backup.test.ts',
+];
 
 const patterns = process.argv.slice(2);
 let exitCode = await runTests(patterns.length ? patterns : ['test/**/*.test.ts'], env);

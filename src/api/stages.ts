@@ -27,6 +27,8 @@ const STAGE_PATHS: Record<string, string> = {
   prompt: 'prompt/stages',
   consent: 'consent',
   deny: 'deny',
+  email: 'email',
+  invitation: 'invitation/stages',
 };
 
 const name = z.string().trim().min(1).max(200);

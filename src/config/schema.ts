@@ -104,6 +104,41 @@ export const configSchema = z.strictObject({
         .optional(),
     })
     .prefault({}),
+  // Authentik's AUTHENTIK_EMAIL__* names. Without a HOST no mail is sent (and no email job queued).
+  email: z
+    .strictObject({
+      host: z.string().min(1).optional(),
+      port: port(25),
+      username: z.string().default(''),
+      password: z.string().default(''),
+      use_tls: flag.default(false),
+      use_ssl: flag.default(false),
+      timeout: z.coerce.number().int().min(1).max(600).default(10),
+      from: z.string().min(3).max(320).default('gatehouse@localhost'),
+      // "New sign-in" notices cost one job per login; turn them off for very busy installations.
+      sign_in_notices: flag.default(true),
+    })
+    .prefault({}),
+  backup: z
+    .strictObject({
+      // Where backups are written (default: <data_dir>/backups).
+      dir: z.string().min(1).optional(),
+      // Encryption key (at least 32 characters); without it one is derived from the secret key.
+      key: z.string().min(32, 'expected at least 32 characters (openssl rand -base64 36)').optional(),
+      keep_days: z.coerce.number().int().min(1).max(3650).default(30),
+      // Five-field cron (UTC) for the scheduled backup; "off" disables it.
+      schedule: z
+        .string()
+        .regex(/^(off|\S+ \S+ \S+ \S+ \S+)$/, 'expected a five-field cron expression such as "30 3 * * *", or off')
+        .default('30 3 * * *'),
+    })
+    .prefault({}),
+  worker: z
+    .strictObject({
+      // Jobs one worker process runs at once.
+      concurrency: z.coerce.number().int().min(1).max(50).default(4),
+    })
+    .prefault({}),
   sessions: z
     .strictObject({
       // How long a browser session lives after login, in hours.

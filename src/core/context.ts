@@ -1,6 +1,7 @@
 import type { SecretBox } from './crypto.ts';
 import type { Cache } from '../cache/cache.ts';
 import type { Database } from '../store/db.ts';
+import type { JobQueue } from '../worker/queue.ts';
 
 /** Who is acting, from where: every audited change carries one. */
 export interface RequestContext {
@@ -33,4 +34,6 @@ export interface CoreDeps {
   eventRetentionDays: number;
   sessionMaxAgeSeconds: number;
   now: () => Date;
+  /** Background jobs (mail, …); absent where nothing is queued (some tests). */
+  jobs?: JobQueue;
 }

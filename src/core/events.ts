@@ -17,7 +17,8 @@ export type EventAction =
   | 'access_denied'
   | 'recovery_link_created'
   | 'configuration_error'
-  | 'system_task_execution';
+  | 'system_task_execution'
+  | 'email_sent';
 
 export interface ModelRef {
   model_name:
@@ -37,7 +38,8 @@ export interface ModelRef {
     | 'proxy_provider'
     | 'saml_provider'
     | 'ldap_provider'
-    | 'outpost';
+    | 'outpost'
+    | 'invitation';
   pk: string | number;
   name: string;
 }

@@ -20,7 +20,7 @@ export interface LiveSession {
 export type RevocationReason = 'revoked' | 'revoked_others' | 'password_change';
 
 const toLiveSession = (row: UserSessionRow, currentId: string | null): LiveSession => {
-  const id = row.session_hash.toString('hex');
+  const id = Buffer.from(row.session_hash).toString('hex');
   return {
     id,
     userId: row.user_id,

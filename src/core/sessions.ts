@@ -22,7 +22,8 @@ export const SESSION_COOKIE = 'authentik_session';
 export const ANONYMOUS_SESSION_SECONDS = 3600;
 
 const sessionHash = (sessionId: string) => sha256(sessionId);
-const cacheKey = (hash: Buffer) => `session:${hash.toString('hex')}`;
+// Buffer.from: PGlite returns bytea as a plain Uint8Array, whose toString is not hex.
+const cacheKey = (hash: Uint8Array) => `session:${Buffer.from(hash).toString('hex')}`;
 const isWellFormed = (sessionId: string) => /^[A-Za-z0-9_-]{43}$/.test(sessionId);
 
 export async function createSession(
@@ -77,7 +78,7 @@ export async function endSessionByHash(deps: Pick<CoreDeps, 'cache' | 'db'>, has
  * everywhere", an admin's revocation. Each link takes its own numbered slot, so two links made
  * at once cannot overwrite each other.
  */
-const linkCountKey = (hash: Buffer) => `session-links:${hash.toString('hex')}`;
+const linkCountKey = (hash: Uint8Array) => `session-links:${Buffer.from(hash).toString('hex')}`;
 
 export async function linkToSession(deps: Pick<CoreDeps, 'cache'>, sessionHashHex: string, key: string, ttlSeconds: number): Promise<void> {
   const hash = Buffer.from(sessionHashHex, 'hex');
@@ -85,7 +86,7 @@ export async function linkToSession(deps: Pick<CoreDeps, 'cache'>, sessionHashHe
   await deps.cache.set(`${linkCountKey(hash)}:${slot}`, key, ttlSeconds);
 }
 
-async function endLinkedEntries(deps: Pick<CoreDeps, 'cache'>, hash: Buffer): Promise<void> {
+async function endLinkedEntries(deps: Pick<CoreDeps, 'cache'>, hash: Uint8Array): Promise<void> {
   const count = Number((await deps.cache.get(linkCountKey(hash))) ?? 0);
   for (let slot = 1; slot <= count; slot++) {
     const linked = await deps.cache.get(`${linkCountKey(hash)}:${slot}`);
@@ -102,7 +103,7 @@ export async function endSessionsOfUser(
   keepSessionId: string | null,
 ): Promise<number> {
   const keep = keepSessionId ? sessionHash(keepSessionId).toString('hex') : null;
-  const sessions = (await store.listLiveSessionsOfUser(deps.db, userId)).filter((s) => s.session_hash.toString('hex') !== keep);
+  const sessions = (await store.listLiveSessionsOfUser(deps.db, userId)).filter((s) => Buffer.from(s.session_hash).toString('hex') !== keep);
   // The cache first: if it fails part-way, the rows still list what is left to end.
   for (const session of sessions) await deps.cache.delete(cacheKey(session.session_hash));
   for (const session of sessions) await endLinkedEntries(deps, session.session_hash);

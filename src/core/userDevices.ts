@@ -8,6 +8,8 @@ import {
   listWebauthnDevicesOfUser,
   renameDevice,
 } from '../store/devices.ts';
+import { findUserById } from '../store/users.ts';
+import { queueMfaNotice } from '../worker/notices.ts';
 import type { CoreDeps, RequestContext } from './context.ts';
 import { type ModelRef, recordEvent } from './events.ts';
 
@@ -26,6 +28,8 @@ export interface UserDevice {
   /** WebAuthn: 'multiDevice' for a synced passkey, 'singleDevice' for a hardware key. */
   webauthnType: string | null;
 }
+
+const DEVICE_LABEL: Record<DeviceKind, string> = { totp: 'authenticator app', webauthn: 'passkey', static: 'recovery codes' };
 
 const MODEL_NAME: Record<DeviceKind, ModelRef['model_name']> = {
   totp: 'totp_device',
@@ -88,5 +92,7 @@ export function removeDeviceOfUser(deps: CoreDeps, ctx: RequestContext, device: 
     if (!found) throw new NotFound('No such device.');
     await deleteDevice(tx, device.kind, device.userId, device.id);
     await recordEvent(tx, deps, ctx, 'model_deleted', { model: { model_name: MODEL_NAME[device.kind], pk: found.id, name: found.name } });
+    const owner = await findUserById(tx, device.userId);
+    if (owner) await queueMfaNotice(deps, owner, { action: 'removed', deviceType: DEVICE_LABEL[device.kind], deviceName: found.name }, tx);
   });
 }

@@ -69,6 +69,56 @@ const STAGES: StageSpec[] = [
     type: 'user_write',
     config: { username: 'akadmin', groups: ['admins'], superuser_groups: ['admins'] },
   },
+  // Authentik's default-recovery-flow: who, a link by mail, a new password, signed in (and out everywhere else).
+  { key: 'recovery-identification', name: 'default-recovery-identification', type: 'identification', config: {} },
+  {
+    key: 'recovery-email',
+    name: 'default-recovery-email',
+    type: 'email',
+    config: { token_expiry: 30, subject: 'Reset your password', template: 'email/password_reset.html' },
+  },
+  {
+    key: 'recovery-password',
+    name: 'default-recovery-field-password',
+    type: 'prompt',
+    config: {
+      fields: [
+        { field_key: 'password', label: 'New password', type: 'password', required: true, order: 0 },
+        { field_key: 'password_repeat', label: 'New password (repeat)', type: 'password', required: true, order: 1 },
+      ],
+    },
+  },
+  { key: 'recovery-write', name: 'default-recovery-user-write', type: 'user_write', config: { user_creation_mode: 'never_create' } },
+  { key: 'recovery-login', name: 'default-recovery-user-login', type: 'user_login', config: { terminate_other_sessions: true } },
+  // Enrollment by invitation only (an open sign-up page is an admin's choice, not a default):
+  // the invitation, the new user's details, an inactive account, a link that confirms the address.
+  { key: 'enrollment-invitation', name: 'default-enrollment-invitation', type: 'invitation', config: {} },
+  {
+    key: 'enrollment-prompt',
+    name: 'default-enrollment-prompt',
+    type: 'prompt',
+    config: {
+      fields: [
+        { field_key: 'username', label: 'Username', type: 'username', required: true, order: 0 },
+        { field_key: 'name', label: 'Name', type: 'text', required: true, order: 1 },
+        { field_key: 'email', label: 'Email', type: 'email', required: true, order: 2 },
+        { field_key: 'password', label: 'Password', type: 'password', required: true, order: 3 },
+        { field_key: 'password_repeat', label: 'Password (repeat)', type: 'password', required: true, order: 4 },
+      ],
+    },
+  },
+  {
+    key: 'enrollment-write',
+    name: 'default-enrollment-user-write',
+    type: 'user_write',
+    config: { user_creation_mode: 'always_create', create_users_as_inactive: true },
+  },
+  {
+    key: 'enrollment-email',
+    name: 'default-enrollment-email-verification',
+    type: 'email',
+    config: { subject: 'Confirm your email address', template: 'email/account_confirmation.html', activate_user_on_success: true },
+  },
 ];
 
 const FLOWS: FlowSpec[] = [
@@ -144,6 +194,24 @@ const FLOWS: FlowSpec[] = [
     authentication: 'require_unauthenticated',
     stages: ['initial-setup-prompt', 'initial-setup-write', 'login'],
   },
+  {
+    key: 'default-recovery-flow',
+    slug: 'default-recovery-flow',
+    name: 'Default recovery flow',
+    title: 'Reset your password',
+    designation: 'recovery',
+    authentication: 'require_unauthenticated',
+    stages: ['recovery-identification', 'recovery-email', 'recovery-password', 'recovery-write', 'recovery-login'],
+  },
+  {
+    key: 'default-enrollment-flow',
+    slug: 'default-enrollment-flow',
+    name: 'Default enrollment flow',
+    title: 'Create your account',
+    designation: 'enrollment',
+    authentication: 'require_unauthenticated',
+    stages: ['enrollment-invitation', 'enrollment-prompt', 'enrollment-write', 'enrollment-email', 'login'],
+  },
 ];
 
 const managedKey = (kind: 'stages' | 'flows', key: string) => `goauthentik.io/${kind}/${key}`;
@@ -167,7 +235,7 @@ export async function ensureDefaultFlows(deps: Pick<CoreDeps, 'db'>): Promise<nu
       const flow = await insertFlow(tx, { ...spec, managed });
       for (const [i, key] of spec.stages.entries()) {
         // Authentik's spacing: 10, 20, 30, …, and the sign-in itself at 100, leaving room to insert.
-        const order = key === 'login' ? 100 : (i + 1) * 10;
+        const order = key === 'login' || key === 'recovery-login' ? 100 : (i + 1) * 10;
         await insertBinding(tx, { flowId: flow.id, stageId: stageIds.get(key) as string, order });
       }
       created += 1;

@@ -5,6 +5,7 @@ import type { FlowRow, StageRow } from '../store/flows.ts';
 import { findUserById, type UserRow } from '../store/users.ts';
 import { accessDeniedChallenge, type Challenge, fieldError, redirectChallenge } from './challenge.ts';
 import { type Definitions, loadDefinitions } from './definitions.ts';
+import { applyFlowLink } from './flowTokenResume.ts';
 import { DEFAULT_NEXT, findFlow, flowInfo, planFlow, refusalOf, sessionFor } from './planner.ts';
 import { evaluatePolicies } from './policies.ts';
 import { safeNext } from './redirects.ts';
@@ -214,6 +215,9 @@ export async function currentChallenge(
 ): Promise<FlowResponse> {
   const run = await startRun(deps, slug, request, query.get('next'));
   if (!('state' in run)) return run;
+  // Emailed links (?flow_token=…) and invitations (?itoken=…) carry what the flow needs.
+  const refusal = await applyFlowLink(deps, run.flow, run.state, request, query, run.definitions);
+  if (refusal) return respond(run, accessDeniedChallenge(flowInfo(run.flow), refusal));
   const errors = run.state.lastErrors;
   delete run.state.lastErrors;
   return respond(run, await advance(run, errors));

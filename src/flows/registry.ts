@@ -3,6 +3,8 @@ import { authenticatorStaticStage, authenticatorTotpStage } from './stages/authe
 import { authenticatorValidateStage } from './stages/authenticatorValidate.ts';
 import { authenticatorWebauthnStage } from './stages/authenticatorWebauthn.ts';
 import { consentStage } from './stages/consent.ts';
+import { emailStage } from './stages/email.ts';
+import { invitationStage } from './stages/invitation.ts';
 import { identificationStage } from './stages/identification.ts';
 import { passwordStage } from './stages/password.ts';
 import { promptStage } from './stages/prompt.ts';
@@ -27,6 +29,8 @@ const STAGES = new Map<string, AnyStage>(
     consentStage,
     promptStage,
     userWriteStage,
+    emailStage,
+    invitationStage,
   ].map((stage: AnyStage) => [stage.type, stage]),
 );
 

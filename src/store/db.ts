@@ -48,7 +48,7 @@ export interface PostgresOptions {
   onError?: (error: Error) => void;
 }
 
-export function openPostgres(options: PostgresOptions): Database {
+export function openPostgres(options: PostgresOptions): Database & { pool: pg.Pool } {
   const pool = new pg.Pool({
     host: options.host,
     port: options.port,
@@ -65,10 +65,13 @@ export function openPostgres(options: PostgresOptions): Database {
   });
   // An idle client that loses its server emits here; without a listener the process would exit.
   pool.on('error', (error) => options.onError?.(error));
+  // A checked-out client that loses its server emits on itself (graphile-worker holds some long).
+  pool.on('connect', (client) => client.on('error', (error) => options.onError?.(error)));
   const direct = wrapPgClient(pool);
   const listener = new PostgresListener(options);
   return {
     kind: 'postgres',
+    pool,
     ...direct,
     async transaction(fn) {
       const client = await pool.connect();
@@ -194,9 +197,10 @@ function wrapPglite(db: Pick<PGlite, 'query' | 'exec'>): Queryable {
 }
 
 /** The embedded default: PGlite, one connection in this process (STACK.md). */
-export async function openPglite(dataDir: string | null): Promise<Database & { pglite: PGlite }> {
+export async function openPglite(dataDir: string | null, loadDataDir?: Blob): Promise<Database & { pglite: PGlite }> {
   const { PGlite } = await import('@electric-sql/pglite');
-  const db = dataDir === null ? await PGlite.create() : await PGlite.create({ dataDir });
+  // loadDataDir: a dump from dumpDataDir (a backup being checked or restored).
+  const db = await PGlite.create({ ...(dataDir === null ? {} : { dataDir }), ...(loadDataDir ? { loadDataDir } : {}) });
   return {
     kind: 'pglite',
     pglite: db,
@@ -207,6 +211,11 @@ export async function openPglite(dataDir: string | null): Promise<Database & { p
     listen: (channel, onMessage) => db.listen(channel, onMessage),
     close: () => db.close(),
   };
+}
+
+/** The pg pool behind a Postgres Database (graphile-worker runs on it), or null for PGlite. */
+export function poolOf(db: Database): pg.Pool | null {
+  return db.kind === 'postgres' ? ((db as Database & { pool?: pg.Pool }).pool ?? null) : null;
 }
 
 const UNAVAILABLE_CODES = new Set([

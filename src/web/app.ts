@@ -18,6 +18,8 @@ import { eventsApi } from '../api/events.ts';
 import { flowsApi } from '../api/flows.ts';
 import { groupsApi } from '../api/groups.ts';
 import { policiesApi } from '../api/policies.ts';
+import { invitationsApi } from '../api/invitations.ts';
+import { systemTasksApi } from '../api/systemTasks.ts';
 import { providersApi } from '../api/providers.ts';
 import { proxyProvidersApi } from '../api/proxyProviders.ts';
 import { samlProvidersApi } from '../api/samlProviders.ts';
@@ -150,6 +152,8 @@ export async function buildApp({ config, deps, logger }: AppOptions): Promise<Fa
       await api.register(ldapProvidersApi, { deps: apiDeps });
       await api.register(outpostsApi, { deps: apiDeps });
       await api.register(ldapOutpostApi, { deps: apiDeps });
+      await api.register(invitationsApi, { deps: apiDeps });
+      await api.register(systemTasksApi, { deps: apiDeps });
     },
     { prefix: '/api/v3' },
   );

@@ -106,6 +106,9 @@ ${(c.fields as Field[]).map((f) =>
       : html`<label for="${f.field_key}">${f.label}</label>
 <input id="${f.field_key}" name="${f.field_key}" type="${f.type === 'username' ? 'text' : f.type}" value="${f.initial_value}" placeholder="${f.placeholder}" ${f.required ? raw('required') : ''} autocomplete="${f.type === 'password' ? 'new-password' : f.type === 'email' ? 'email' : 'off'}">${errorsFor(e, f.field_key)}`,
 )}${errorsFor(e, 'non_field_errors')}${submit('Continue')}</form>`;
+    case 'ak-stage-email':
+      return html`${title}<form method="post"><p>If the account exists, an email with a link is on its way. Open the link to continue; it works once.</p>
+${errorsFor(e, 'non_field_errors')}${submit('Send the email again')}</form>`;
     case 'ak-stage-access-denied':
       return html`${title}<p class="error" role="alert">${c.error_message}</p><p><a href="?">Start again</a></p>`;
     default:

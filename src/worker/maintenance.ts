@@ -1,12 +1,15 @@
-import type { Logger } from 'pino';
 import type { CoreDeps } from '../core/context.ts';
+import { type KeyRotationReport, rotateSigningKeys } from '../providers/oauth2/keyRotation.ts';
 import { deleteExpiredEntries } from '../store/cacheEntries.ts';
 import { deleteExpiredEvents } from '../store/events.ts';
+import { deleteExpiredFlowTokens } from '../store/flowTokens.ts';
+import { deleteExpiredInvitations } from '../store/invitations.ts';
 import { LOCK_KEYS, tryWithAdvisoryLock } from '../store/locks.ts';
+import { deleteExpiredPayloads } from '../store/oidcPayloads.ts';
+import { deleteAccessHoursBefore } from '../store/proxyProviders.ts';
 import { deleteExpiredTokens } from '../store/tokens.ts';
 import { deleteExpiredUserSessions } from '../store/userSessions.ts';
-import { deleteExpiredPayloads } from '../store/oidcPayloads.ts';
-import { type KeyRotationReport, rotateSigningKeys } from '../providers/oauth2/keyRotation.ts';
+import type { TaskHandler } from './services.ts';
 
 export interface MaintenanceReport {
   events: number;
@@ -14,12 +17,17 @@ export interface MaintenanceReport {
   cacheEntries: number;
   sessions: number;
   oidcPayloads: number;
+  flowTokens: number;
+  invitations: number;
+  accessHours: number;
   signingKeys: KeyRotationReport;
 }
 
 /**
  * One sweep: events past the retention setting, expired tokens, cache rows, session index rows,
- * OIDC artifacts, and signing-key rotation (keyRotation.ts). Only one
+ * OIDC artifacts, emailed flow tokens, expired invitations, forward-auth access counts past the
+ * event retention, and signing-key rotation (keyRotation.ts). Outposts have
+ * no table yet, so there is no last-seen to update. Only one
  * process sweeps at a time (the others skip and return null).
  */
 export function sweepExpired(deps: CoreDeps): Promise<MaintenanceReport | null> {
@@ -34,29 +42,18 @@ export function sweepExpired(deps: CoreDeps): Promise<MaintenanceReport | null> 
       cacheEntries: await deleteExpiredEntries(deps.db),
       sessions: await deleteExpiredUserSessions(deps.db),
       oidcPayloads: await deleteExpiredPayloads(deps.db),
+      flowTokens: await deleteExpiredFlowTokens(deps.db),
+      invitations: await deleteExpiredInvitations(deps.db),
+      // Who reached which forward-auth app, per hour: kept as long as the events are.
+      accessHours: await deleteAccessHoursBefore(deps.db, new Date(deps.now().getTime() - deps.eventRetentionDays * 86_400_000)),
       // The next signing key ahead of time, retired keys out of signing, expired ones deleted.
       signingKeys: await rotateSigningKeys(deps),
     };
   });
 }
 
-/** Sweeps now and then every `intervalMs`; failures are logged and retried on the next tick. */
-export function startMaintenance(deps: CoreDeps, logger: Logger, intervalMs = 10 * 60_000): () => void {
-  let isRunning = false;
-  const tick = async () => {
-    if (isRunning) return;
-    isRunning = true;
-    try {
-      const report = await sweepExpired(deps);
-      if (report) logger.info(report, 'expired_records_deleted');
-    } catch (error) {
-      logger.warn({ err: error }, 'maintenance_failed');
-    } finally {
-      isRunning = false;
-    }
-  };
-  void tick();
-  const timer = setInterval(tick, intervalMs);
-  timer.unref();
-  return () => clearInterval(timer);
-}
+/** The `sweep` job (every 10 minutes, from the crontab in schedule.ts). */
+export const sweepTask: TaskHandler = async (_payload, services) => {
+  const report = await sweepExpired(services.deps);
+  if (report) services.logger.info(report, 'expired_records_deleted');
+};

@@ -5,6 +5,7 @@ import { createPublicKey, verify } from 'node:crypto';
 import { after, before, test } from 'node:test';
 import pino from 'pino';
 import { loadConfig } from '../../src/config/load.ts';
+import { endSessionsOfUser } from '../../src/core/sessions.ts';
 import { buildApp } from '../../src/web/app.ts';
 import { ADMIN_PASSWORD, createTestApp, rejectionCheck, type TestApp } from '../support/app.ts';
 import { TestBrowser } from '../support/browser.ts';
@@ -190,4 +191,13 @@ test('another instance on the same stores answers for the session (a replica, a 
   assert.ok(mine.requests >= 5, `counted ${mine.requests}`);
   assert.equal(new Date(mine.hour).getUTCMinutes(), 0);
   assert.equal((await t.api('GET', '/api/v3/core/applications/nope/access_hours/')).statusCode, 404);
+});
+
+test('ending every session of the user (sign out everywhere, a password change) ends the app sessions made from them', async () => {
+  const { name, value } = await appCookie();
+  assert.equal((await traefik(t.app, `${name}=${value}`)).statusCode, 200);
+  const admin = (await t.api('GET', '/api/v3/core/users/?username=akadmin')).json().results[0];
+  assert.ok((await endSessionsOfUser(t.deps, admin.pk, null)) > 0);
+  await new Promise((r) => setTimeout(r, 800)); // past the in-process memo of a session lookup
+  assert.equal((await traefik(t.app, `${name}=${value}`)).statusCode, 302);
 });

@@ -1,5 +1,6 @@
 import QRCode from 'qrcode';
 import { z } from 'zod';
+import { queueMfaNotice } from '../../worker/notices.ts';
 import { insertStaticDevice, insertTotpDevice } from '../../store/devices.ts';
 import { fieldError } from '../challenge.ts';
 import { newStaticCodes, staticCodeHash } from '../devices/static.ts';
@@ -47,6 +48,7 @@ export const authenticatorTotpStage: InteractiveStage<z.infer<typeof totpConfig>
         lastTimeStep: step,
       });
       await ctx.audit('model_created', { model: { model_name: 'totp_device', pk: device.id, name: device.name } }, tx);
+      await queueMfaNotice(ctx.deps, user, { action: 'added', deviceType: 'authenticator app', deviceName: device.name }, tx);
     });
     delete ctx.state.scratch[ctx.stage.id];
     ctx.state.authMethods.push('totp');
@@ -73,6 +75,7 @@ export const authenticatorStaticStage: InteractiveStage<z.infer<typeof staticCon
     await ctx.deps.db.transaction(async (tx) => {
       const deviceId = await insertStaticDevice(tx, { userId: user.id, name: ctx.config.friendly_name, tokenHashes: codes.map(staticCodeHash) });
       await ctx.audit('model_created', { model: { model_name: 'static_device', pk: deviceId, name: ctx.config.friendly_name } }, tx);
+      await queueMfaNotice(ctx.deps, user, { action: 'added', deviceType: 'recovery codes', deviceName: ctx.config.friendly_name }, tx);
     });
     delete ctx.state.scratch[ctx.stage.id];
     return { kind: 'next' };

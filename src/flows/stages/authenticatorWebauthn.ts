@@ -6,6 +6,7 @@ import {
 } from '@simplewebauthn/server';
 import { COSEALG } from '@simplewebauthn/server/helpers';
 import { z } from 'zod';
+import { queueMfaNotice } from '../../worker/notices.ts';
 import { findWebauthnDeviceByCredentialId, insertWebauthnDevice, listWebauthnDevicesOfUser } from '../../store/devices.ts';
 import type { UserRow } from '../../store/users.ts';
 import { fieldError } from '../challenge.ts';
@@ -128,6 +129,7 @@ export const authenticatorWebauthnStage: InteractiveStage<Config> = {
           isBackedUp: info.credentialBackedUp,
         });
         await ctx.audit('model_created', { model: { model_name: 'webauthn_device', pk: inserted.id, name: inserted.name } }, tx);
+        await queueMfaNotice(ctx.deps, user, { action: 'added', deviceType: 'passkey', deviceName: inserted.name }, tx);
         return inserted;
       })
       // The same response sent twice at once: the second insert meets the unique credential id.

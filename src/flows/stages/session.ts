@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { revokeOtherSessions } from '../../core/sessionRevocation.ts';
+import { queueSignInNotice } from '../../worker/notices.ts';
 import { recordLogin } from '../../store/users.ts';
 import type { AutomaticStage } from '../stage.ts';
 import { clearUsernameFailures } from '../throttle.ts';
@@ -8,6 +10,8 @@ const loginConfig = z.strictObject({
   session_duration: z.number().int().min(0).max(366 * 24 * 3600).default(0),
   // When the user ticked "stay signed in": a persistent cookie for this long (0 = same as above).
   remember_me_duration: z.number().int().min(0).max(366 * 24 * 3600).default(30 * 24 * 3600),
+  // Authentik's option: end every other session of the user (the recovery flow sets it).
+  terminate_other_sessions: z.boolean().default(false),
 });
 type LoginConfig = z.infer<typeof loginConfig>;
 
@@ -25,7 +29,12 @@ export const userLoginStage: AutomaticStage<LoginConfig> = {
     await recordLogin(ctx.deps.db, user.id, null);
     await clearUsernameFailures(ctx.deps.cache, ctx.state.pendingUid ?? user.username);
     const method = [...new Set(ctx.state.authMethods)].join('+');
+    if (ctx.config.terminate_other_sessions) {
+      const actor = { id: user.id, username: user.username, email: user.email, isSuperuser: user.is_superuser };
+      await revokeOtherSessions(ctx.deps, { actor, clientIp: ctx.request.clientIp }, user.id, null, 'password_change');
+    }
     await ctx.audit('login', { context: { auth_method: method, remember_me: ctx.state.rememberMe } });
+    await queueSignInNotice(ctx.deps, user, ctx.request, method);
     return { kind: 'login', method, sessionSeconds, isPersistent: ctx.state.rememberMe };
   },
 };

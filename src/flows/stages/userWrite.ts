@@ -6,6 +6,7 @@ import { ValidationError } from '../../errors.ts';
 import { findGroupByName } from '../../store/groups.ts';
 import { findUserByUsername } from '../../store/users.ts';
 import type { AutomaticStage } from '../stage.ts';
+import { claimInvitation } from './invitation.ts';
 
 const config = z.strictObject({
   user_creation_mode: z.enum(['never_create', 'create_when_required', 'always_create']).default('create_when_required'),
@@ -31,6 +32,8 @@ export const userWriteStage: AutomaticStage<Config> = {
     if (user && ctx.config.user_creation_mode === 'always_create') return { kind: 'deny', message: 'This user already exists.' };
     if (!user && (ctx.config.user_creation_mode === 'never_create' || !username)) return { kind: 'deny', message: 'No user to write to.' };
     const context = { ...SYSTEM_CONTEXT, clientIp: ctx.request.clientIp };
+    const invitation = user ? null : await claimInvitation(ctx);
+    if (invitation === 'used') return { kind: 'deny', message: 'This invitation was already used.' };
     try {
       const fields = {
         ...(typeof data.name === 'string' ? { name: data.name } : {}),
@@ -61,6 +64,7 @@ export const userWriteStage: AutomaticStage<Config> = {
         (await createGroup(ctx.deps, context, { name, isSuperuser: ctx.config.superuser_groups.includes(name), parentId: null, attributes: {} }));
       await changeMembership(ctx.deps, context, group.id, user.id, 'add');
     }
+    if (invitation?.groupId) await changeMembership(ctx.deps, context, invitation.groupId, user.id, 'add');
     ctx.state.pendingUserId = user.id;
     return { kind: 'next' };
   },
