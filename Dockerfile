@@ -32,6 +32,21 @@ ENV NODE_ENV=production \
     GATEHOUSE_LISTEN__METRICS=0.0.0.0:9300
 WORKDIR /app
 
+# pg_dump/pg_restore for backups (`gatehouse backup`, the nightly job). They must be at least the
+# server's major version (Compose runs Postgres 16; Debian 12 ships client 15), so they come from
+# the PostgreSQL project's own apt repository (apt.postgresql.org), signed with its key.
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends ca-certificates curl \
+    && install -d /usr/share/postgresql-common/pgdg \
+    && curl -fsSL -o /usr/share/postgresql-common/pgdg/apt.postgresql.org.asc https://www.postgresql.org/media/keys/ACCC4CF8.asc \
+    && echo "deb [signed-by=/usr/share/postgresql-common/pgdg/apt.postgresql.org.asc] https://apt.postgresql.org/pub/repos/apt bookworm-pgdg main" \
+       > /etc/apt/sources.list.d/pgdg.list \
+    && apt-get update \
+    && apt-get install -y --no-install-recommends postgresql-client-16 \
+    && apt-get purge -y curl \
+    && apt-get autoremove -y \
+    && rm -rf /var/lib/apt/lists/*
+
 # Application files stay owned by root: the process (user node) can read them, not change them.
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist

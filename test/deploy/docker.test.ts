@@ -338,3 +338,12 @@ describe('deployment files', () => {
     });
   });
 });
+
+test('the image carries a pg_dump at least as new as the Postgres that docker-compose.yml runs', () => {
+  const dockerfile = read('Dockerfile');
+  const compose = parseYaml(read('docker-compose.yml')) as { services: Record<string, { image?: string }> };
+  const serverMajor = Number(/postgres:(\d+)/.exec(compose.services.postgresql?.image ?? '')?.[1]);
+  const clientMajor = Number(/postgresql-client-(\d+)/.exec(dockerfile)?.[1]);
+  assert.ok(serverMajor > 0 && clientMajor >= serverMajor, `client ${clientMajor}, server ${serverMajor}`);
+  assert.match(dockerfile, /signed-by=\/usr\/share\/postgresql-common\/pgdg\/apt\.postgresql\.org\.asc/, 'the repository is verified by its key');
+});
