@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { createOutpost, deleteOutpost, type OutpostRow, outpostTokenIdentifier, updateOutpost } from '../core/outpostAdmin.ts';
+import { lastSighting } from '../core/outpostHealth.ts';
 import { NotFound } from '../errors.ts';
 import { findOutpostById, listOutposts } from '../store/outposts.ts';
 import { findProviderSummaries, type ProviderSummaryRow } from '../store/providers.ts';
@@ -111,6 +112,22 @@ export const outpostsApi: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (app,
       },
     });
   }
+
+  // Authentik's health list: one entry per running instance that reported (here: the last one).
+  app.get('/outposts/instances/:pk/health/', {
+    schema: {
+      tags,
+      params: pkParams,
+      response: { 200: z.array(z.object({ uid: z.string(), last_seen: z.string(), hostname: z.string(), version: z.string() })) },
+    },
+    handler: async (request) => {
+      requireSuperuser(request);
+      const outpost = await findOutpostById(deps.db, request.params.pk);
+      if (!outpost) throw new NotFound();
+      const seen = await lastSighting(deps, outpost.id);
+      return seen ? [{ uid: outpost.id, last_seen: seen.lastSeen, hostname: seen.clientIp, version: 'gatehouse' }] : [];
+    },
+  });
 
   app.delete('/outposts/instances/:pk/', {
     schema: { tags, params: pkParams },

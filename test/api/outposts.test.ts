@@ -67,8 +67,12 @@ test('an outpost gets a service account and a non-expiring token the admin can v
   const views = (await t.api('GET', '/api/v3/events/events/?action=secret_view')).json().results;
   assert.ok(views.length >= 1);
 
+  assert.deepEqual((await t.api('GET', `/api/v3/outposts/instances/${outpost.pk}/health/`)).json(), [], 'never seen yet');
+
   // The outpost's token reads its own config and directory, and nothing an admin may.
   const config = await t.api('GET', '/api/v3/outposts/ldap/', undefined, key);
+  const [health] = (await t.api('GET', `/api/v3/outposts/instances/${outpost.pk}/health/`)).json();
+  assert.ok(health && Date.now() - Date.parse(health.last_seen) < 60_000, 'last seen now');
   assert.equal(config.statusCode, 200, config.body);
   assert.equal(config.json().results[0].base_dn, 'dc=o,dc=example');
   assert.equal(config.json().results[0].bind_flow_slug, 'default-authentication-flow');

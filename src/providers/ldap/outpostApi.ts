@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { canAccessApplication, recordAccessDenied } from '../../core/applicationAccess.ts';
 import type { CoreDeps } from '../../core/context.ts';
 import { recordEvent } from '../../core/events.ts';
+import { noteOutpostSeen } from '../../core/outpostHealth.ts';
 import { endSession, findSession } from '../../core/sessions.ts';
 import { PermissionDenied } from '../../errors.ts';
 import type { OutpostProviderConfig } from '../../outposts/ldap/wire.ts';
@@ -71,6 +72,7 @@ async function callingOutpost(deps: CoreDeps, request: FastifyRequest): Promise<
   const actor = requireActor(request);
   const outpost = await findOutpostByServiceAccount(deps.db, actor.id);
   if (outpost?.type !== 'ldap') throw new PermissionDenied('Only an LDAP outpost token may call this.');
+  await noteOutpostSeen(deps, outpost.id, request.ip);
   return outpost;
 }
 
