@@ -17,6 +17,8 @@ import { authenticatorsApi } from '../api/authenticators.ts';
 import { eventsApi } from '../api/events.ts';
 import { flowsApi } from '../api/flows.ts';
 import { groupsApi } from '../api/groups.ts';
+import { offboardingApi } from '../api/offboarding.ts';
+import { adminAuthenticatorsApi } from '../api/adminAuthenticators.ts';
 import { policiesApi } from '../api/policies.ts';
 import { providersApi } from '../api/providers.ts';
 import { proxyProvidersApi } from '../api/proxyProviders.ts';
@@ -43,6 +45,7 @@ import { recoveryRoutes } from './recovery.ts';
 import { rootRoutes } from './root.ts';
 import { staticFileRoutes } from './staticFiles.ts';
 import { userAreaRoutes } from './userArea.ts';
+import { adminAreaRoutes } from './adminArea.ts';
 
 export interface AppOptions {
   config: Pick<Config, 'listen' | 'brand' | 'external_url'>;
@@ -117,6 +120,7 @@ export async function buildApp({ config, deps, logger }: AppOptions): Promise<Fa
   await app.register(avatarRoutes);
   await app.register(recoveryRoutes, { deps });
   await app.register(userAreaRoutes, { deps });
+  await app.register(adminAreaRoutes, { deps });
   await app.register(staticFileRoutes);
   await app.register(flowExecutorRoutes, { deps });
   await app.register(flowPageRoutes, { deps });
@@ -144,6 +148,8 @@ export async function buildApp({ config, deps, logger }: AppOptions): Promise<Fa
       await api.register(proxyProvidersApi, { deps: apiDeps });
       await api.register(applicationAccessApi, { deps: apiDeps });
       await api.register(samlProvidersApi, { deps: apiDeps });
+      await api.register(offboardingApi, { deps: apiDeps });
+      await api.register(adminAuthenticatorsApi, { deps: apiDeps });
     },
     { prefix: '/api/v3' },
   );
