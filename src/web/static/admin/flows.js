@@ -52,7 +52,10 @@ async function detail(slug, ctx) {
     await api('PATCH', `/flows/bindings/${b.pk}/`, { order: orderB });
     await ctx.refresh();
     notify(`Moved ${a.stage_obj.name}.`);
-    document.querySelector(`[data-binding="${a.pk}"] button[data-move="${j > i ? 'down' : 'up'}"]`)?.focus();
+    // Keep the keyboard where it was: on the moved stage's arrow (the other one at either end).
+    const row = document.querySelector(`[data-binding="${a.pk}"]`);
+    const same = row?.querySelector(`button[data-move="${j > i ? 'down' : 'up'}"]`);
+    (same && !same.disabled ? same : row?.querySelector(`button[data-move="${j > i ? 'up' : 'down'}"]`))?.focus();
   };
   const rows = await Promise.all(bindings.map(async (b, i) => [
     String(b.order),
@@ -69,7 +72,7 @@ async function detail(slug, ctx) {
   const last = bindings.length ? bindings[bindings.length - 1].order : 0;
   const bind = h('form', { class: 'inline-form' },
     field('Stage', select('stage', stages.map((s) => [s.pk, `${s.name} (${s.verbose_name})`]))),
-    field('Order', input('order', { type: 'number', value: last + 10, required: true }), 'Lower runs first.'),
+    field('Order (lower runs first)', input('order', { type: 'number', value: last + 10, required: true })),
     h('button', { type: 'submit', class: 'small' }, 'Bind stage'));
   onSubmit(bind, async (v) => {
     await api('POST', '/flows/bindings/', { target: flow.pk, stage: v.stage, order: Number(v.order) });
