@@ -112,6 +112,41 @@ test('the wizard creates an OIDC application and shows what to paste into the ap
   await shot(admin, '03-application');
 });
 
+test('the wizard makes a forward-auth app restricted to a group and a SAML app, with their snippets and metadata', { skip }, async () => {
+  assert.equal((await t.api('POST', '/api/v3/core/groups/', { name: 'family' })).statusCode, 201);
+  await open('#/applications/new', 'New application');
+  await admin.getByLabel('Name', { exact: true }).fill('Files');
+  await admin.getByLabel('Forward auth (Nginx, Traefik, Caddy)').check();
+  await admin.getByLabel('External host').fill('https://files.example.com');
+  await admin.getByLabel('Internal host').fill('http://127.0.0.1:3001');
+  await admin.getByLabel('family').check();
+  await admin.getByRole('button', { name: 'Create application' }).click();
+  await admin.getByRole('heading', { level: 1, name: 'Files' }).waitFor();
+  const snippet = async (label: string) => (await admin.locator(`[data-copy="${label}"] pre`).textContent()) ?? '';
+  assert.match(await snippet('Nginx'), /server_name files\.example\.com;[\s\S]*proxy_pass http:\/\/127\.0\.0\.1:3001;/);
+  assert.match(await snippet('Traefik (dynamic configuration)'), /rule: Host\(`files\.example\.com`\)/);
+  assert.match(await snippet('Caddy'), /^files\.example\.com \{/);
+  assert.ok(await admin.getByRole('cell', { name: 'Group: family' }).isVisible(), 'restricted to the group');
+  const app = (await t.api('GET', '/api/v3/core/applications/files/')).json();
+  const bindings = (await t.api('GET', `/api/v3/policies/bindings/?target=${app.pk}`)).json().results;
+  assert.deepEqual(bindings.map((b: { group_obj: { name: string } }) => b.group_obj.name), ['family']);
+  await shot(admin, '03b-forward-auth-app');
+
+  await open('#/applications/new?type=saml', 'New application');
+  await admin.getByLabel('Name', { exact: true }).fill('NAS');
+  await admin.getByLabel('ACS URL').fill('https://nas.example.com/saml/acs');
+  await admin.getByLabel('SP entity ID (audience)').fill('https://nas.example.com');
+  await admin.getByRole('button', { name: 'Create application' }).click();
+  await admin.getByRole('heading', { level: 1, name: 'NAS' }).waitFor();
+  const metadataUrl = ((await admin.locator('[data-copy="Metadata URL"] code').textContent()) ?? '').trim();
+  assert.equal(metadataUrl, `${base}/application/saml/nas/metadata/`);
+  const metadata = await admin.request.get(metadataUrl);
+  assert.equal(metadata.status(), 200);
+  assert.match(await metadata.text(), /<(md:)?EntityDescriptor[^>]+entityID=/);
+  assert.equal(await admin.getByRole('link', { name: 'Download metadata' }).getAttribute('href'), `${base}/application/saml/nas/metadata/?download`);
+  await shot(admin, '03c-saml-app');
+});
+
 let refreshToken = '';
 test('a user signs in to the new application with openid-client', { skip }, async () => {
   const config = await client.discovery(new URL(`${base}/application/o/team-wiki/`), clientId, clientSecret, undefined, {
