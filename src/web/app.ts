@@ -19,6 +19,7 @@ import { flowsApi } from '../api/flows.ts';
 import { groupsApi } from '../api/groups.ts';
 import { offboardingApi } from '../api/offboarding.ts';
 import { adminAuthenticatorsApi } from '../api/adminAuthenticators.ts';
+import { recoveryLinksApi } from '../api/recoveryLinks.ts';
 import { policiesApi } from '../api/policies.ts';
 import { providersApi } from '../api/providers.ts';
 import { proxyProvidersApi } from '../api/proxyProviders.ts';
@@ -150,6 +151,7 @@ export async function buildApp({ config, deps, logger }: AppOptions): Promise<Fa
       await api.register(samlProvidersApi, { deps: apiDeps });
       await api.register(offboardingApi, { deps: apiDeps });
       await api.register(adminAuthenticatorsApi, { deps: apiDeps });
+      await api.register(recoveryLinksApi, { deps: apiDeps });
     },
     { prefix: '/api/v3' },
   );

@@ -120,3 +120,21 @@ test('an administrator lists and removes another user\'s MFA devices; others may
   const audit = (await t.api('GET', '/api/v3/events/events/?action=model_deleted&context_model_name=totp_device')).json().results[0];
   assert.equal(audit.user.username, 'akadmin');
 });
+
+test('an administrator makes a one-time recovery link for a user; it signs them in once', async () => {
+  const pk = await addUser('forgetful');
+  const res = await t.api('POST', `/api/v3/core/users/${pk}/recovery/`);
+  assert.equal(res.statusCode, 200, res.body);
+  assert.equal(res.headers['cache-control'], 'no-store');
+  const link = new URL(res.json().link);
+  assert.equal(link.origin, 'http://localhost');
+  const used = await t.app.inject({ method: 'GET', url: link.pathname });
+  assert.equal(used.statusCode, 302);
+  const session = used.cookies.find((c) => c.name === 'authentik_session')?.value as string;
+  assert.equal((await asBrowser(session, 'GET', '/api/v3/core/users/me/')).json().user.username, 'forgetful');
+  assert.equal((await t.app.inject({ method: 'GET', url: link.pathname })).statusCode, 404, 'used once');
+  const event = (await t.api('GET', '/api/v3/events/events/?action=recovery_link_created')).json().results[0];
+  assert.deepEqual([event.user.username, event.context.created_by], ['forgetful', 'akadmin']);
+  assert.equal((await asBrowser(session, 'POST', `/api/v3/core/users/${pk}/recovery/`)).statusCode, 403, 'not for non-administrators');
+  assert.equal((await t.api('POST', '/api/v3/core/users/999999/recovery/')).statusCode, 404);
+});

@@ -210,6 +210,7 @@ test('offboarding a user ends their session, revokes their tokens and lists the 
   // Two sessions: the browser refused the admin pages above, and the one that signed in to the wiki.
   assert.ok(await admin.getByRole('heading', { name: 'Sessions (2)' }).isVisible());
   assert.ok(await admin.getByRole('heading', { name: 'Tokens (1)' }).isVisible());
+  assert.ok(await admin.locator('#apps-used').getByRole('link', { name: 'Team Wiki' }).isVisible(), 'the apps she signed in to');
   await shot(admin, '05-user');
   admin.once('dialog', (dialog) => dialog.accept());
   await admin.getByRole('button', { name: 'Offboard' }).click();

@@ -1,5 +1,5 @@
 import { api, get, getAll, qs } from './api.js';
-import { field, h, input, table, when } from './dom.js';
+import { copyable, field, h, input, table, when } from './dom.js';
 import { dangerButton, heading, notify, onSubmit } from './ui.js';
 
 async function list(ctx) {
@@ -54,11 +54,27 @@ function offboardReport(report) {
 
 async function detail(pk, ctx) {
   const user = await get(`/core/users/${pk}/`);
-  const [sessions, devices, tokens] = await Promise.all([
+  const [sessions, devices, tokens, signIns] = await Promise.all([
     getAll(`/core/authenticated_sessions/${qs({ user__username: user.username })}`),
     get(`/authenticators/admin/all/${qs({ user: user.pk })}`),
     getAll(`/core/tokens/${qs({ user__username: user.username })}`),
+    get(`/events/events/${qs({ username: user.username, action: 'authorize_application', page_size: 500 })}`),
   ]);
+  const lastUse = new Map();
+  for (const e of signIns.results) {
+    const app = e.context?.authorized_application;
+    if (app?.slug && !lastUse.has(app.slug)) lastUse.set(app.slug, { ...app, when: e.created });
+  }
+  const recoveryBox = h('div', { id: 'recovery-link' });
+  const recovery = h('button', { type: 'button', class: 'secondary', onclick: async () => {
+    try {
+      const { link } = await api('POST', `/core/users/${pk}/recovery/`);
+      recoveryBox.replaceChildren(copyable('One-time login link (valid for an hour)', link),
+        h('p', { class: 'muted' }, 'Give it to the user over a channel you trust: it signs them in once, without password or MFA.'));
+    } catch (error) {
+      notify(error.message, 'error');
+    }
+  } }, 'Create a recovery link');
   const edit = h('form', { class: 'narrow' },
     field('Username', input('username', { value: user.username, required: true })),
     field('Name', input('name', { value: user.name })),
@@ -88,7 +104,9 @@ async function detail(pk, ctx) {
     h('p', { class: 'muted' }, `${user.is_active ? 'Active' : 'Deactivated'} · joined `, when(user.date_joined), ' · last login ', when(user.last_login),
       user.is_superuser ? ' · administrator' : '', user.groups_obj?.length ? ` · groups: ${user.groups_obj.map((g) => g.name).join(', ')}` : ''),
     h('section', {}, h('h2', {}, 'Details'), edit),
-    h('section', {}, h('h2', {}, 'Password'), password),
+    h('section', {}, h('h2', {}, 'Password'), password, h('p', { class: 'muted' }, 'Or, when they lost their password or second factor:'), recovery, recoveryBox),
+    h('section', { id: 'apps-used' }, h('h2', {}, 'Applications used'),
+      table(['Application', 'Last sign-in'], [...lastUse.values()].map((a) => [h('a', { href: `#/applications/${encodeURIComponent(a.slug)}` }, a.name), when(a.when)]))),
     h('section', { id: 'sessions' }, h('h2', {}, `Sessions (${sessions.length})`),
       table(['Browser', 'IP address', 'Last used', 'Expires', ''], sessions.map((s) => [
         `${s.user_agent.user_agent.family} on ${s.user_agent.os.family}`,
