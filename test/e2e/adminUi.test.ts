@@ -130,6 +130,10 @@ test('the wizard makes a forward-auth app restricted to a group and a SAML app, 
   const app = (await t.api('GET', '/api/v3/core/applications/files/')).json();
   const bindings = (await t.api('GET', `/api/v3/policies/bindings/?target=${app.pk}`)).json().results;
   assert.deepEqual(bindings.map((b: { group_obj: { name: string } }) => b.group_obj.name), ['family']);
+  await admin.getByLabel('Internal host').fill('http://10.0.0.5:8080');
+  await admin.getByRole('button', { name: 'Save provider' }).click();
+  await admin.getByText('Provider saved.').waitFor();
+  assert.match(await snippet('Nginx'), /proxy_pass http:\/\/10\.0\.0\.5:8080;/, 'the snippet follows the edited provider');
   await shot(admin, '03b-forward-auth-app');
 
   await open('#/applications/new?type=saml', 'New application');

@@ -1,6 +1,7 @@
 import { api, get, getAll, qs } from './api.js';
 import { field, h, input, select, table, when } from './dom.js';
 import { integrationPanel, loadProvider, PROVIDER_PATHS, providerType, TYPE_LABELS } from './integration.js';
+import { providerSettings } from './providerForm.js';
 import { dangerButton, heading, linkButton, notify, onSubmit } from './ui.js';
 
 async function list(ctx) {
@@ -93,6 +94,7 @@ async function detail(slug, ctx) {
     integrationPanel(app, type, provider),
     await accessSection(app, ctx),
     h('section', {}, h('h2', {}, 'Settings'), edit),
+    providerSettings(type, provider, ctx),
     await usage(app, type),
   );
 }
