@@ -275,6 +275,30 @@ test('the flows page reorders stages with the keyboard-reachable arrows', { skip
   assert.deepEqual(await names(), before);
 });
 
+test('the tokens page creates a token for a user and shows its key once; groups take members by username', { skip }, async () => {
+  await open('#/tokens', 'Tokens');
+  await admin.getByLabel('Identifier').fill('nightly-backup');
+  await admin.getByLabel('For user').fill('nobody');
+  await admin.getByRole('button', { name: 'Create token' }).click();
+  await admin.getByText('No user named nobody.').waitFor();
+  await admin.getByLabel('For user').fill('akadmin');
+  await admin.getByRole('button', { name: 'Create token' }).click();
+  const key = ((await admin.locator('#new-token code').textContent()) ?? '').trim();
+  assert.equal((await t.api('GET', '/api/v3/core/users/me/', undefined, key)).json().user.username, 'akadmin', 'the key shown works');
+  assert.ok(await admin.getByRole('cell', { name: 'nightly-backup' }).isVisible());
+  await shot(admin, '10-tokens');
+
+  await open('#/groups', 'Groups');
+  await admin.getByRole('link', { name: 'family' }).click();
+  await admin.getByRole('heading', { level: 1, name: 'family' }).waitFor();
+  await admin.getByLabel('Username').fill('erin');
+  await admin.getByRole('button', { name: 'Add member' }).click();
+  await admin.getByRole('heading', { name: 'Members (1)' }).waitFor();
+  const members = (await t.api('GET', '/api/v3/core/groups/?name=family&include_users=true')).json().results[0].users_obj;
+  assert.deepEqual(members.map((u: { username: string }) => u.username), ['erin']);
+  await shot(admin, '11-group');
+});
+
 test('at phone width every section fits the screen', { skip }, async () => {
   await admin.setViewportSize({ width: 390, height: 844 });
   for (const [hash, heading] of [

@@ -1,4 +1,4 @@
-import { api, get, getAll, qs } from './api.js';
+import { ApiError, api, get, getAll, qs } from './api.js';
 import { field, h, input, select, table } from './dom.js';
 import { dangerButton, heading, notify, onSubmit } from './ui.js';
 
@@ -27,7 +27,7 @@ async function detail(pk, ctx) {
   const add = h('form', { class: 'inline-form' }, field('Username', input('username', { required: true, autocomplete: 'off' })), h('button', { type: 'submit', class: 'small' }, 'Add member'));
   onSubmit(add, async (v) => {
     const found = await get(`/core/users/${qs({ username: v.username, include_groups: false })}`);
-    if (!found.results[0]) throw Object.assign(new Error(`No user named ${v.username}.`), { fields: {} });
+    if (!found.results[0]) throw new ApiError(400, { username: [`No user named ${v.username}.`] });
     await api('POST', `/core/groups/${pk}/add_user/`, { pk: found.results[0].pk });
     await ctx.refresh();
     notify(`${v.username} added.`);
