@@ -151,6 +151,27 @@ test('the wizard makes a forward-auth app restricted to a group and a SAML app, 
   await shot(admin, '03c-saml-app');
 });
 
+test('a refused application shows the error at its field and leaves no provider behind', { skip }, async () => {
+  const providers = async () => (await t.api('GET', '/api/v3/providers/all/')).json().pagination.count as number;
+  const before = await providers();
+  await open('#/applications/new', 'New application');
+  await admin.getByLabel('Name', { exact: true }).fill('Another Wiki');
+  await admin.getByLabel('Slug').fill('team-wiki');
+  await admin.getByLabel('Redirect URIs').fill('https://wiki2.example.com/callback');
+  await admin.getByRole('button', { name: 'Create application' }).click();
+  const error = admin.locator('[data-field="slug"] .error');
+  await error.waitFor();
+  assert.match((await error.textContent()) ?? '', /exists|unique/i);
+  assert.equal(await admin.getByLabel('Slug').getAttribute('aria-invalid'), 'true');
+  assert.equal(await providers(), before, 'the provider made for it was removed again');
+  await admin.getByLabel('Redirect URIs').fill('not a url');
+  await admin.getByLabel('Slug').fill('another-wiki');
+  await admin.getByRole('button', { name: 'Create application' }).click();
+  await admin.locator('[data-field="redirect_uris"] .error').waitFor();
+  assert.equal(await providers(), before);
+  await shot(admin, '02b-wizard-errors');
+});
+
 let refreshToken = '';
 test('a user signs in to the new application with openid-client', { skip }, async () => {
   const config = await client.discovery(new URL(`${base}/application/o/team-wiki/`), clientId, clientSecret, undefined, {
@@ -304,6 +325,7 @@ test('at phone width every section fits the screen', { skip }, async () => {
   for (const [hash, heading] of [
     ['#/dashboard', 'Dashboard'],
     ['#/applications/team-wiki', 'Team Wiki'],
+    ['#/applications/new', 'New application'],
     ['#/users', 'Users'],
     ['#/groups', 'Groups'],
     ['#/events', 'Events'],
