@@ -38,7 +38,7 @@ function shell(username: string): string {
 ${SECTIONS.map(([id, label]) => html`<a href="#/${id}" data-section="${id}">${label}</a>`)}
 </nav>
 <p id="status" class="notice" role="status" aria-live="polite" hidden></p>
-<section id="view" tabindex="-1" aria-live="polite"><p class="muted">Loading…</p></section>
+<section id="view" tabindex="-1" aria-label="Content"><p class="muted">Loading…</p></section>
 <noscript><p class="notice error">The admin pages need JavaScript. The same things can be done with the REST API at /api/v3/.</p></noscript>
 </div>`,
     { modules: ['/static/admin/main.js'], styles: ['/static/admin/admin.css'] },

@@ -317,6 +317,12 @@ test('the tokens page creates a token for a user and shows its key once; groups 
   await admin.getByRole('heading', { name: 'Members (1)' }).waitFor();
   const members = (await t.api('GET', '/api/v3/core/groups/?name=family&include_users=true')).json().results[0].users_obj;
   assert.deepEqual(members.map((u: { username: string }) => u.username), ['erin']);
+  assert.equal((await t.api('POST', '/api/v3/core/groups/', { name: 'household' })).statusCode, 201);
+  await admin.reload();
+  await admin.getByLabel('Parent').selectOption({ label: 'household' });
+  await admin.getByRole('button', { name: 'Save group' }).click();
+  await admin.getByText('Group saved.').waitFor();
+  assert.equal((await t.api('GET', '/api/v3/core/groups/?name=family')).json().results[0].parent_name, 'household', 'nested');
   await shot(admin, '11-group');
 });
 

@@ -32,6 +32,17 @@ async function detail(pk, ctx) {
     await ctx.refresh();
     notify(`${v.username} added.`);
   });
+  const others = (await getAll('/core/groups/?include_users=false&ordering=name')).filter((g) => g.pk !== group.pk);
+  const edit = h('form', { class: 'narrow' },
+    field('Name', input('name', { value: group.name, required: true })),
+    field('Parent', select('parent', [['', '(none)'], ...others.map((g) => [g.pk, g.name])], group.parent ?? '')),
+    h('label', { class: 'inline' }, h('input', { type: 'checkbox', name: 'is_superuser', checked: group.is_superuser }), 'Members are administrators'),
+    h('button', { type: 'submit' }, 'Save group'));
+  onSubmit(edit, async (v) => {
+    await api('PATCH', `/core/groups/${pk}/`, { name: v.name, parent: v.parent || null, is_superuser: v.is_superuser });
+    await ctx.refresh();
+    notify('Group saved.');
+  });
   return h('div', {},
     heading(group.name, dangerButton('Delete group', `Delete the group ${group.name}?`, async () => {
       await api('DELETE', `/core/groups/${pk}/`);
@@ -45,7 +56,9 @@ async function detail(pk, ctx) {
         await ctx.refresh();
         notify(`${u.username} removed.`);
       })])),
-    add);
+    add,
+    h('h2', {}, 'Settings'),
+    edit);
 }
 
 export async function render(rest, ctx) {

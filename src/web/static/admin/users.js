@@ -4,7 +4,9 @@ import { dangerButton, heading, notify, onSubmit } from './ui.js';
 
 async function list(ctx) {
   const search = ctx.params.get('search') ?? '';
-  const page = await get(`/core/users/${qs({ search, page_size: 100, ordering: 'username' })}`);
+  const pageNumber = Math.max(1, Number(ctx.params.get('page') ?? 1) || 1);
+  const page = await get(`/core/users/${qs({ search, page: pageNumber, page_size: 100, ordering: 'username', include_groups: false })}`);
+  const pageLink = (n, label) => h('a', { class: 'button secondary small', href: `#/users${qs({ search, page: n })}` }, label);
   const searchForm = h('form', { class: 'search', role: 'search' },
     h('label', { class: 'visually-hidden', for: 'user-search' }, 'Search users'),
     h('input', { type: 'search', id: 'user-search', name: 'search', value: search, placeholder: 'Username, name or email' }),
@@ -25,7 +27,7 @@ async function list(ctx) {
   return h('div', {},
     heading('Users'),
     searchForm,
-    h('p', { class: 'muted' }, `${page.pagination.count} user${page.pagination.count === 1 ? '' : 's'}${page.pagination.count > 100 ? ' (the first 100 shown; search to narrow)' : ''}`),
+    h('p', { class: 'muted' }, `${page.pagination.count} user${page.pagination.count === 1 ? '' : 's'}`),
     table(['Username', 'Name', 'Email', 'Active', 'Last login'], page.results.map((u) => [
       h('a', { href: `#/users/${u.pk}` }, u.username),
       u.name,
@@ -33,6 +35,12 @@ async function list(ctx) {
       u.is_active ? 'yes' : h('span', { class: 'badge off' }, 'deactivated'),
       when(u.last_login),
     ])),
+    page.pagination.total_pages > 1
+      ? h('nav', { class: 'pager', 'aria-label': 'Pages' },
+        page.pagination.previous ? pageLink(pageNumber - 1, 'Previous') : null,
+        h('span', { class: 'muted' }, ` page ${page.pagination.current} of ${page.pagination.total_pages} `),
+        page.pagination.next ? pageLink(pageNumber + 1, 'Next') : null)
+      : null,
     h('details', {}, h('summary', {}, 'Create a user'), create),
   );
 }
