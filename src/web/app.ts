@@ -15,6 +15,7 @@ import { applicationsApi } from '../api/applications.ts';
 import { authenticatedSessionsApi } from '../api/authenticatedSessions.ts';
 import { authenticatorsApi } from '../api/authenticators.ts';
 import { eventsApi } from '../api/events.ts';
+import { eventVolumeApi } from '../api/eventVolume.ts';
 import { flowsApi } from '../api/flows.ts';
 import { groupsApi } from '../api/groups.ts';
 import { offboardingApi } from '../api/offboarding.ts';
@@ -138,6 +139,7 @@ export async function buildApp({ config, deps, logger }: AppOptions): Promise<Fa
       await api.register(usersApi, { deps: apiDeps });
       await api.register(groupsApi, { deps: apiDeps });
       await api.register(tokensApi, { deps: apiDeps });
+      await api.register(eventVolumeApi, { deps: apiDeps });
       await api.register(eventsApi, { deps: apiDeps });
       await api.register(flowsApi, { deps: apiDeps });
       await api.register(stagesApi, { deps: apiDeps });

@@ -73,6 +73,8 @@ test('anonymous visitors are sent to the login, which comes back to /if/admin/',
   await admin.waitForURL(`${base}/if/admin/`);
   await admin.getByRole('heading', { level: 1, name: 'Dashboard' }).waitFor();
   assert.ok(await admin.getByRole('img', { name: /Logins and failed logins/ }).isVisible(), 'the login chart is drawn');
+  assert.equal(await admin.locator('.legend').textContent(), 'Logins: 1Failed logins: 0', 'this login is counted');
+  assert.equal(await admin.locator('svg.chart rect.bar-ok').count(), 14, 'one bar a day');
   await shot(admin, '01-dashboard');
 });
 
