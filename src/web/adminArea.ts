@@ -23,6 +23,7 @@ const SECTIONS = [
   ['events', 'Events'],
   ['flows', 'Flows & stages'],
   ['tokens', 'Tokens'],
+  ['system', 'System'],
 ] as const;
 
 function shell(username: string): string {

@@ -339,6 +339,7 @@ test('at phone width every section fits the screen', { skip }, async () => {
     ['#/events', 'Events'],
     ['#/flows/default-authentication-flow', 'Welcome to Gatehouse!'],
     ['#/tokens', 'Tokens'],
+    ['#/system', 'System'],
   ] as const) {
     await open(hash, heading);
     const overflow = await admin.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
@@ -346,6 +347,7 @@ test('at phone width every section fits the screen', { skip }, async () => {
     await shot(admin, `09-phone-${hash.slice(2).replace(/\//g, '-')}`);
   }
   await admin.setViewportSize({ width: 1280, height: 800 });
+  assert.ok(await admin.getByText('Gatehouse is ready').isVisible(), 'the system page shows readiness');
 });
 
 test('no Content-Security-Policy violation and no script error on any page', { skip }, () => {

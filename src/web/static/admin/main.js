@@ -10,6 +10,7 @@ const SECTIONS = {
   events: () => import('./events.js'),
   flows: () => import('./flows.js'),
   tokens: () => import('./tokens.js'),
+  system: () => import('./system.js'),
 };
 
 const view = document.getElementById('view');
