@@ -328,6 +328,22 @@ test('the tokens page creates a token for a user and shows its key once; groups 
   await shot(admin, '11-group');
 });
 
+test('the keyboard alone reaches the content and every section', { skip }, async () => {
+  await open('#/dashboard', 'Dashboard');
+  await admin.reload();
+  await admin.getByRole('heading', { level: 1, name: 'Dashboard' }).waitFor();
+  await admin.keyboard.press('Tab');
+  assert.equal(await admin.evaluate(() => document.activeElement?.textContent), 'Skip to content');
+  await admin.keyboard.press('Enter');
+  assert.equal(await admin.evaluate(() => document.activeElement?.id), 'view');
+  assert.match(admin.url(), /#\/dashboard$/, 'the skip link keeps the address');
+  await admin.locator('.admin-nav a', { hasText: 'Users' }).focus();
+  await admin.keyboard.press('Enter');
+  await admin.getByRole('heading', { level: 1, name: 'Users' }).waitFor();
+  assert.equal(await admin.evaluate(() => document.activeElement?.id), 'view', 'focus moves to the new content');
+  assert.equal(await admin.locator('.admin-nav a[aria-current="page"]').textContent(), 'Users');
+});
+
 test('at phone width every section fits the screen', { skip }, async () => {
   await admin.setViewportSize({ width: 390, height: 844 });
   for (const [hash, heading] of [

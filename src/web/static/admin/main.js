@@ -24,6 +24,7 @@ async function render() {
     if (link.dataset.section === section) link.setAttribute('aria-current', 'page');
     else link.removeAttribute('aria-current');
   }
+  const isFirstRender = lastHash === null;
   const isNewPage = location.hash !== lastHash;
   lastHash = location.hash;
   if (isNewPage) clearNotice();
@@ -38,9 +39,15 @@ async function render() {
   } finally {
     view.removeAttribute('aria-busy');
   }
-  // Keyboard and screen-reader users land on the new content, as after a page load.
-  if (isNewPage && document.activeElement?.closest('#view') == null) view.focus();
+  // Keyboard and screen-reader users land on the new content, as after a page load; the page
+  // load itself keeps the browser's own start (the skip link comes first).
+  if (isNewPage && !isFirstRender && document.activeElement?.closest('#view') == null) view.focus();
 }
 
+// The skip link must not change the hash (the router's address): it only moves focus.
+document.querySelector('.skip-link')?.addEventListener('click', (event) => {
+  event.preventDefault();
+  view.focus();
+});
 window.addEventListener('hashchange', render);
 render();
