@@ -40,7 +40,7 @@ export function select(name, options, selected) {
 
 /** A table that becomes a list of cards at phone width: each cell carries its column's name. */
 export function table(columns, rows) {
-  if (rows.length === 0) return h('p', { class: 'empty-state' }, 'Nothing here yet.');
+  if (rows.length === 0) return h('p', { class: 'empty-state' }, 'None.');
   return h(
     'div',
     { class: 'table-scroll' },
