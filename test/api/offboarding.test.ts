@@ -3,7 +3,6 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { LightMyRequestResponse } from 'fastify';
-import { SYSTEM_CONTEXT } from '../../src/core/context.ts';
 import { recordEvent } from '../../src/core/events.ts';
 import { insertTotpDevice } from '../../src/store/devices.ts';
 import { addAccessCounts } from '../../src/store/proxyProviders.ts';
