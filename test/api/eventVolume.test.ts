@@ -1,4 +1,5 @@
-// GET /api/v3/events/events/volume/: events per action and hour, what the admin dashboard draws.
+// What the admin UI's dashboard and events view ask of /api/v3/events/events/: the hourly volume
+// and the sign-ins to one application.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { SYSTEM_CONTEXT } from '../../src/core/context.ts';
@@ -30,4 +31,18 @@ test('counts events per action and hour, for the actions asked, over the days as
   );
   assert.equal((await t.api('GET', '/api/v3/events/events/volume/?history_days=0')).statusCode, 400);
   assert.equal((await t.api('GET', '/api/v3/events/events/volume/', undefined, null)).statusCode, 401);
+});
+
+test('context_authorized_app lists the sign-ins to one application', async () => {
+  const wiki = (await t.api('POST', '/api/v3/core/applications/', { name: 'Wiki', slug: 'wiki' })).json();
+  const files = (await t.api('POST', '/api/v3/core/applications/', { name: 'Files', slug: 'files' })).json();
+  for (const app of [wiki, wiki, files]) {
+    await recordEvent(t.deps.db, t.deps, SYSTEM_CONTEXT, 'authorize_application', {
+      context: { authorized_application: { pk: app.pk, name: app.name, slug: app.slug } },
+    });
+  }
+  const res = await t.api('GET', `/api/v3/events/events/?context_authorized_app=${wiki.pk}`);
+  assert.equal(res.statusCode, 200, res.body);
+  assert.deepEqual(res.json().results.map((e: { context: { authorized_application: { slug: string } } }) => e.context.authorized_application.slug), ['wiki', 'wiki']);
+  assert.equal((await t.api('GET', '/api/v3/events/events/?context_authorized_app=wiki')).statusCode, 400, 'a pk, not a slug');
 });
