@@ -21,7 +21,7 @@ const MODEL_OF: Record<DeviceKind, { meta: string; verbose: string }> = {
   static: { meta: 'authentik_stages_authenticator_static.staticdevice', verbose: 'Static Device' },
 };
 
-const deviceSchema = z.object({
+export const deviceSchema = z.object({
   pk: z.string(),
   name: z.string(),
   type: z.string(),
@@ -38,7 +38,7 @@ const deviceSchema = z.object({
 const iso = (d: Date | null) => (d ? new Date(d).toISOString() : null);
 
 // Authentik's DeviceSerializer: pk is a string there, as devices of several tables share the list.
-const presentDevice = (device: UserDevice) => ({
+export const presentDevice = (device: UserDevice) => ({
   pk: String(device.id),
   name: device.name,
   type: MODEL_OF[device.kind].meta,

@@ -19,6 +19,7 @@ const listQuery = z.object({
   created__lte: instant.optional(),
   context_model_name: z.string().max(100).optional(),
   context_model_pk: z.string().max(100).optional(),
+  context_authorized_app: z.uuid().optional(),
 });
 
 export const eventsApi: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (app, { deps }) => {
@@ -38,6 +39,7 @@ export const eventsApi: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (app, {
           createdBefore: q.created__lte,
           contextModelName: q.context_model_name,
           contextModelPk: q.context_model_pk,
+          contextAuthorizedApp: q.context_authorized_app,
           ordering: q.ordering,
         },
         { page: q.page, pageSize: q.page_size },

@@ -52,6 +52,8 @@ export interface EventFilter {
   createdBefore?: Date;
   contextModelName?: string;
   contextModelPk?: string;
+  /** Authentik's context_authorized_app: the pk of the application a sign-in was for. */
+  contextAuthorizedApp?: string;
   ordering?: string[];
 }
 
@@ -67,6 +69,7 @@ export async function listEvents(db: Queryable, filter: EventFilter, page: PageR
   if (filter.createdBefore !== undefined) where.add('created <= ?', filter.createdBefore);
   if (filter.contextModelName !== undefined) where.add("context->'model'->>'model_name' = ?", filter.contextModelName);
   if (filter.contextModelPk !== undefined) where.add("context->'model'->>'pk' = ?", filter.contextModelPk);
+  if (filter.contextAuthorizedApp !== undefined) where.add("context->'authorized_application'->>'pk' = ?", filter.contextAuthorizedApp);
   const countParams = [...where.params];
   const order = orderClause(filter.ordering ?? ['-created'], EVENT_ORDERING, 'id');
   const [list, count] = await Promise.all([

@@ -15,8 +15,12 @@ import { applicationsApi } from '../api/applications.ts';
 import { authenticatedSessionsApi } from '../api/authenticatedSessions.ts';
 import { authenticatorsApi } from '../api/authenticators.ts';
 import { eventsApi } from '../api/events.ts';
+import { eventVolumeApi } from '../api/eventVolume.ts';
 import { flowsApi } from '../api/flows.ts';
 import { groupsApi } from '../api/groups.ts';
+import { offboardingApi } from '../api/offboarding.ts';
+import { adminAuthenticatorsApi } from '../api/adminAuthenticators.ts';
+import { recoveryLinksApi } from '../api/recoveryLinks.ts';
 import { policiesApi } from '../api/policies.ts';
 import { invitationsApi } from '../api/invitations.ts';
 import { systemTasksApi } from '../api/systemTasks.ts';
@@ -48,6 +52,7 @@ import { recoveryRoutes } from './recovery.ts';
 import { rootRoutes } from './root.ts';
 import { staticFileRoutes } from './staticFiles.ts';
 import { userAreaRoutes } from './userArea.ts';
+import { adminAreaRoutes } from './adminArea.ts';
 
 export interface AppOptions {
   config: Pick<Config, 'listen' | 'brand' | 'external_url'>;
@@ -122,6 +127,7 @@ export async function buildApp({ config, deps, logger }: AppOptions): Promise<Fa
   await app.register(avatarRoutes);
   await app.register(recoveryRoutes, { deps });
   await app.register(userAreaRoutes, { deps });
+  await app.register(adminAreaRoutes, { deps });
   await app.register(staticFileRoutes);
   await app.register(flowExecutorRoutes, { deps });
   await app.register(flowPageRoutes, { deps });
@@ -138,6 +144,7 @@ export async function buildApp({ config, deps, logger }: AppOptions): Promise<Fa
       await api.register(usersApi, { deps: apiDeps });
       await api.register(groupsApi, { deps: apiDeps });
       await api.register(tokensApi, { deps: apiDeps });
+      await api.register(eventVolumeApi, { deps: apiDeps });
       await api.register(eventsApi, { deps: apiDeps });
       await api.register(flowsApi, { deps: apiDeps });
       await api.register(stagesApi, { deps: apiDeps });
@@ -154,6 +161,9 @@ export async function buildApp({ config, deps, logger }: AppOptions): Promise<Fa
       await api.register(ldapOutpostApi, { deps: apiDeps });
       await api.register(invitationsApi, { deps: apiDeps });
       await api.register(systemTasksApi, { deps: apiDeps });
+      await api.register(offboardingApi, { deps: apiDeps });
+      await api.register(adminAuthenticatorsApi, { deps: apiDeps });
+      await api.register(recoveryLinksApi, { deps: apiDeps });
     },
     { prefix: '/api/v3' },
   );

@@ -32,7 +32,7 @@ export function html(strings: TemplateStringsArray, ...values: unknown[]): SafeH
   return new SafeHtml(out);
 }
 
-export function page(title: string, body: SafeHtml, options: { scripts?: string[]; refreshTo?: string } = {}): string {
+export function page(title: string, body: SafeHtml, options: { scripts?: string[]; modules?: string[]; styles?: string[]; refreshTo?: string } = {}): string {
   const brand = currentBrand();
   return html`<!doctype html>
 <html lang="en">
@@ -41,9 +41,11 @@ export function page(title: string, body: SafeHtml, options: { scripts?: string[
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${title === brand.title ? title : `${title} – ${brand.title}`}</title>
 <link rel="stylesheet" href="/static/gatehouse.css">
+${(options.styles ?? []).map((href) => html`<link rel="stylesheet" href="${href}">`)}
 <link rel="icon" href="/static/favicon.svg" type="image/svg+xml">
 ${options.refreshTo ? html`<meta http-equiv="refresh" content="0;url=${options.refreshTo}">` : ''}
 ${(options.scripts ?? []).map((src) => html`<script src="${src}" defer></script>`)}
+${(options.modules ?? []).map((src) => html`<script type="module" src="${src}"></script>`)}
 </head>
 <body>
 <main class="card">

@@ -38,6 +38,9 @@ test('the built JavaScript runs as the image runs it: bin/gatehouse without src/
       body: JSON.stringify({ username: 'partner', name: 'Partner Name', email: 'partner@yourdomain.com', is_active: true }),
     });
     assert.equal(res.status, 201);
+    const adminModule = await fetch(`http://127.0.0.1:${port}/static/admin/main.js`);
+    assert.equal(adminModule.status, 200, 'the admin UI\'s modules travel with the build');
+    assert.match(adminModule.headers.get('content-type') ?? '', /^text\/javascript/);
   } finally {
     assert.equal(await run.stop(), 0);
   }

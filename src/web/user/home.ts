@@ -34,7 +34,7 @@ ${renderAppLibrary(apps)}
 <li><a href="${USER_AREA_PATHS.sessions}">Sessions</a>
 <span class="muted">Signed in on ${sessions.length} browser${sessions.length === 1 ? '' : 's'}</span></li>
 </ul>
-${user.is_superuser ? html`<p class="muted">You are an administrator. The API is at <a href="/api/v3/schema/">/api/v3/</a>.</p>` : ''}`;
+${user.is_superuser ? html`<p class="muted">You are an administrator: <a href="/if/admin/">open the admin pages</a>. The API is at <a href="/api/v3/schema/">/api/v3/</a>.</p>` : ''}`;
     return sendHtml(reply, 200, userAreaPage({ title: 'My applications', user, section: 'apps', content }));
   });
 };

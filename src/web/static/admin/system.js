@@ -1,0 +1,26 @@
+import { h, table } from './dom.js';
+import { heading } from './ui.js';
+
+// Health as the load balancer sees it, and where the rest lives.
+async function readiness() {
+  const response = await fetch('/-/health/ready/', { credentials: 'same-origin' });
+  if (response.status === 204) return { ok: true, database: true, cache: true };
+  const body = await response.json().catch(() => ({}));
+  return { ok: false, database: body.database === true, cache: body.cache === true };
+}
+
+export async function render() {
+  const ready = await readiness();
+  const state = (isUp) => h('span', { class: `badge ${isUp ? '' : 'off'}`.trim() }, isUp ? 'answering' : 'down');
+  return h('div', {},
+    heading('System'),
+    h('p', { class: ready.ok ? 'notice success' : 'notice error' }, ready.ok ? 'Gatehouse is ready: its database and cache answer.' : 'Gatehouse is not ready: see below.'),
+    table(['Part', 'State'], [['Database (Postgres or embedded)', state(ready.database)], ['Cache (Redis or the Postgres fallback)', state(ready.cache)]]),
+    h('h2', {}, 'Addresses'),
+    table(['What', 'URL'], [
+      ['This server, as your browser reaches it', location.origin],
+      ['Liveness / readiness', `${location.origin}/-/health/live/ · ${location.origin}/-/health/ready/`],
+      ['REST API (OpenAPI document)', h('a', { href: '/api/v3/schema/' }, `${location.origin}/api/v3/schema/`)],
+    ]),
+    h('p', { class: 'muted' }, 'Settings are GATEHOUSE_* environment variables (.env.example lists every one); they are read at start.'));
+}
