@@ -2,6 +2,7 @@ import { ConfigError, loadConfig } from './config/load.ts';
 import pino from 'pino';
 import { createLogger } from './log.ts';
 import { runAll, runCreateRecoveryKey, runMigrate, runServer, runWorker } from './processes.ts';
+import { runBlueprintCommand } from './blueprints/commands.ts';
 
 const USAGE = `Usage: gatehouse <command>
 
@@ -11,6 +12,8 @@ const USAGE = `Usage: gatehouse <command>
   worker                         background jobs: event retention and expired-record cleanup
   migrate                        apply migrations/*.sql and exit
   create-recovery-key USER [MIN] print a one-time login link for USER, valid MIN minutes (default 60)
+  blueprint apply FILE [--dry-run]  apply an Authentik-format blueprint (--dry-run: show the diff only)
+  blueprint export               print the current groups, flows, providers and applications as a blueprint
 `;
 
 const commands: Record<string, (args: string[]) => Promise<void>> = {
@@ -19,6 +22,7 @@ const commands: Record<string, (args: string[]) => Promise<void>> = {
   worker: () => runWorker(config, logger),
   migrate: () => runMigrate(config, logger),
   'create-recovery-key': (args) => runCreateRecoveryKey(config, logger, args),
+  blueprint: (args) => runBlueprintCommand(config, logger, args),
 };
 
 const [command = '', ...args] = process.argv.slice(2);

@@ -9,6 +9,7 @@ import { buildApp } from './web/app.ts';
 import { startIdleCollector } from './web/idleCollector.ts';
 import { startMaintenance } from './worker/maintenance.ts';
 import { openConfiguredPostgres } from './runtime.ts';
+import { startBlueprintFolder } from './blueprints/commands.ts';
 
 /** Stops cleanly on SIGTERM/SIGINT: stop taking requests, finish the ones in flight, close pools. */
 function onShutdown(logger: Logger, stop: () => Promise<void>) {
@@ -53,9 +54,11 @@ function publicUrl(config: Config): string {
 export async function runAll(config: Config, logger: Logger) {
   const runtime = await openRuntime(config, logger, { isEmbeddedAllowed: true, runMigrations: true, runBootstrap: true });
   const stopMaintenance = startMaintenance(runtime.deps, logger);
+  const blueprints = await startBlueprintFolder(config, logger, runtime.deps);
   const app = await serveHttp(config, logger, runtime);
   onShutdown(logger, async () => {
     stopMaintenance();
+    await blueprints.stop();
     await app.close();
     await runtime.close();
   });
@@ -68,8 +71,10 @@ export async function runAll(config: Config, logger: Logger) {
 
 export async function runServer(config: Config, logger: Logger) {
   const runtime = await openRuntime(config, logger, { isEmbeddedAllowed: false, runMigrations: true, runBootstrap: true });
+  const blueprints = await startBlueprintFolder(config, logger, runtime.deps);
   const app = await serveHttp(config, logger, runtime);
   onShutdown(logger, async () => {
+    await blueprints.stop();
     await app.close();
     await runtime.close();
   });

@@ -1,5 +1,6 @@
 import {
   type CollectionTag,
+  Document,
   isMap,
   isScalar,
   isSeq,
@@ -100,7 +101,11 @@ const seqTag = (tag: string, make: (items: unknown[], onError: (message: string)
 });
 
 const CUSTOM_TAGS = [
-  stringTag('!KeyOf', (id) => new KeyOf(id)),
+  {
+    ...stringTag('!KeyOf', (id) => new KeyOf(id)),
+    identify: (value: unknown) => value instanceof KeyOf,
+    stringify: ({ value }: { value: unknown }) => (value as KeyOf).id,
+  },
   stringTag('!Env', (name) => new Env(name, null)),
   stringTag('!Context', (key) => new Context(key, null)),
   seqTag('!Env', ([name, fallback = null]) => new Env(String(name), fallback)),
@@ -186,4 +191,9 @@ function readEntry(item: Node, lineOf: (node: Node | null | undefined) => number
     line,
     fieldLines,
   };
+}
+
+/** YAML text of a blueprint built in code; KeyOf values are written as `!KeyOf id`. */
+export function stringifyBlueprint(value: unknown): string {
+  return new Document(value, { customTags: CUSTOM_TAGS }).toString({ lineWidth: 0 });
 }

@@ -14,6 +14,7 @@ import { applicationAccessApi } from '../api/applicationAccess.ts';
 import { applicationsApi } from '../api/applications.ts';
 import { authenticatedSessionsApi } from '../api/authenticatedSessions.ts';
 import { authenticatorsApi } from '../api/authenticators.ts';
+import { blueprintsApi } from '../api/blueprints.ts';
 import { eventsApi } from '../api/events.ts';
 import { flowsApi } from '../api/flows.ts';
 import { groupsApi } from '../api/groups.ts';
@@ -45,7 +46,7 @@ import { staticFileRoutes } from './staticFiles.ts';
 import { userAreaRoutes } from './userArea.ts';
 
 export interface AppOptions {
-  config: Pick<Config, 'listen' | 'brand' | 'external_url'>;
+  config: Pick<Config, 'listen' | 'brand' | 'external_url'> & Partial<Pick<Config, 'blueprints_dir'>>;
   deps: CoreDeps;
   logger: Logger;
 }
@@ -144,6 +145,7 @@ export async function buildApp({ config, deps, logger }: AppOptions): Promise<Fa
       await api.register(proxyProvidersApi, { deps: apiDeps });
       await api.register(applicationAccessApi, { deps: apiDeps });
       await api.register(samlProvidersApi, { deps: apiDeps });
+      await api.register(blueprintsApi, { deps: apiDeps, dir: config.blueprints_dir ?? './blueprints' });
     },
     { prefix: '/api/v3' },
   );

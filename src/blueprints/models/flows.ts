@@ -181,5 +181,8 @@ export const policyBindingModel: BlueprintModel = {
   remove: (deps, ctx, pk) => deletePolicyBinding(deps, ctx, str(pk)),
 };
 
-export const stageModels = (): BlueprintModel[] => stageTypes().map(stageModel);
+/** Authenticator setup stages first: a validation stage's configuration_stages name them. */
+const isSetupStage = (type: string) => type.startsWith('authenticator_') && type !== 'authenticator_validate';
+export const stageModels = (): BlueprintModel[] =>
+  [...stageTypes()].sort((a, b) => Number(isSetupStage(b)) - Number(isSetupStage(a))).map(stageModel);
 export const policyModels = (): BlueprintModel[] => (Object.keys(policyConfigSchemas) as PolicyType[]).map(policyModel);
