@@ -1,8 +1,8 @@
-import { ConfigError, loadConfig } from './config/load.ts';
 import pino from 'pino';
+import { runBlueprintCommand } from './blueprints/commands.ts';
+import { ConfigError, loadConfig } from './config/load.ts';
 import { createLogger } from './log.ts';
 import { runAll, runCreateRecoveryKey, runMigrate, runServer, runWorker } from './processes.ts';
-import { runBlueprintCommand } from './blueprints/commands.ts';
 
 const USAGE = `Usage: gatehouse <command>
 
@@ -40,7 +40,8 @@ try {
   process.exit(78); // EX_CONFIG
 }
 // Asynchronous writes keep logging off the request path; pino flushes what is pending at exit.
-const logger = createLogger(config.log_level, pino.destination({ dest: 1, sync: false }));
+// `blueprint export` prints YAML on stdout, so its logs go to stderr.
+const logger = createLogger(config.log_level, pino.destination({ dest: command === 'blueprint' ? 2 : 1, sync: false }));
 
 try {
   await (commands[command] as (args: string[]) => Promise<void>)(args);

@@ -26,11 +26,15 @@ const slugOf = (text: string) =>
     .replace(/[^a-z0-9]+/g, '-')
     .replace(/^-|-$/g, '');
 
-function entryId(model: BlueprintModel, object: ExistingObject, taken: Set<string>): string {
+/** A readable, stable id: the slug or name, else the identifiers (references by their ids). */
+function entryId(model: BlueprintModel, identifiers: Record<string, unknown>, taken: Set<string>): string {
   const kind = model.name.split('.')[1] as string;
-  const label = object.values.slug ?? object.values.name ?? (object.values.order !== undefined ? `${object.values.order}` : object.pk);
-  let id = `${kind}-${slugOf(String(label))}`;
-  for (let n = 2; taken.has(id); n++) id = `${kind}-${slugOf(String(label))}-${n}`;
+  const parts = Object.values(identifiers)
+    .filter((v) => v !== null)
+    .map((v) => (v instanceof KeyOf ? v.id.replace(/^[a-z0-9]+-/, '') : String(v)));
+  const base = `${kind}-${slugOf(parts.join('-'))}`;
+  let id = base;
+  for (let n = 2; taken.has(id); n++) id = `${base}-${n}`;
   taken.add(id);
   return id;
 }
@@ -57,20 +61,24 @@ export async function exportBlueprint(deps: CoreDeps, name = 'gatehouse-export')
   const entries: unknown[] = [];
   for (const model of blueprintModels().values()) {
     if (SKIPPED_MODELS.has(model.name)) continue;
+    const identifierFields = IDENTIFIERS[model.name] ?? ['name'];
+    const ofModel: Array<{ id: string; entry: unknown }> = [];
     for (const object of parentsFirst(await model.list(deps.db, deps))) {
-      const id = entryId(model, object, taken);
-      ids.set(String(object.pk as Pk), id);
+      if (model.name === 'authentik_policies.policybinding' && object.values.user !== null) continue;
       const values: Record<string, unknown> = {};
       for (const [field, value] of Object.entries(object.values)) {
-        if (USER_FIELDS.has(field) || (field === 'user' && value !== null)) continue;
+        if (USER_FIELDS.has(field) || field === 'user') continue;
         values[field] = REFERENCE_FIELDS.has(field) ? referenced(value, ids) : value;
       }
-      if (model.name === 'authentik_policies.policybinding' && object.values.user !== null) continue;
-      const identifierFields = IDENTIFIERS[model.name] ?? ['name'];
-      const identifiers = Object.fromEntries(identifierFields.map((f) => [f, values[f] ?? null]));
+      const identifiers = Object.fromEntries(identifierFields.filter((f) => f !== 'user').map((f) => [f, values[f] ?? null]));
       const attrs = Object.fromEntries(Object.entries(values).filter(([f]) => !identifierFields.includes(f)));
-      entries.push({ model: model.name, id, identifiers, attrs });
+      const id = entryId(model, identifiers, taken);
+      ids.set(String(object.pk as Pk), id);
+      ofModel.push({ id, entry: { model: model.name, id, identifiers, attrs } });
     }
+    // Groups stay parents-first; everything else in id order, so two exports of equal data match.
+    if (model.name !== 'authentik_core.group') ofModel.sort((a, b) => a.id.localeCompare(b.id));
+    entries.push(...ofModel.map((e) => e.entry));
   }
   return stringifyBlueprint({ version: 1, metadata: { name }, entries });
 }
