@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { BlueprintError } from '../../src/blueprints/document.ts';
 import { applyBlueprint } from '../../src/blueprints/engine.ts';
@@ -205,5 +206,21 @@ entries:
     assert.deepEqual((await apply(text)).changes.map((c) => c.action), ['unchanged', 'unchanged', 'unchanged', 'unchanged', 'unchanged']);
     const flow = (await t.api('GET', '/api/v3/flows/instances/pin-login/')).json();
     assert.equal(flow.stages.length, 2);
+  });
+});
+
+describe('blueprints/homelab-groups.yaml', () => {
+  let app: TestApp;
+  before(async () => {
+    app = await createTestApp();
+  });
+  after(() => app?.close());
+
+  test('makes the seed groups, leaves the existing admins group as it is, and is idempotent', async () => {
+    const text = readFileSync(new URL('../../blueprints/homelab-groups.yaml', import.meta.url), 'utf8');
+    const first = await applyBlueprint(app.deps, SYSTEM_CONTEXT, text);
+    assert.deepEqual(first.changes.map((c) => c.action), ['unchanged', 'create', 'create', 'create']);
+    const again = await applyBlueprint(app.deps, SYSTEM_CONTEXT, text);
+    assert.ok(again.changes.every((c) => c.action === 'unchanged'));
   });
 });
