@@ -10,7 +10,7 @@ const group = 'version: 1\nmetadata: {name: api}\nentries:\n  - model: authentik
 
 describe('blueprints API', () => {
   before(async () => {
-    t = await createTestApp();
+    t = await createTestApp({ GATEHOUSE_BLUEPRINTS_DIR: new URL('../../blueprints/', import.meta.url).pathname });
   });
   after(() => t?.close());
 
@@ -42,5 +42,15 @@ describe('blueprints API', () => {
     assert.equal(res.statusCode, 400);
     assert.deepEqual(res.json(), { content: ['line 3: Unknown model "authentik_core.nothing".'] });
     assert.equal((await t.api('POST', APPLY, { content: group, extra: 1 })).statusCode, 400);
+  });
+
+  test('the folder\'s files are listed, examples as not enabled', async () => {
+    const res = await t.api('GET', '/api/v3/managed/blueprints/');
+    assert.equal(res.statusCode, 200);
+    const results = res.json().results as Array<{ path: string; enabled: boolean }>;
+    assert.ok(results.some((r) => r.path === 'examples/gitea.yaml' && r.enabled === false));
+    assert.ok(results.some((r) => r.path === 'homelab-groups.yaml'));
+    assert.ok(!results.some((r) => r.path.endsWith('.md') || r.path.includes('.gitkeep')));
+    assert.equal((await t.api('GET', '/api/v3/managed/blueprints/', undefined, null)).statusCode, 401);
   });
 });
