@@ -50,6 +50,16 @@ export class Context {
   }
 }
 
+/** `!Format [format, value, …]`: Python's %-formatting (%s, %d, %%), as Authentik does. */
+export class Format {
+  readonly format: string;
+  readonly args: unknown[];
+  constructor(format: string, args: unknown[]) {
+    this.format = format;
+    this.args = args;
+  }
+}
+
 export type EntryState = 'present' | 'created' | 'absent';
 
 export interface BlueprintEntry {
@@ -110,6 +120,7 @@ const CUSTOM_TAGS = [
   stringTag('!Context', (key) => new Context(key, null)),
   seqTag('!Env', ([name, fallback = null]) => new Env(String(name), fallback)),
   seqTag('!Context', ([key, fallback = null]) => new Context(String(key), fallback)),
+  seqTag('!Format', ([format, ...args]) => new Format(String(format), args)),
   seqTag('!Find', ([model, ...query], onError) => {
     if (typeof model !== 'string' || !query.every((q) => Array.isArray(q) && q.length === 2)) {
       onError('!Find expects [model, [field, value], …]');

@@ -2,7 +2,7 @@ import { isDeepStrictEqual } from 'node:util';
 import type { CoreDeps, RequestContext } from '../core/context.ts';
 import { ValidationError } from '../errors.ts';
 import type { Database, Queryable } from '../store/db.ts';
-import { type Blueprint, type BlueprintEntry, BlueprintError, Context, Env, Find, KeyOf, type Problem, parseBlueprint } from './document.ts';
+import { type Blueprint, type BlueprintEntry, BlueprintError, Context, Env, Find, Format, KeyOf, type Problem, parseBlueprint } from './document.ts';
 import { type BlueprintModel, type ExistingObject, matching, normalised, type Pk } from './model.ts';
 import { blueprintModels } from './registry.ts';
 
@@ -108,6 +108,19 @@ interface Run {
   context: Record<string, unknown>;
 }
 
+/** Python's `format % args` for %s, %d and %%. */
+function formatted(format: string, args: unknown[]): string {
+  let next = 0;
+  const text = format.replace(/%([sd%])/g, (_all, kind: string) => {
+    if (kind === '%') return '%';
+    if (next >= args.length) throw new Error('!Format: not enough values for the format.');
+    const value = args[next++];
+    return kind === 'd' ? String(Math.trunc(Number(value))) : String(value);
+  });
+  if (next < args.length) throw new Error('!Format: more values than the format uses.');
+  return text;
+}
+
 async function resolveValue(run: Run, value: unknown): Promise<unknown> {
   if (value instanceof KeyOf) {
     if (!run.keys.has(value.id)) throw new Error(`!KeyOf ${value.id}: no earlier entry has this id.`);
@@ -121,6 +134,7 @@ async function resolveValue(run: Run, value: unknown): Promise<unknown> {
     return matching(await model.list(run.tx, run.deps), query)[0]?.pk ?? null;
   }
   if (value instanceof Env) return run.env[value.name] ?? value.fallback;
+  if (value instanceof Format) return formatted(value.format, (await resolveValue(run, value.args)) as unknown[]);
   if (value instanceof Context) return value.key in run.context ? run.context[value.key] : value.fallback;
   if (Array.isArray(value)) return Promise.all(value.map((v) => resolveValue(run, v)));
   if (isPlainObject(value)) {

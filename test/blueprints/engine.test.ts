@@ -57,6 +57,7 @@ entries:
       name: Grafana
       provider: !KeyOf provider
       meta_launch_url: ${launchUrl}
+      meta_description: !Format ["Grafana on %s, %d%% ours", !Context callback, 100]
   - model: authentik_policies.policybinding
     identifiers:
       target: !KeyOf app
@@ -82,6 +83,7 @@ describe('blueprint engine', () => {
     assert.deepEqual(provider.redirect_uris, [{ matching_mode: 'strict', url: 'https://grafana.example/login/generic_oauth' }]);
     const app = (await t.api('GET', '/api/v3/core/applications/grafana/')).json();
     assert.equal(app.provider, provider.pk);
+    assert.equal(app.meta_description, 'Grafana on https://grafana.example/login/generic_oauth, 100% ours');
     const bindings = (await t.api('GET', `/api/v3/policies/bindings/?target=${app.pk}`)).json().results;
     assert.equal(bindings.length, 1);
     const group = (await t.api('GET', '/api/v3/core/groups/?name=Grafana%20Admins')).json().results[0];
