@@ -6,7 +6,6 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import * as client from 'openid-client';
 import { addUser, type Harness, insecure, Jar, startHarness } from '../providers/harness.ts';
-import { hasPostgres } from '../support/backends.ts';
 import { example, fallbackSecret, joinGroup, loadThroughApi } from './support.ts';
 
 let h: Harness;
@@ -47,7 +46,7 @@ async function codeFlow(r: Replay): Promise<Record<string, unknown> | Response |
   return { ...(await client.fetchUserInfo(config, tokens.access_token, claims.sub)) };
 }
 
-describe('OIDC app guides replayed against their blueprints', { skip: !hasPostgres && 'needs TEST_PG_ADMIN_URL' }, () => {
+describe('OIDC app guides replayed against their blueprints', () => {
   const users: Record<string, number> = {};
   before(async () => {
     h = await startHarness();
