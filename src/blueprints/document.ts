@@ -8,6 +8,7 @@ import {
   type Node,
   parseDocument,
   type ScalarTag,
+  visit,
   type YAMLMap,
   type YAMLSeq,
 } from 'yaml';
@@ -141,6 +142,12 @@ export function parseBlueprint(text: string, fallbackName = 'blueprint'): Bluepr
   const doc = parseDocument(text, { customTags: CUSTOM_TAGS, lineCounter, uniqueKeys: true });
   const lineOf = (node: Node | null | undefined) => (node?.range ? lineCounter.linePos(node.range[0]).line : null);
   const problems: Problem[] = [...doc.errors, ...doc.warnings].map((e) => ({ line: e.linePos?.[0].line ?? null, message: e.message.split('\n')[0] as string }));
+  // Anchors and aliases (&a / *a) would need expanding (and bounding); Authentik's blueprints do not use them.
+  visit(doc, {
+    Alias(_key, node) {
+      problems.push({ line: lineOf(node as unknown as Node), message: `YAML aliases (*${node.source}) are not supported in blueprints.` });
+    },
+  });
   if (problems.length) throw new BlueprintError(problems);
   const root = doc.contents;
   if (!isMap(root)) throw new BlueprintError([{ line: 1, message: 'A blueprint is a mapping with version, metadata and entries.' }]);
