@@ -185,6 +185,21 @@ entries:
     assert.deepEqual(again.changes.map((c) => c.action), ['unchanged']);
   });
 
+  test('values the core normalises (a trailing slash, a leading dot) do not count as changes next time', async () => {
+    const text = `version: 1
+entries:
+  - model: authentik_providers_proxy.proxyprovider
+    identifiers: {name: Wiki}
+    attrs:
+      authorization_flow: !Find [authentik_flows.flow, [slug, default-provider-authorization-implicit-consent]]
+      mode: forward_domain
+      external_host: https://auth.wiki.example/
+      cookie_domain: .Wiki.Example
+`;
+    assert.deepEqual((await apply(text)).changes.map((c) => c.action), ['create']);
+    assert.deepEqual((await apply(text)).changes.map((c) => c.action), ['unchanged']);
+  });
+
   test('flows, stages and stage bindings by their Authentik model names', async () => {
     const text = `version: 1
 entries:

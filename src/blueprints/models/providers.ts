@@ -57,7 +57,13 @@ export const proxyProviderModel: BlueprintModel = {
     'internal_host_ssl_validation',
     'refresh_token_validity',
   ]),
-  parse: parsedWith(proxyPatchSchema),
+  // Stored as the core normalises them, so a blueprint written either way compares equal next time.
+  parse: (values) => {
+    const parsed = parsedWith(proxyPatchSchema)(values);
+    if (typeof parsed.external_host === 'string') parsed.external_host = parsed.external_host.replace(/\/+$/, '');
+    if (typeof parsed.cookie_domain === 'string') parsed.cookie_domain = parsed.cookie_domain.toLowerCase().replace(/^\./, '');
+    return parsed;
+  },
   async list(tx) {
     return (await listAllProxyProviders(tx)).map((p) => ({
       pk: p.provider_id,
