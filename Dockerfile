@@ -25,6 +25,7 @@ RUN npm run build \
 FROM node:24-bookworm-slim
 ENV NODE_ENV=production \
     GATEHOUSE_DATA_DIR=/data \
+    GATEHOUSE_BLUEPRINTS_DIR=/blueprints \
     GATEHOUSE_LISTEN__HTTP=0.0.0.0:9000 \
     GATEHOUSE_LISTEN__HTTPS=0.0.0.0:9443 \
     GATEHOUSE_LISTEN__LDAP=0.0.0.0:3389 \
@@ -52,6 +53,9 @@ COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY package.json package-lock.json ./
 COPY bin ./bin
+# Example blueprints (labelled instantiate: "false", so applied only on request); mount your own
+# at /blueprints/custom: every other *.yaml under /blueprints is applied at start and on change.
+COPY blueprints /blueprints
 
 # `docker compose exec server gatehouse create-recovery-key akadmin` works from any directory.
 # /data holds embedded storage (gatehouse all) and the generated secret key; node must own it.

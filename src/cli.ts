@@ -1,5 +1,6 @@
-import { ConfigError, loadConfig } from './config/load.ts';
 import pino from 'pino';
+import { runBlueprintCommand } from './blueprints/commands.ts';
+import { ConfigError, loadConfig } from './config/load.ts';
 import { createLogger } from './log.ts';
 import { runAll, runCreateRecoveryKey, runLdap, runMigrate, runServer, runWorker } from './processes.ts';
 import { runBackupCommand, runRestoreCommand } from './worker/backup/cli.ts';
@@ -15,6 +16,8 @@ const USAGE = `Usage: gatehouse <command>
   create-recovery-key USER [MIN] print a one-time login link for USER, valid MIN minutes (default 60)
   backup                         write an encrypted backup now and check it by restoring it to a scratch database
   restore FILE                   restore a backup into an empty database (or a data dir without one)
+  blueprint apply FILE [--dry-run]  apply an Authentik-format blueprint (--dry-run: show the diff only)
+  blueprint export               print the current groups, flows, providers and applications as a blueprint
 `;
 
 const commands: Record<string, (args: string[]) => Promise<void>> = {
@@ -26,6 +29,7 @@ const commands: Record<string, (args: string[]) => Promise<void>> = {
   'create-recovery-key': (args) => runCreateRecoveryKey(config, logger, args),
   backup: () => runBackupCommand(config, logger),
   restore: (args) => runRestoreCommand(config, logger, args),
+  blueprint: (args) => runBlueprintCommand(config, logger, args),
 };
 
 const [command = '', ...args] = process.argv.slice(2);
@@ -43,7 +47,8 @@ try {
   process.exit(78); // EX_CONFIG
 }
 // Asynchronous writes keep logging off the request path; pino flushes what is pending at exit.
-const logger = createLogger(config.log_level, pino.destination({ dest: 1, sync: false }));
+// `blueprint export` prints YAML on stdout, so its logs go to stderr.
+const logger = createLogger(config.log_level, pino.destination({ dest: command === 'blueprint' ? 2 : 1, sync: false }));
 
 try {
   await (commands[command] as (args: string[]) => Promise<void>)(args);

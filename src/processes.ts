@@ -12,6 +12,7 @@ import { startJobs } from './worker/start.ts';
 import { openConfiguredPostgres } from './runtime.ts';
 import { startEmbeddedLdap } from './providers/ldap/embedded.ts';
 import { startStandaloneOutpost } from './outposts/ldap/run.ts';
+import { startBlueprintFolder } from './blueprints/commands.ts';
 
 /** Stops cleanly on SIGTERM/SIGINT: stop taking requests, finish the ones in flight, close pools. */
 function onShutdown(logger: Logger, stop: () => Promise<void>) {
@@ -49,10 +50,12 @@ async function serveHttp(config: Config, logger: Logger, runtime: Runtime) {
 export async function runAll(config: Config, logger: Logger) {
   const runtime = await openRuntime(config, logger, { isEmbeddedAllowed: true, runMigrations: true, runBootstrap: true });
   const stopJobs = await startJobs(config, runtime.deps, logger, runtime.secretKey);
+  const blueprints = await startBlueprintFolder(config, logger, runtime.deps);
   const app = await serveHttp(config, logger, runtime);
   const ldap = await startEmbeddedLdap(config, logger, runtime.deps);
   onShutdown(logger, async () => {
     await ldap.stop();
+    await blueprints.stop();
     await app.close();
     await stopJobs();
     await runtime.close();
@@ -66,8 +69,10 @@ export async function runAll(config: Config, logger: Logger) {
 
 export async function runServer(config: Config, logger: Logger) {
   const runtime = await openRuntime(config, logger, { isEmbeddedAllowed: false, runMigrations: true, runBootstrap: true });
+  const blueprints = await startBlueprintFolder(config, logger, runtime.deps);
   const app = await serveHttp(config, logger, runtime);
   onShutdown(logger, async () => {
+    await blueprints.stop();
     await app.close();
     await runtime.close();
   });

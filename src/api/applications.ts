@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { createApplication, deleteApplication, updateApplication } from '../core/applicationAdmin.ts';
 import { listAccessibleApplications } from '../core/applicationAccess.ts';
+import { createApplication, deleteApplication, updateApplication } from '../core/applicationAdmin.ts';
 import { NotAuthenticated, NotFound } from '../errors.ts';
 import { type ApplicationRow, findApplicationBySlug, listApplications } from '../store/applications.ts';
 import { findProviderSummaries } from '../store/providers.ts';
@@ -40,7 +40,7 @@ const optionalFields = {
 };
 const name = z.string().trim().min(1).max(250);
 const applicationWriteSchema = z.strictObject({ name, slug, ...optionalFields });
-const applicationPatchSchema = z.strictObject({ name: name.optional(), slug: slug.optional(), ...optionalFields });
+export const applicationPatchSchema = z.strictObject({ name: name.optional(), slug: slug.optional(), ...optionalFields });
 const slugParams = z.object({ slug });
 const listQuery = z.object({
   ...pageQuery,
@@ -51,7 +51,7 @@ const listQuery = z.object({
   superuser_full_list: booleanQuery,
 });
 
-const inputOf = ({ launch_url, ...body }: z.infer<typeof applicationPatchSchema>) => ({
+export const inputOf = ({ launch_url, ...body }: z.infer<typeof applicationPatchSchema>) => ({
   ...body,
   meta_launch_url: body.meta_launch_url ?? launch_url,
 });

@@ -34,7 +34,7 @@ const flowWriteSchema = z.strictObject({
   authentication: flowAuthentication.default('none'),
   policy_engine_mode: policyEngineMode.default('any'),
 });
-const flowPatchSchema = z.strictObject({
+export const flowPatchSchema = z.strictObject({
   name: name.optional(),
   slug: slug.optional(),
   title: title.optional(),
@@ -59,7 +59,7 @@ const bindingWriteSchema = z.strictObject({
   re_evaluate_policies: z.boolean().default(true),
   policy_engine_mode: policyEngineMode.default('any'),
 });
-const bindingPatchSchema = z.strictObject({
+export const bindingPatchSchema = z.strictObject({
   target: z.uuid().optional(),
   stage: z.uuid().optional(),
   order: int32.optional(),
@@ -79,7 +79,7 @@ const bindingListQuery = z.object({
   policy_engine_mode: policyEngineMode.optional(),
 });
 
-const flowInput = (b: z.infer<typeof flowPatchSchema>) => ({
+export const flowInput = (b: z.infer<typeof flowPatchSchema>) => ({
   slug: b.slug,
   name: b.name,
   title: b.title,
@@ -87,7 +87,7 @@ const flowInput = (b: z.infer<typeof flowPatchSchema>) => ({
   authentication: b.authentication,
   policyEngineMode: b.policy_engine_mode,
 });
-const bindingInput = (b: z.infer<typeof bindingPatchSchema>) => ({
+export const bindingInput = (b: z.infer<typeof bindingPatchSchema>) => ({
   flowId: b.target,
   stageId: b.stage,
   order: b.order,

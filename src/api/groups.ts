@@ -17,7 +17,7 @@ const groupWriteSchema = z.strictObject({
   attributes: z.record(z.string(), z.unknown()).default({}),
   users: z.array(z.number().int().positive()).max(10_000).optional(),
 });
-const groupPatchSchema = z.strictObject({
+export const groupPatchSchema = z.strictObject({
   name: name.optional(),
   is_superuser: z.boolean().optional(),
   parent: z.uuid().nullable().optional(),

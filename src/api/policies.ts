@@ -9,7 +9,7 @@ import {
   updatePolicyBinding,
 } from '../core/policyAdmin.ts';
 import { NotFound } from '../errors.ts';
-import { policyConfigSchemas, type PolicyType } from '../flows/policies.ts';
+import { type PolicyType, policyConfigSchemas } from '../flows/policies.ts';
 import { findGroupById, type GroupRow } from '../store/groups.ts';
 import {
   countBindingsOfPolicies,
@@ -33,8 +33,8 @@ import {
   typedPolicySchema,
 } from './flowPresenters.ts';
 import { booleanQuery, errorSchema, orderingQuery, pageQuery, paginate, paginatedSchema } from './pagination.ts';
-import type { ApiDeps } from './users.ts';
 import { splitName } from './typedConfig.ts';
+import type { ApiDeps } from './users.ts';
 
 const name = z.string().trim().min(1).max(200);
 // The type's own fields sit beside `name` (as in Authentik); policyConfigSchemas checks them.
@@ -54,7 +54,7 @@ const bindingWriteSchema = z.strictObject({
   enabled: z.boolean().default(true),
   order: int32,
 });
-const bindingPatchSchema = z.strictObject({
+export const policyBindingPatchSchema = z.strictObject({
   target: z.uuid().optional(),
   policy: z.uuid().nullable().optional(),
   group: z.uuid().nullable().optional(),
@@ -247,7 +247,7 @@ export const policiesApi: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (app,
       schema: {
         tags: ['policies'],
         params: pkParams,
-        body: method === 'PUT' ? bindingWriteSchema : bindingPatchSchema,
+        body: method === 'PUT' ? bindingWriteSchema : policyBindingPatchSchema,
         response: { 200: policyBindingSchema, 400: errorSchema },
       },
       handler: async (request) => {

@@ -64,7 +64,7 @@ const optionalFields = {
 };
 const name = z.string().trim().min(1).max(200);
 const providerWriteSchema = z.strictObject({ name, authorization_flow: z.uuid(), ...optionalFields });
-const providerPatchSchema = z.strictObject({ name: name.optional(), authorization_flow: z.uuid().optional(), ...optionalFields });
+export const providerPatchSchema = z.strictObject({ name: name.optional(), authorization_flow: z.uuid().optional(), ...optionalFields });
 const pkParams = z.object({ pk: z.coerce.number().int().positive().max(2 ** 31 - 1) });
 const oauth2ListQuery = z.object({
   ...pageQuery,

@@ -58,7 +58,7 @@ const optionalFields = {
 };
 const name = z.string().trim().min(1).max(200);
 const writeSchema = z.strictObject({ name, authorization_flow: z.uuid(), external_host: externalHost, ...optionalFields });
-const patchSchema = z.strictObject({ name: name.optional(), authorization_flow: z.uuid().optional(), external_host: externalHost.optional(), ...optionalFields });
+export const proxyPatchSchema = z.strictObject({ name: name.optional(), authorization_flow: z.uuid().optional(), external_host: externalHost.optional(), ...optionalFields });
 const pkParams = z.object({ pk: z.coerce.number().int().positive().max(2 ** 31 - 1) });
 const listQuery = z.object({ ...pageQuery, ordering: orderingQuery(['name', 'pk', 'external_host']), name: z.string().max(200).optional() });
 
@@ -123,7 +123,7 @@ export const proxyProvidersApi: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async
     app.route({
       method,
       url: '/providers/proxy/:pk/',
-      schema: { tags, params: pkParams, body: method === 'PUT' ? writeSchema : patchSchema, response: { 200: proxyProviderSchema, 400: errorSchema } },
+      schema: { tags, params: pkParams, body: method === 'PUT' ? writeSchema : proxyPatchSchema, response: { 200: proxyProviderSchema, 400: errorSchema } },
       handler: async (request) => {
         requireSuperuser(request);
         const body = request.body as Partial<z.infer<typeof writeSchema>> & { mode?: 'forward_single' | 'forward_domain' };

@@ -68,7 +68,7 @@ const optionalFields = {
 };
 const name = z.string().trim().min(1).max(200);
 const writeSchema = z.strictObject({ name, authorization_flow: z.uuid(), acs_url: httpUrl('ACS URL'), ...optionalFields });
-const patchSchema = z.strictObject({ name: name.optional(), authorization_flow: z.uuid().optional(), acs_url: httpUrl('ACS URL').optional(), ...optionalFields });
+export const samlPatchSchema = z.strictObject({ name: name.optional(), authorization_flow: z.uuid().optional(), acs_url: httpUrl('ACS URL').optional(), ...optionalFields });
 const importSchema = z.strictObject({
   name,
   authorization_flow: z.uuid(),
@@ -139,7 +139,7 @@ function present(p: SamlProviderRow, origin: string) {
   };
 }
 
-function withoutKeyPairs<T extends { signing_kp?: unknown; verification_kp?: unknown; encryption_kp?: unknown }>(body: T) {
+export function withoutKeyPairs<T extends { signing_kp?: unknown; verification_kp?: unknown; encryption_kp?: unknown }>(body: T) {
   const { signing_kp: _s, verification_kp: _v, encryption_kp: _e, ...rest } = body;
   return rest;
 }
@@ -215,7 +215,7 @@ export const samlProvidersApi: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async 
     app.route({
       method,
       url: '/providers/saml/:pk/',
-      schema: { tags, params: pkParams, body: method === 'PUT' ? writeSchema : patchSchema, response: { 200: samlProviderSchema, 400: errorSchema } },
+      schema: { tags, params: pkParams, body: method === 'PUT' ? writeSchema : samlPatchSchema, response: { 200: samlProviderSchema, 400: errorSchema } },
       handler: async (request) => {
         requireSuperuser(request);
         const changes = withoutKeyPairs(request.body);

@@ -32,7 +32,7 @@ const userWriteSchema = z.strictObject({
   groups: z.array(z.uuid()).max(500).optional(),
 });
 // PATCH: every field optional, and absent means unchanged (no defaults filled in).
-const userPatchSchema = z.strictObject({
+export const userPatchSchema = z.strictObject({
   username: username.optional(),
   name: z.string().max(150).optional(),
   is_active: z.boolean().optional(),

@@ -27,6 +27,7 @@ const cidr = z
 export const configSchema = z.strictObject({
   secret_key: z.string().min(32, 'expected at least 32 characters (openssl rand -base64 36)').optional(),
   data_dir: z.string().min(1).default('./data'),
+  blueprints_dir: z.string().min(1).default('./blueprints'),
   external_url: z.url({ protocol: /^https?$/ }).optional(),
   log_level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'),
   listen: z

@@ -14,6 +14,7 @@ import { applicationAccessApi } from '../api/applicationAccess.ts';
 import { applicationsApi } from '../api/applications.ts';
 import { authenticatedSessionsApi } from '../api/authenticatedSessions.ts';
 import { authenticatorsApi } from '../api/authenticators.ts';
+import { blueprintsApi } from '../api/blueprints.ts';
 import { eventsApi } from '../api/events.ts';
 import { eventVolumeApi } from '../api/eventVolume.ts';
 import { flowsApi } from '../api/flows.ts';
@@ -55,7 +56,7 @@ import { userAreaRoutes } from './userArea.ts';
 import { adminAreaRoutes } from './adminArea.ts';
 
 export interface AppOptions {
-  config: Pick<Config, 'listen' | 'brand' | 'external_url'>;
+  config: Pick<Config, 'listen' | 'brand' | 'external_url'> & Partial<Pick<Config, 'blueprints_dir'>>;
   deps: CoreDeps;
   logger: Logger;
 }
@@ -164,6 +165,7 @@ export async function buildApp({ config, deps, logger }: AppOptions): Promise<Fa
       await api.register(offboardingApi, { deps: apiDeps });
       await api.register(adminAuthenticatorsApi, { deps: apiDeps });
       await api.register(recoveryLinksApi, { deps: apiDeps });
+      await api.register(blueprintsApi, { deps: apiDeps, dir: config.blueprints_dir ?? './blueprints' });
     },
     { prefix: '/api/v3' },
   );

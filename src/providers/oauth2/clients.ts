@@ -18,12 +18,18 @@ export function clientMetadata(deps: CoreDeps, row: OAuth2ClientRow): AdapterPay
   const regex = row.redirect_uris.filter((uri) => uri.matching_mode === 'regex').map((uri) => uri.url);
   const grantTypes = ['authorization_code', 'refresh_token', 'urn:ietf:params:oauth:grant-type:device_code'];
   if (confidential) grantTypes.push('client_credentials');
+  const isWeb = (uri: string) => /^https?:\/\//i.test(uri);
   return {
     client_id: row.client_id,
+    // A custom-scheme callback (a mobile app's, e.g. app.immich:///oauth-callback) is only
+    // allowed for a native client in oidc-provider; https callbacks stay allowed there.
+    ...(strict.some((uri) => !isWeb(uri)) ? { application_type: 'native' } : {}),
     ...(confidential ? { client_secret: openClientSecret(deps, row.client_secret_encrypted) } : {}),
     client_name: row.application_name ?? row.provider_name,
     redirect_uris: strict.length > 0 ? strict : [PLACEHOLDER_URI],
-    post_logout_redirect_uris: strict,
+    // A mobile app's custom-scheme callback (Immich's app.immich:///oauth-callback) is a valid
+    // redirect URI, but oidc-provider refuses the whole client if one is a logout target.
+    post_logout_redirect_uris: strict.filter(isWeb),
     grant_types: grantTypes,
     response_types: ['code'],
     token_endpoint_auth_method: confidential ? (requestScope.getStore()?.clientAuthMethod ?? 'client_secret_basic') : 'none',

@@ -1,0 +1,23 @@
+import type { BlueprintModel } from './model.ts';
+import { applicationModel, groupModel, userModel } from './models/core.ts';
+import { flowModel, flowStageBindingModel, policyBindingModel, policyModels, stageModels } from './models/flows.ts';
+import { oauth2ProviderModel, proxyProviderModel, samlProviderModel } from './models/providers.ts';
+
+// The models a blueprint may name, in the order an export lists them (referenced before referencing).
+
+export function blueprintModels(): Map<string, BlueprintModel> {
+  const models = [
+    groupModel,
+    userModel,
+    flowModel,
+    ...stageModels(),
+    flowStageBindingModel,
+    ...policyModels(),
+    oauth2ProviderModel,
+    proxyProviderModel,
+    samlProviderModel,
+    applicationModel,
+    policyBindingModel,
+  ];
+  return new Map(models.map((m) => [m.name, m]));
+}
