@@ -1,4 +1,4 @@
-// Scale-out: three `gatehouse server` processes and a worker on one Postgres and one Redis,
+// Scale-out: three `gatehouse server` processes, a worker and two LDAP outposts on one Postgres and one Redis,
 // behind real Nginx balancing round-robin. Every request may land on another replica.
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -8,6 +8,7 @@ import { after, before, test } from 'node:test';
 import * as client from 'openid-client';
 import { insecure, Jar } from '../providers/harness.ts';
 import { createEmptyDatabase, hasPostgres, hasRedis, REDIS_URL, type TestDatabase, uniqueName } from '../support/backends.ts';
+import { eventually, ldapTool } from '../support/ldap.ts';
 import { freePort, type RunningGatehouse, startGatehouse, waitFor } from '../support/processes.ts';
 import { curl, type EchoApp, hasNginx, type RunningProxy, startEchoApp, startNginx } from '../support/proxies.ts';
 
@@ -21,6 +22,7 @@ let nginxPort: number;
 let nginx: RunningProxy;
 let echo: EchoApp;
 const servers: RunningGatehouse[] = [];
+const outposts: RunningGatehouse[] = [];
 let worker: RunningGatehouse;
 let base: string;
 
@@ -98,12 +100,12 @@ before(async () => {
 after(async () => {
   await nginx?.stop();
   echo?.server.close();
-  await Promise.all([...servers, worker].filter(Boolean).map((s) => s.stop()));
+  await Promise.all([...outposts, ...servers, worker].filter(Boolean).map((s) => s.stop()));
   await database?.drop();
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-test('a login on one replica is honoured by the others; a token issued by one refreshes on another; deactivation reaches all within a second', { skip }, async () => {
+test('a login on one replica is honoured by the others; a token issued by one refreshes on another; deactivation reaches all (web, tokens, forward auth, LDAP) within a second', { skip }, async () => {
   const flow = (await api('GET', '/api/v3/flows/instances/?slug=default-provider-authorization-implicit-consent')).results[0].pk;
   const user = await api('POST', '/api/v3/core/users/', { username: 'sam', name: 'Sam', email: 'sam@example.com' });
   await api('POST', `/api/v3/core/users/${user.pk}/set_password/`, { password: 'Sam-Password-1!' });
@@ -123,6 +125,30 @@ test('a login on one replica is honoured by the others; a token issued by one re
     cookie_domain: 'scale.test',
   });
   await api('POST', '/api/v3/core/applications/', { name: 'Scaled App', slug: 'scaled-app', provider: proxy.pk });
+
+  // Two LDAP outposts, each talking to the core through the pool with the outpost's token only.
+  const bindFlow = (await api('GET', '/api/v3/flows/instances/?slug=default-authentication-flow')).results[0].pk;
+  const ldapProvider = await api('POST', '/api/v3/providers/ldap/', { name: 'scaled-ldap', authorization_flow: bindFlow, base_dn: 'dc=scale,dc=test' });
+  await api('POST', '/api/v3/core/applications/', { name: 'Scaled LDAP', slug: 'scaled-ldap', provider: ldapProvider.pk });
+  const outpost = await api('POST', '/api/v3/outposts/instances/', { name: 'scaled-outpost', type: 'ldap', providers: [ldapProvider.pk] });
+  const outpostToken = (await api('GET', `/api/v3/core/tokens/${outpost.token_identifier}/view_key/`)).key;
+  const ldapUrls: string[] = [];
+  for (let i = 0; i < 2; i++) {
+    const ldapPort = await freePort();
+    outposts.push(
+      startGatehouse(['ldap'], {
+        GATEHOUSE_HOST: base,
+        GATEHOUSE_TOKEN: outpostToken,
+        GATEHOUSE_LISTEN__LDAP: `127.0.0.1:${ldapPort}`,
+        GATEHOUSE_LISTEN__LDAPS: `127.0.0.1:${await freePort()}`,
+      }),
+    );
+    ldapUrls.push(`ldap://127.0.0.1:${ldapPort}`);
+  }
+  const samDn = 'cn=sam,ou=users,dc=scale,dc=test';
+  const ldapBinds = async () =>
+    Promise.all(ldapUrls.map(async (url) => (await ldapTool('ldapwhoami', ['-x', '-H', url, '-D', samDn, '-w', 'Sam-Password-1!'])).code === 0));
+  await eventually(async () => (await ldapBinds()).every(Boolean), 15_000);
 
   // OIDC through the pool: each request of the login and the code flow may hit another replica.
   const config = await client.discovery(new URL(`${base}/application/o/scaled/`), 'scaled-client', 'scaled-secret-0123456789abcdef0123456789', undefined, insecure);
@@ -166,7 +192,8 @@ test('a login on one replica is honoured by the others; a token issued by one re
       () => false,
       () => true,
     );
-    return web !== 200 && app === 302 && refused;
+    const ldap = await ldapBinds();
+    return web !== 200 && app === 302 && refused && ldap.every((bound) => !bound);
   });
   assert.ok(ms <= 1000, `refused everywhere after ${ms} ms`);
 });
