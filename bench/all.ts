@@ -7,7 +7,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
 
-const BENCHES = ['core', 'logins', 'oidc', 'forwardAuth', 'ldap', 'saml'] as const;
+const BENCHES = ['core', 'processes', 'logins', 'oidc', 'forwardAuth', 'ldap', 'saml'] as const;
 type Bench = (typeof BENCHES)[number];
 const here = new URL('.', import.meta.url).pathname;
 const log = (message: string) => process.stderr.write(`[bench:all] ${message}\n`);
@@ -38,7 +38,7 @@ const ratio = (a: unknown, b: unknown) => (typeof a === 'number' && typeof b ===
 /** One row per figure: what, Gatehouse, its floor or peer, the ratio, the goal. */
 function rows(results: Partial<Record<Bench, Json>>): string[][] {
   const r: string[][] = [];
-  const { core, logins, oidc, forwardAuth, ldap, saml } = results;
+  const { core, processes, logins, oidc, forwardAuth, ldap, saml } = results;
   if (logins) r.push(['password logins/s (16 clients)', fmt(logins.logins_per_s, 1), `argon2 verifies/s ${fmt(logins.verifies_per_s, 1)}`, ratio(logins.logins_per_s, logins.verifies_per_s), '≥ 0.85']);
   if (oidc) {
     for (const [op, figures] of Object.entries<Json>(oidc.operations ?? {})) {
@@ -61,6 +61,12 @@ function rows(results: Partial<Record<Bench, Json>>): string[][] {
     r.push(['list 100 of 10k users req/s', fmt(core.list_users?.requests_per_s), '', '', '']);
     r.push(['server start → ready (ms), RSS ready / idle (MiB)', `${fmt(core.start_to_ready_ms)} ms, ${fmt(core.ready_rss_mb)} / ${fmt(core.idle_rss_mb)} MiB`, '', '', 'idle < 120 MiB']);
     r.push(['embedded `all` first start / restart (ms), idle RSS', `${fmt(core.embedded?.start_to_ready_ms)} / ${fmt(core.embedded?.restart_to_ready_ms)} ms, ${fmt(core.embedded?.idle_rss_mb)} MiB`, '', '', '']);
+  }
+  if (processes) {
+    for (const name of ['server', 'worker', 'ldap']) {
+      const p = processes[name] ?? {};
+      r.push([`\`${name}\`: spawn → ready; RSS ready / under load / idle`, `${fmt(p.ready_ms)} ms; ${fmt(p.rss_ready_mb)} / ${fmt(p.rss_under_load_mb)} / ${fmt(p.rss_idle_mb)} MiB`, '', '', '']);
+    }
   }
   return r;
 }

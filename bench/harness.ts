@@ -157,7 +157,7 @@ export async function stopChild(child: ChildProcess): Promise<void> {
  */
 export async function startGatehouse(
   label: string,
-  command: 'server' | 'all',
+  command: 'server' | 'all' | 'worker' | 'ldap',
   settings: Record<string, string>,
   workDir: string,
   cleanup: Cleanup,
