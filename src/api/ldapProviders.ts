@@ -29,8 +29,8 @@ const optionalFields = {
   search_mode: modes.optional(),
 };
 const name = z.string().trim().min(1).max(200);
-const writeSchema = z.strictObject({ name, authorization_flow: z.uuid(), ...optionalFields });
-const patchSchema = z.strictObject({ name: name.optional(), authorization_flow: z.uuid().optional(), ...optionalFields });
+export const ldapWriteSchema = z.strictObject({ name, authorization_flow: z.uuid(), ...optionalFields });
+export const ldapPatchSchema = z.strictObject({ name: name.optional(), authorization_flow: z.uuid().optional(), ...optionalFields });
 const pkParams = z.object({ pk: z.coerce.number().int().positive().max(2 ** 31 - 1) });
 const listQuery = z.object({ ...pageQuery, ordering: orderingQuery(['name', 'pk', 'base_dn']), name: z.string().max(200).optional() });
 
@@ -84,7 +84,7 @@ export const ldapProvidersApi: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async 
   });
 
   app.post('/providers/ldap/', {
-    schema: { tags, body: writeSchema, response: { 201: ldapProviderSchema, 400: errorSchema } },
+    schema: { tags, body: ldapWriteSchema, response: { 201: ldapProviderSchema, 400: errorSchema } },
     handler: async (request, reply) => {
       requireSuperuser(request);
       return reply.status(201).send(present(await createLdapProvider(deps, requestContext(request), request.body)));
@@ -105,7 +105,7 @@ export const ldapProvidersApi: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async 
     app.route({
       method,
       url: '/providers/ldap/:pk/',
-      schema: { tags, params: pkParams, body: method === 'PUT' ? writeSchema : patchSchema, response: { 200: ldapProviderSchema, 400: errorSchema } },
+      schema: { tags, params: pkParams, body: method === 'PUT' ? ldapWriteSchema : ldapPatchSchema, response: { 200: ldapProviderSchema, 400: errorSchema } },
       handler: async (request) => {
         requireSuperuser(request);
         return present(await updateLdapProvider(deps, requestContext(request), request.params.pk, request.body));

@@ -18,8 +18,8 @@ const providerIds = z
 const config = z.record(z.string().max(100), z.unknown()).refine((c) => JSON.stringify(c).length <= 16_384, 'Config is too large.');
 const name = z.string().trim().min(1).max(200);
 // service_connection: Authentik's deployment integration (Docker/Kubernetes); outposts here are run by hand.
-const writeSchema = z.strictObject({ name, type: types, providers: providerIds, config: config.optional(), service_connection: z.null().optional() });
-const patchSchema = z.strictObject({
+export const outpostWriteSchema = z.strictObject({ name, type: types, providers: providerIds, config: config.optional(), service_connection: z.null().optional() });
+export const outpostPatchSchema = z.strictObject({
   name: name.optional(),
   type: types.optional(),
   providers: providerIds.optional(),
@@ -83,7 +83,7 @@ export const outpostsApi: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (app,
   });
 
   app.post('/outposts/instances/', {
-    schema: { tags, body: writeSchema, response: { 201: outpostSchema, 400: errorSchema } },
+    schema: { tags, body: outpostWriteSchema, response: { 201: outpostSchema, 400: errorSchema } },
     handler: async (request, reply) => {
       requireSuperuser(request);
       const outpost = await createOutpost(deps, requestContext(request), request.body);
@@ -105,7 +105,7 @@ export const outpostsApi: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (app,
     app.route({
       method,
       url: '/outposts/instances/:pk/',
-      schema: { tags, params: pkParams, body: method === 'PUT' ? writeSchema : patchSchema, response: { 200: outpostSchema, 400: errorSchema } },
+      schema: { tags, params: pkParams, body: method === 'PUT' ? outpostWriteSchema : outpostPatchSchema, response: { 200: outpostSchema, 400: errorSchema } },
       handler: async (request) => {
         requireSuperuser(request);
         return presentOne(await updateOutpost(deps, requestContext(request), request.params.pk, request.body));

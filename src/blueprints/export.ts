@@ -4,12 +4,12 @@ import type { BlueprintModel, ExistingObject, Pk } from './model.ts';
 import { blueprintModels } from './registry.ts';
 
 // `gatehouse blueprint export`: the current groups, flows (with stages and bindings), policies,
-// providers and applications as one blueprint that `blueprint apply` turns back into the same
+// providers, applications and outposts as one blueprint that `blueprint apply` turns back into the same
 // objects. References between exported objects are written as !KeyOf; users are not exported.
 
 const SKIPPED_MODELS = new Set(['authentik_core.user']);
 /** Fields that name another object by its pk. */
-const REFERENCE_FIELDS = new Set(['parent', 'authorization_flow', 'invalidation_flow', 'target', 'stage', 'provider', 'group', 'policy', 'configuration_stages', 'validation_policies']);
+const REFERENCE_FIELDS = new Set(['parent', 'authorization_flow', 'invalidation_flow', 'target', 'stage', 'provider', 'group', 'policy', 'configuration_stages', 'validation_policies', 'search_group', 'providers']);
 /** Fields that would name users, who are not exported. */
 const USER_FIELDS = new Set(['users', 'groups']);
 

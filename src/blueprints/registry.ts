@@ -1,6 +1,7 @@
 import type { BlueprintModel } from './model.ts';
 import { applicationModel, groupModel, userModel } from './models/core.ts';
 import { flowModel, flowStageBindingModel, policyBindingModel, policyModels, stageModels } from './models/flows.ts';
+import { ldapProviderModel, outpostModel } from './models/ldap.ts';
 import { oauth2ProviderModel, proxyProviderModel, samlProviderModel } from './models/providers.ts';
 
 // The models a blueprint may name, in the order an export lists them (referenced before referencing).
@@ -16,8 +17,10 @@ export function blueprintModels(): Map<string, BlueprintModel> {
     oauth2ProviderModel,
     proxyProviderModel,
     samlProviderModel,
+    ldapProviderModel,
     applicationModel,
     policyBindingModel,
+    outpostModel,
   ];
   return new Map(models.map((m) => [m.name, m]));
 }
