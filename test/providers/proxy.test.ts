@@ -13,7 +13,6 @@ import { TestBrowser } from '../support/browser.ts';
 let t: TestApp;
 let flow: string;
 let domain: { pk: number };
-let app: { pk: string };
 
 before(async () => {
   t = await createTestApp();
@@ -28,7 +27,7 @@ before(async () => {
       skip_path_regex: '^https://status\\.home\\.test/api/badge/',
     })
   ).json();
-  app = (await t.api('POST', '/api/v3/core/applications/', { name: 'Home', slug: 'home', provider: domain.pk })).json();
+  await t.api('POST', '/api/v3/core/applications/', { name: 'Home', slug: 'home', provider: domain.pk });
 });
 after(() => t.close());
 
