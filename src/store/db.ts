@@ -238,6 +238,13 @@ export function isDatabaseUnavailable(error: unknown): boolean {
   );
 }
 
+/**
+ * SQLSTATE class 22 (data exception): a value Postgres cannot take — a NUL byte in text, a number
+ * out of range, a malformed uuid — that got past validation. The client's input, not an outage.
+ */
+export const isRejectedValue = (error: unknown): boolean =>
+  typeof error === 'object' && error !== null && /^22[0-9A-Z]{3}$/.test(String((error as { code?: unknown }).code));
+
 export const isUniqueViolation = (error: unknown): boolean =>
   typeof error === 'object' && error !== null && (error as { code?: unknown }).code === '23505';
 
