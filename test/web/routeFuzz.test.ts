@@ -5,6 +5,7 @@ import type { InjectOptions, LightMyRequestResponse } from 'fastify';
 import { createSession, SESSION_COOKIE } from '../../src/core/sessions.ts';
 import { ADMIN_PASSWORD, ADMIN_TOKEN, createTestApp, type TestApp } from '../support/app.ts';
 import { TEST_SECRET_KEY } from '../support/backends.ts';
+import { type Route, routesOf } from '../support/routes.ts';
 
 // Every HTTP route, enumerated from the app itself, gets generated hostile requests — JSON, form
 // and raw bodies, query strings, odd headers and cookies — anonymously, with the admin's token and
@@ -16,29 +17,6 @@ const RUNS = Number(process.env.FUZZ_RUNS ?? 3000);
 const REQUEST_TIMEOUT_MS = 10_000;
 const HOST = 'gatehouse.localhost';
 const TABLES = ['users', 'groups', 'tokens', 'applications', 'providers', 'flows', 'stages', 'policy_bindings'];
-
-interface Route {
-  path: string;
-  methods: string[];
-}
-
-/** Routes from printRoutes' tree: each line's segment appended to its parent's path. */
-function routesOf(tree: string): Route[] {
-  const routes: Route[] = [];
-  const stack: string[] = [];
-  for (const line of tree.split('\n')) {
-    const at = line.indexOf('── ');
-    if (at < 0) continue;
-    const depth = (at - 1) / 4;
-    const match = /^(.*) \(([A-Z, ]+)\)$/.exec(line.slice(at + 3));
-    const segment = match?.[1] ?? line.slice(at + 3);
-    stack.length = depth;
-    const path = (stack[depth - 1] ?? '') + segment;
-    stack.push(path);
-    if (match) routes.push({ path, methods: (match[2] ?? '').split(', ') });
-  }
-  return routes;
-}
 
 let t: TestApp;
 let routes: Route[] = [];
@@ -93,7 +71,7 @@ before(async () => {
   // Configured as deployed (single-mode forward auth needs the external URL: without it /start
   // answers a deliberate 500 page naming the missing setting).
   t = await createTestApp({ GATEHOUSE_EXTERNAL_URL: `http://${HOST}` });
-  routes = routesOf(t.app.printRoutes({ commonPrefix: false }));
+  routes = routesOf(t.app);
   await makeFodder();
   protectedIds = await collectIds();
   const admin = (await t.api('GET', '/api/v3/core/users/me/')).json().user;
