@@ -48,6 +48,29 @@ export interface PostgresOptions {
   onError?: (error: Error) => void;
 }
 
+/**
+ * A client taken from the pool for several statements. The pool listens for errors only on idle
+ * clients: a checked-out one whose server goes away between statements (a Postgres restart
+ * during a transaction) would emit 'error' with no listener and end the process. Here the error
+ * is kept, and the broken client is destroyed on release instead of going back to the pool.
+ */
+async function checkOut(pool: pg.Pool) {
+  const client = await pool.connect();
+  let broken: Error | undefined;
+  const lost = (error: Error) => {
+    broken ??= error;
+  };
+  client.on('error', lost);
+  return {
+    client,
+    lost,
+    release() {
+      client.off('error', lost);
+      client.release(broken);
+    },
+  };
+}
+
 export function openPostgres(options: PostgresOptions): Database & { pool: pg.Pool } {
   const pool = new pg.Pool({
     host: options.host,
@@ -74,25 +97,25 @@ export function openPostgres(options: PostgresOptions): Database & { pool: pg.Po
     pool,
     ...direct,
     async transaction(fn) {
-      const client = await pool.connect();
+      const { client, lost, release } = await checkOut(pool);
       try {
         await client.query('BEGIN');
         const result = await fn(wrapPgClient(client));
         await client.query('COMMIT');
         return result;
       } catch (error) {
-        await client.query('ROLLBACK').catch(() => undefined);
+        await client.query('ROLLBACK').catch((rollbackError: Error) => lost(rollbackError));
         throw error;
       } finally {
-        client.release();
+        release();
       }
     },
     async withSession(fn) {
-      const client = await pool.connect();
+      const { client, release } = await checkOut(pool);
       try {
         return await fn(wrapPgClient(client));
       } finally {
-        client.release();
+        release();
       }
     },
     listen: (channel, onMessage) => listener.listen(channel, onMessage),
@@ -246,6 +269,13 @@ export function isDatabaseUnavailable(error: unknown): boolean {
     message,
   );
 }
+
+/**
+ * SQLSTATE class 22 (data exception): a value Postgres cannot take — a NUL byte in text, a number
+ * out of range, a malformed uuid — that got past validation. The client's input, not an outage.
+ */
+export const isRejectedValue = (error: unknown): boolean =>
+  typeof error === 'object' && error !== null && /^22[0-9A-Z]{3}$/.test(String((error as { code?: unknown }).code));
 
 export const isUniqueViolation = (error: unknown): boolean =>
   typeof error === 'object' && error !== null && (error as { code?: unknown }).code === '23505';

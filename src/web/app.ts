@@ -49,6 +49,7 @@ import { apiErrorHandler } from './errors.ts';
 import { flowExecutorRoutes } from './flowExecutor.ts';
 import { flowPageRoutes } from './flowPages.ts';
 import { healthRoutes } from './health.ts';
+import { rateLimits } from './rateLimits.ts';
 import { recoveryRoutes } from './recovery.ts';
 import { rootRoutes } from './root.ts';
 import { staticFileRoutes } from './staticFiles.ts';
@@ -100,6 +101,7 @@ export async function buildApp({ config, deps, logger }: AppOptions): Promise<Fa
   });
 
   await app.register(cookie);
+  await app.register(rateLimits, { deps });
   await app.register(formbody, { bodyLimit: 64 * 1024 });
   await app.register(swagger, {
     openapi: {

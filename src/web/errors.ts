@@ -1,7 +1,7 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors, isResponseSerializationError } from 'fastify-type-provider-zod';
 import { GatehouseError, ServiceUnavailable, ValidationError } from '../errors.ts';
-import { isDatabaseUnavailable } from '../store/db.ts';
+import { isDatabaseUnavailable, isRejectedValue } from '../store/db.ts';
 
 /** Fastify's own request errors that are the client's fault, with what to tell them. */
 const CLIENT_ERRORS: Record<string, { status: number; message: string }> = {
@@ -25,9 +25,10 @@ function fieldOf(path: string[], fallback: string): string {
  */
 export function toApiError(error: unknown): { status: number; body: Record<string, unknown> } {
   if (hasZodFastifySchemaValidationErrors(error)) {
-    const fields: Record<string, string[]> = {};
+    // A Map: a field named __proto__ (a form body may carry one) must not reach Object.prototype.
+    const fields = new Map<string, string[]>();
     const addError = (field: string, message: string) => {
-      fields[field] = [...(fields[field] ?? []), message];
+      fields.set(field, [...(fields.get(field) ?? []), message]);
     };
     const location = error.validationContext === 'body' ? 'non_field_errors' : String(error.validationContext);
     for (const { keyword, params, message, instancePath } of error.validation) {
@@ -37,13 +38,14 @@ export function toApiError(error: unknown): { status: number; body: Record<strin
         addError(fieldOf(instancePath.split('/').slice(1), location), message ?? 'Invalid value.');
       }
     }
-    return { status: 400, body: fields };
+    return { status: 400, body: Object.fromEntries(fields) };
   }
   if (error instanceof ValidationError) return { status: 400, body: error.fieldErrors };
   if (error instanceof GatehouseError) {
     return { status: error.status, body: { detail: error.isExposable ? error.message : 'Internal error.' } };
   }
   if (isDatabaseUnavailable(error)) return toApiError(new ServiceUnavailable(undefined, { cause: error }));
+  if (isRejectedValue(error)) return { status: 400, body: { detail: 'Invalid value.' } };
   const fastifyError = error as FastifyError;
   const known = fastifyError.code ? CLIENT_ERRORS[fastifyError.code] : undefined;
   if (known) return { status: known.status, body: { detail: known.message } };

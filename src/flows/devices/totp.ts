@@ -13,12 +13,20 @@ export function totpConfigUrl(secret: string, issuer: string, account: string): 
   return generateURI({ issuer, label: account, secret, ...TOTP_DEFAULTS, algorithm: 'sha1' });
 }
 
-/** The time step a code belongs to, or null when it is not valid now (±1 step). */
-export async function timeStepOfCode(secret: string, code: string, afterTimeStep?: number): Promise<number | null> {
+/**
+ * The time step a code belongs to, or null when it is not valid at `now` (±1 step). `now` is the
+ * server's clock (deps.now), not otplib's own Date.now, so one clock governs codes and expiry.
+ */
+export async function timeStepOfCode(secret: string, code: string, now: Date, afterTimeStep?: number): Promise<number | null> {
   if (!/^\d{6}$/.test(code)) return null;
+  // After the clock stepped back, the last accepted step may lie beyond now + tolerance: no code
+  // can be both newer and current (otplib would throw, a 500 at login), so none is valid yet.
+  const stepNow = Math.floor(now.getTime() / 1000 / TOTP_DEFAULTS.period);
+  if (afterTimeStep !== undefined && afterTimeStep >= stepNow + TOLERANCE_SECONDS / TOTP_DEFAULTS.period) return null;
   const result = await verify({
     secret,
     token: code,
+    epoch: Math.floor(now.getTime() / 1000),
     epochTolerance: TOLERANCE_SECONDS,
     ...(afterTimeStep ? { afterTimeStep } : {}),
   });
@@ -34,7 +42,7 @@ export async function timeStepOfCode(secret: string, code: string, afterTimeStep
 export async function verifyTotpOfUser(deps: CoreDeps, userId: number, code: string): Promise<TotpDeviceRow | null> {
   const box = deps.totpBox;
   for (const device of await listTotpDevicesOfUser(deps.db, userId)) {
-    const step = await timeStepOfCode(box.open(device.secret_encrypted), code, Number(device.last_time_step));
+    const step = await timeStepOfCode(box.open(device.secret_encrypted), code, deps.now(), Number(device.last_time_step));
     if (step !== null && (await claimTotpTimeStep(deps.db, device.id, step))) return device;
   }
   return null;

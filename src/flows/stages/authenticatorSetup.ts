@@ -36,7 +36,7 @@ export const authenticatorTotpStage: InteractiveStage<z.infer<typeof totpConfig>
     const secret = ctx.scratch<{ secret?: string }>().secret;
     if (!user || !secret) return { kind: 'deny', message: 'Sign in before adding an authenticator.' };
     const code = typeof body.code === 'string' ? body.code.replace(/\s/g, '') : '';
-    const step = await timeStepOfCode(secret, code);
+    const step = await timeStepOfCode(secret, code, ctx.deps.now());
     if (step === null) return { kind: 'invalid', errors: fieldError('code', 'Code does not match; check the app and try again.') };
     await ctx.deps.db.transaction(async (tx) => {
       const device = await insertTotpDevice(tx, {

@@ -6,6 +6,7 @@ import { endSession, SESSION_COOKIE } from '../../core/sessions.ts';
 import type { OAuth2ClientRow } from '../../store/applications.ts';
 import { findSignedInBrowser } from '../../web/browserSession.ts';
 import { html, page } from '../../web/html.ts';
+import { securityHeaders } from '../../web/securityHeaders.ts';
 import { loadSigningKeys } from './keys.ts';
 
 /*
@@ -44,9 +45,8 @@ async function isOwnIdToken(deps: CoreDeps, idToken: string, issuer: string, row
 }
 
 function signedOutPage(reply: FastifyReply, status: number, title: string, message: string) {
-  return reply
+  return securityHeaders(reply)
     .status(status)
-    .header('cache-control', 'no-store')
     .type('text/html; charset=utf-8')
     .send(page(title, html`<main class="message"><h1>${title}</h1><p>${message}</p></main>`));
 }

@@ -8,6 +8,7 @@ import { findApplicationBySlug } from '../../store/applications.ts';
 import { runAuthorizationFlow } from '../../web/authorizationFlow.ts';
 import { findSignedInBrowser } from '../../web/browserSession.ts';
 import { html, page } from '../../web/html.ts';
+import { securityHeaders } from '../../web/securityHeaders.ts';
 import { needsFreshLogin } from './freshness.ts';
 import { grantTtlSeconds, type IssuerCache, interactionPath } from './issuers.ts';
 import { bindGrantToSession } from './sessionBinding.ts';
@@ -21,7 +22,7 @@ export interface InteractionOptions {
 export const LOGIN_FLOW_PATH = '/if/flow/default-authentication-flow/';
 
 function errorPage(reply: FastifyReply, status: number, title: string, message: string) {
-  return reply
+  return securityHeaders(reply)
     .status(status)
     .type('text/html; charset=utf-8')
     .send(page(title, html`<main class="error"><h1>${title}</h1><p>${message}</p></main>`));

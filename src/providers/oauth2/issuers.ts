@@ -6,6 +6,7 @@ import { findOAuth2ClientByApplicationSlug, type OAuth2ClientRow } from '../../s
 import { html, page } from '../../web/html.ts';
 import { accountFinder, CLAIMS } from './accounts.ts';
 import { PostgresAdapter } from './adapter.ts';
+import { adapterWithOutageStatus, withOutageStatus } from './outage.ts';
 import { CACHED_MODELS, CacheAdapter } from './cacheAdapter.ts';
 import { ApplicationClientAdapter, installRedirectUriCheck, REGEX_URIS, STRICT_URIS } from './clients.ts';
 import { successSource, userCodeConfirmSource, userCodeInputSource } from './devicePages.ts';
@@ -57,11 +58,13 @@ async function buildProvider(deps: CoreDeps, log: FastifyBaseLogger, origin: str
   const accessTtl = seconds(row.access_token_validity, 3600);
   const provider = new Provider(`${origin}${issuerPath(slug)}`, {
     adapter: (name: string) =>
-      name === 'Client'
-        ? new ApplicationClientAdapter(deps, slug)
-        : CACHED_MODELS.has(name)
-          ? new CacheAdapter(deps.cache, name)
-          : new PostgresAdapter(deps.db, name),
+      adapterWithOutageStatus(
+        name === 'Client'
+          ? new ApplicationClientAdapter(deps, slug)
+          : CACHED_MODELS.has(name)
+            ? new CacheAdapter(deps.cache, name)
+            : new PostgresAdapter(deps.db, name),
+      ),
     jwks: keystoreOf(keys),
     claims: CLAIMS,
     scopes: ['openid', 'profile', 'email', 'offline_access'],
@@ -88,7 +91,7 @@ async function buildProvider(deps: CoreDeps, log: FastifyBaseLogger, origin: str
       deviceFlow: { enabled: true, userCodeInputSource, userCodeConfirmSource, successSource },
       rpInitiatedLogout: { enabled: true },
     },
-    findAccount: accountFinder(deps, async () => current),
+    findAccount: withOutageStatus(accountFinder(deps, async () => current)),
     // As Authentik: a refresh token whenever offline_access was granted (routes.ts keeps the
     // scope without prompt=consent), a new one on every use; reuse of a spent one revokes the
     // grant (oidc-provider, and adapter.ts for concurrent uses).

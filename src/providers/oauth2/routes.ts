@@ -11,6 +11,7 @@ import { endSessionHandler } from './endSession.ts';
 import { interactionRoutes } from './interactions.ts';
 import { IssuerCache, SHARED_PATHS } from './issuers.ts';
 import { type RequestScope, requestScope } from './scope.ts';
+import { setOidcProviderHeaders } from '../../web/securityHeaders.ts';
 
 /*
  * How the per-app issuers meet the shared endpoints.
@@ -99,6 +100,7 @@ export async function oauth2Routes(app: FastifyInstance, { deps, externalUrl }: 
       gatehouseUserId: scope?.gatehouseUserId ?? browser?.user.id ?? null,
       clientAuthMethod: scope?.clientAuthMethod ?? 'client_secret_basic',
     };
+    setOidcProviderHeaders(reply);
     reply.hijack();
     await requestScope.run(store, () => provider.callback()(raw, reply.raw));
   }

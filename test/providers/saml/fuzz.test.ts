@@ -55,17 +55,20 @@ test('200 mutated AuthnRequests and LogoutRequests over both bindings: each is r
       : authnRequestXml({ destination: endpoints(slug).ssoPost });
     const mutated = mutate(xml, next);
     const kind = isLogout ? 'slo' : 'sso';
+    // A client address per request: refusals from one address are rate-limited (src/web/rateLimits.ts).
+    const client = `192.0.2.${i % 250}`;
     const res =
       next() < 0.5
         ? await t.app.inject({
             method: 'POST',
             url: `/application/saml/${slug}/${kind}/binding/post/`,
-            headers: { 'content-type': 'application/x-www-form-urlencoded' },
+            headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-forwarded-for': client },
             payload: new URLSearchParams({ SAMLRequest: Buffer.from(mutated).toString('base64') }).toString(),
           })
         : await t.app.inject({
             method: 'GET',
             url: `/application/saml/${slug}/${kind}/binding/redirect/?SAMLRequest=${encodeURIComponent(deflateRawSync(mutated).toString('base64'))}`,
+            headers: { 'x-forwarded-for': client },
           });
     counts.set(res.statusCode, (counts.get(res.statusCode) ?? 0) + 1);
     assert.ok([200, 303, 400].includes(res.statusCode), `#${i} ${res.statusCode}: ${mutated}\n${res.body.slice(0, 300)}`);
