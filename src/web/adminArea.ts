@@ -18,6 +18,7 @@ const TYPES: Record<string, string> = { '.js': 'text/javascript; charset=utf-8',
 const SECTIONS = [
   ['dashboard', 'Dashboard'],
   ['applications', 'Applications'],
+  ['outposts', 'Outposts'],
   ['users', 'Users'],
   ['groups', 'Groups'],
   ['events', 'Events'],

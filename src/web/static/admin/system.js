@@ -1,4 +1,5 @@
-import { h, table } from './dom.js';
+import { h, table, when } from './dom.js';
+import { backupSummary, lastBackup } from './status.js';
 import { heading } from './ui.js';
 
 // Health as the load balancer sees it, and where the rest lives.
@@ -10,12 +11,16 @@ async function readiness() {
 }
 
 export async function render() {
-  const ready = await readiness();
+  const [ready, backup] = await Promise.all([readiness(), lastBackup()]);
   const state = (isUp) => h('span', { class: `badge ${isUp ? '' : 'off'}`.trim() }, isUp ? 'answering' : 'down');
   return h('div', {},
     heading('System'),
     h('p', { class: ready.ok ? 'notice success' : 'notice error' }, ready.ok ? 'Gatehouse is ready: its database and cache answer.' : 'Gatehouse is not ready: see below.'),
     table(['Part', 'State'], [['Database (Postgres or embedded)', state(ready.database)], ['Cache (Redis or the Postgres fallback)', state(ready.cache)]]),
+    h('h2', {}, 'Backups'),
+    backupSummary(backup),
+    backup ? table(['Task', 'Started', 'Finished', 'Status', 'Messages'], [[backup.full_name, when(backup.start_timestamp), when(backup.finish_timestamp), backup.status, backup.messages.join(' ')]]) : null,
+    h('p', { class: 'muted' }, 'Nightly, encrypted, and each one restored into a scratch database to check it (docs/worker.md); a failed check is mailed to the administrators and written as a system_task_execution event (Events, action system_task_execution).'),
     h('h2', {}, 'Addresses'),
     table(['What', 'URL'], [
       ['This server, as your browser reaches it', location.origin],
