@@ -124,7 +124,22 @@ test('the wizard makes an LDAP application restricted to a group and shows what 
   assert.deepEqual(bindings.map((b: { group: string }) => b.group), [nasUsers]);
 });
 
+test('a base DN already in use is shown at its field, and nothing is created', { skip }, async () => {
+  const before = (await t.api('GET', '/api/v3/providers/ldap/')).json().pagination.count;
+  await open('#/applications/new?type=ldap', 'New application');
+  await admin.getByLabel('Name', { exact: true }).fill('Second NAS');
+  await admin.getByLabel('Base DN').fill(BASE_DN.toUpperCase());
+  await admin.getByRole('button', { name: 'Create application' }).click();
+  const error = admin.locator('[data-field="base_dn"] .error');
+  await error.waitFor();
+  assert.match((await error.textContent()) ?? '', /.+/);
+  assert.equal(await admin.getByLabel('Base DN').getAttribute('aria-invalid'), 'true');
+  assert.equal((await t.api('GET', '/api/v3/providers/ldap/')).json().pagination.count, before);
+  assert.equal((await t.api('GET', '/api/v3/core/applications/second-nas/')).statusCode, 404);
+});
+
 test('the outposts page makes an outpost, shows its token once with how to run it, and ldapwhoami binds through it', { skip }, async () => {
+  await open('#/applications/office-nas', 'Office NAS');
   await admin.getByRole('link', { name: 'Create an LDAP outpost' }).click();
   await admin.getByRole('heading', { level: 1, name: 'Outposts' }).waitFor();
   assert.equal(await admin.getByRole('checkbox', { name: /Office NAS/ }).isChecked(), true, 'the app’s provider is ticked');
@@ -176,6 +191,24 @@ test('the outposts page makes an outpost, shows its token once with how to run i
   assert.match((await admin.locator('.integration').textContent()) ?? '', /Served by office-ldap \(connected last seen/);
   await open('#/dashboard', 'Dashboard');
   assert.match((await admin.locator('#dashboard-outposts').textContent()) ?? '', /office-ldap.*Office NAS provider.*connected/);
+});
+
+test('adding a provider to the running outpost from its row makes it answer for that provider too', { skip }, async () => {
+  const flow = (await t.api('GET', '/api/v3/flows/instances/?slug=default-authentication-flow')).json().results[0].pk;
+  const printers = await t.api('POST', '/api/v3/providers/ldap/', { name: 'Printers provider', authorization_flow: flow, base_dn: 'dc=printers,dc=example' });
+  assert.equal(printers.statusCode, 201, printers.body);
+  assert.equal((await t.api('POST', '/api/v3/core/applications/', { name: 'Printers', slug: 'printers', provider: printers.json().pk })).statusCode, 201);
+  const url = `ldap://127.0.0.1:${server?.ports.ldap}`;
+  const bindPrinters = () => ldapTool('ldapwhoami', ['-x', '-H', url, '-D', 'cn=alice,ou=users,dc=printers,dc=example', '-w', PASS.alice]);
+  assert.notEqual((await bindPrinters()).code, 0, 'not served yet');
+  await open('#/outposts', 'Outposts');
+  await admin.locator('summary', { hasText: 'Office NAS provider' }).click();
+  await admin.getByRole('form', { name: 'Providers of office-ldap' }).getByRole('checkbox', { name: /Printers provider/ }).check();
+  await admin.getByRole('button', { name: 'Save providers' }).click();
+  await admin.getByText(/office-ldap now serves 2 provider/).waitFor();
+  const outposts = (await t.api('GET', '/api/v3/outposts/instances/')).json().results;
+  assert.deepEqual([...outposts[0].providers].sort(), [providerPk, printers.json().pk].sort());
+  await eventually(async () => (await bindPrinters()).code === 0, 10_000);
 });
 
 test('the dashboard and the System page show the last backup and whether its restore check passed', { skip }, async () => {

@@ -20,7 +20,7 @@ export function ldapPanel(p, extras) {
       : h('p', { class: 'notice error', id: 'no-outpost' }, 'No outpost serves this provider yet, so nothing answers LDAP for it. ',
         h('a', { href: `#/outposts?provider=${p.pk}` }, 'Create an LDAP outpost'), ' and run it.'),
     h('p', {}, `The outpost’s address as the app reaches it. With Docker Compose the outpost publishes 389 and 636 on this host (${host}); `,
-      'run elsewhere, use that machine’s name. `gatehouse all` alone listens on 127.0.0.1:3389 and 6636 (GATEHOUSE_LISTEN__LDAP, GATEHOUSE_LISTEN__LDAPS).'),
+      'run elsewhere, use that machine’s name. ', h('code', {}, 'gatehouse all'), ' alone listens on 127.0.0.1:3389 and 6636 (GATEHOUSE_LISTEN__LDAP, GATEHOUSE_LISTEN__LDAPS).'),
     copyable('LDAP URL', `ldap://${host}:389`),
     copyable('LDAPS URL', `ldaps://${host}:636`),
     copyable('Base DN', base),

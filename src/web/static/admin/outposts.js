@@ -20,7 +20,25 @@ GATEHOUSE_LISTEN__LDAP=0.0.0.0:3389 GATEHOUSE_LISTEN__LDAPS=0.0.0.0:6636 gatehou
     copyable(`Token (${outpost.token_identifier})`, key),
     copyable('Run it with Docker Compose', compose, { multiline: true }),
     copyable('Or on its own', standalone, { multiline: true }),
-    h('p', { class: 'muted' }, 'GATEHOUSE_HOST is where the outpost reaches Gatehouse (the Compose file sets http://server:9000 itself). `gatehouse all` (npm start) also serves every LDAP outpost in-process on 127.0.0.1:3389 and 6636.'));
+    h('p', { class: 'muted' }, 'GATEHOUSE_HOST is where the outpost reaches Gatehouse (the Compose file sets http://server:9000 itself). ',
+      h('code', {}, 'gatehouse all'), ' (npm start) also serves every LDAP outpost in-process on 127.0.0.1:3389 and 6636.'));
+}
+
+const providerBoxes = (providers, isChecked) => providers.map((p) => h('label', { class: 'inline' },
+  h('input', { type: 'checkbox', name: 'providers', value: p.pk, 'data-list': '1', checked: isChecked(p) }),
+  `${p.name} (${p.base_dn})${p.assigned_application_name ? ` — ${p.assigned_application_name}` : ''}`));
+
+/** One listener serves every provider of a running outpost: adding one needs no new token. */
+function providersEditor(outpost, providers, ctx) {
+  const form = h('form', { 'aria-label': `Providers of ${outpost.name}` },
+    providerBoxes(providers, (p) => outpost.providers.includes(p.pk)),
+    h('button', { type: 'submit', class: 'small' }, 'Save providers'));
+  onSubmit(form, async (v) => {
+    await api('PATCH', `/outposts/instances/${outpost.pk}/`, { providers: (v.providers ?? []).map(Number) });
+    await ctx.refresh();
+    notify(`${outpost.name} now serves ${(v.providers ?? []).length} provider(s); a running outpost picks this up by itself.`);
+  });
+  return h('details', {}, h('summary', {}, outpost.providers_obj.map((p) => p.name).join(', ') || 'none'), form);
 }
 
 function createForm(ctx, providers) {
@@ -30,9 +48,7 @@ function createForm(ctx, providers) {
     h('fieldset', { 'data-field': 'providers' }, h('legend', {}, 'LDAP providers it serves'),
       providers.length === 0
         ? h('p', { class: 'muted' }, 'No LDAP provider yet: ', h('a', { href: '#/applications/new?type=ldap' }, 'make an LDAP application'), ' first.')
-        : providers.map((p) => h('label', { class: 'inline' },
-          h('input', { type: 'checkbox', name: 'providers', value: p.pk, 'data-list': '1', checked: String(p.pk) === preselected }),
-          `${p.name} (${p.base_dn})${p.assigned_application_name ? ` — ${p.assigned_application_name}` : ''}`))),
+        : providerBoxes(providers, (p) => String(p.pk) === preselected)),
     h('button', { type: 'submit' }, 'Create outpost'));
   onSubmit(form, async (v) => {
     const outpost = await api('POST', '/outposts/instances/', { name: v.name, type: 'ldap', providers: (v.providers ?? []).map(Number) });
@@ -55,7 +71,7 @@ export async function render(_rest, ctx) {
     table(['Name', 'Type', 'Providers', 'Health', ''], outposts.map((o) => [
       h('strong', {}, o.name),
       o.type,
-      o.providers_obj.map((p) => p.name).join(', ') || h('span', { class: 'muted' }, 'none'),
+      providersEditor(o, providers, ctx),
       outpostState(o),
       dangerButton('Delete', `Delete the outpost ${o.name}? Its token stops working and it stops answering LDAP.`, async () => {
         await api('DELETE', `/outposts/instances/${o.pk}/`);
