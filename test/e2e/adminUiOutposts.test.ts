@@ -229,6 +229,12 @@ test('the dashboard and the System page show the last backup and whether its res
   await open('#/system', 'System');
   assert.match((await admin.locator('#backup-state').textContent()) ?? '', /restore check passed/);
 
+  // The same backup three days later, with none since: the schedule stopped, and the page says so.
+  await t.database.db.query(`UPDATE backup_runs SET started_at = started_at - interval '3 days', finished_at = finished_at - interval '3 days'`);
+  await open('#/dashboard', 'Dashboard');
+  assert.match((await admin.locator('#backup-state').textContent()) ?? '', /restore check passed.*It is 3 days old/);
+  assert.equal(await admin.locator('#backup-state.error').count(), 1);
+
   // A check that failed (as the worker reports one): the admin sees it and why.
   const now = new Date();
   await reportBackup(services, { fileName: 'gatehouse-backup-bad.ghb', sizeBytes: 10, kind: 'x', counts: {}, problems: ['users: 3 in the backup, 2 restored'], pruned: [], at: now, startedAt: now });

@@ -5,6 +5,8 @@ import { h, when } from './dom.js';
 // show them. An outpost reports at most every 10 s, so one unseen for a minute is not connected.
 
 const ONLINE_MS = 60_000;
+// Backups run nightly by default: one older than two days means the schedule stopped.
+const STALE_BACKUP_MS = 2 * 86_400_000;
 
 /** The outposts (optionally only those serving one provider), each with its last report. */
 export async function outpostsWithHealth(providerPk) {
@@ -32,8 +34,11 @@ export function backupSummary(task) {
   }
   if (!task.finish_timestamp) return h('p', { class: 'notice', id: 'backup-state' }, 'A backup is running since ', when(task.start_timestamp), '.');
   const isOk = task.status === 'successful';
-  return h('div', { class: `notice ${isOk ? 'success' : 'error'}`, id: 'backup-state' },
+  const ageDays = Math.floor((Date.now() - new Date(task.finish_timestamp).getTime()) / 86_400_000);
+  const isStale = Date.now() - new Date(task.finish_timestamp).getTime() > STALE_BACKUP_MS;
+  return h('div', { class: `notice ${isOk && !isStale ? 'success' : 'error'}`, id: 'backup-state' },
     h('p', {}, 'Last backup ', when(task.finish_timestamp), ` (${task.uid}, ${Math.round(task.duration)} s): `,
       h('strong', {}, isOk ? 'restore check passed' : task.status === 'unknown' ? 'restore check not run' : 'restore check FAILED')),
+    isStale ? h('p', {}, `It is ${ageDays} days old: is the worker running (GATEHOUSE_BACKUP__SCHEDULE)?`) : null,
     isOk ? null : h('ul', {}, task.messages.map((m) => h('li', {}, m))));
 }
