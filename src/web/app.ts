@@ -129,7 +129,7 @@ export async function buildApp({ config, deps, logger }: AppOptions): Promise<Fa
   await app.register(avatarRoutes);
   await app.register(recoveryRoutes, { deps });
   await app.register(userAreaRoutes, { deps });
-  await app.register(adminAreaRoutes, { deps });
+  await app.register(adminAreaRoutes, { deps, externalUrl: config.external_url });
   await app.register(staticFileRoutes);
   await app.register(flowExecutorRoutes, { deps });
   await app.register(flowPageRoutes, { deps });

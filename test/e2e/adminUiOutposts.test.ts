@@ -105,8 +105,9 @@ test('the wizard makes an LDAP application restricted to a group and shows what 
   await shot('30-wizard-ldap');
   await admin.getByRole('button', { name: 'Create application' }).click();
   await admin.getByRole('heading', { level: 1, name: 'Office NAS' }).waitFor();
-  assert.equal(await copied('LDAP URL'), 'ldap://localhost:389');
-  assert.equal(await copied('LDAPS URL'), 'ldaps://localhost:636');
+  // The harness sets GATEHOUSE_EXTERNAL_URL=https://auth.example.com: what apps use, not the address this browser used.
+  assert.equal(await copied('LDAP URL'), 'ldap://auth.example.com:389');
+  assert.equal(await copied('LDAPS URL'), 'ldaps://auth.example.com:636');
   assert.equal(await copied('Base DN'), BASE_DN);
   assert.equal(await copied('Bind DN (pattern)'), `cn=<username>,ou=users,${BASE_DN}`);
   assert.match((await admin.locator('#search-hint').textContent()) ?? '', /Members of ldap-searchers .* may search the whole directory/);
@@ -155,7 +156,7 @@ test('the outposts page makes an outpost, shows its token once with how to run i
   assert.match(compose, new RegExp(`^LDAP_OUTPOST_TOKEN=${outpostKey}$`, 'm'));
   assert.match(compose, /^docker compose --profile ldap up -d ldap$/m);
   const standalone = await copied('Or on its own');
-  assert.ok(standalone.startsWith(`GATEHOUSE_HOST=${base} GATEHOUSE_TOKEN=${outpostKey} `), standalone);
+  assert.ok(standalone.startsWith(`GATEHOUSE_HOST=https://auth.example.com GATEHOUSE_TOKEN=${outpostKey} `), standalone);
   assert.match(standalone, /gatehouse ldap$/);
   assert.match((await admin.locator('table').textContent()) ?? '', /office-ldap.*never connected/);
   await shot('32-outpost-created');
@@ -228,6 +229,7 @@ test('the dashboard and the System page show the last backup and whether its res
   await shot('34-dashboard-outposts-backup');
   await open('#/system', 'System');
   assert.match((await admin.locator('#backup-state').textContent()) ?? '', /restore check passed/);
+  assert.match((await admin.locator('table').last().textContent()) ?? '', /GATEHOUSE_EXTERNAL_URL.*https:\/\/auth\.example\.com/);
 
   // The same backup three days later, with none since: the schedule stopped, and the page says so.
   await t.database.db.query(`UPDATE backup_runs SET started_at = started_at - interval '3 days', finished_at = finished_at - interval '3 days'`);

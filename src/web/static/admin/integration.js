@@ -1,6 +1,7 @@
 import { get } from './api.js';
 import { copyable, h } from './dom.js';
 import { ldapExtras, ldapPanel } from './ldapIntegration.js';
+import { publicOrigin } from './ui.js';
 
 // "What to paste into the app": the values and snippets of docs/integrations/, filled in.
 
@@ -128,7 +129,7 @@ function saml(app, p, origin) {
 
 /** The "connect your app" panel for an application and its provider. */
 export function integrationPanel(app, type, provider, extras) {
-  const origin = location.origin;
+  const origin = publicOrigin();
   if (!provider) return h('p', { class: 'muted' }, 'This application has no provider: it is a link in the app library only.');
   const body = type === 'oauth2' ? oidc(app, provider, origin) : type === 'proxy' ? forwardAuth(provider, origin) : type === 'saml' ? saml(app, provider, origin) : type === 'ldap' ? ldapPanel(provider, extras) : [];
   return h('section', { class: 'integration', 'aria-labelledby': 'connect' }, h('h2', { id: 'connect' }, 'Connect the app'), body);

@@ -1,6 +1,7 @@
 import { getAll } from './api.js';
 import { copyable, h } from './dom.js';
 import { outpostState, outpostsWithHealth } from './status.js';
+import { publicOrigin } from './ui.js';
 
 // What to paste into an app that signs users in over LDAP (docs/integrations/ldap.md): the
 // outpost's address as the app reaches it, the tree's DNs, and how MFA codes are given.
@@ -11,7 +12,7 @@ export async function ldapExtras(provider) {
 }
 
 export function ldapPanel(p, extras) {
-  const host = location.hostname;
+  const host = new URL(publicOrigin()).hostname;
   const base = p.base_dn;
   const outposts = extras?.outposts ?? [];
   return [
@@ -19,7 +20,7 @@ export function ldapPanel(p, extras) {
       ? h('p', {}, 'Served by ', outposts.map((o, i) => [i ? ', ' : '', h('a', { href: '#/outposts' }, o.name), ' (', outpostState(o), ')']), '.')
       : h('p', { class: 'notice error', id: 'no-outpost' }, 'No outpost serves this provider yet, so nothing answers LDAP for it. ',
         h('a', { href: `#/outposts?provider=${p.pk}` }, 'Create an LDAP outpost'), ' and run it.'),
-    h('p', {}, `The outpost’s address as the app reaches it. With Docker Compose the outpost publishes 389 and 636 on this host (${host}); `,
+    h('p', {}, `The outpost’s address as the app reaches it. With Docker Compose the outpost publishes 389 and 636 on Gatehouse’s host (${host}); `,
       'run elsewhere, use that machine’s name. ', h('code', {}, 'gatehouse all'), ' alone listens on 127.0.0.1:3389 and 6636 (GATEHOUSE_LISTEN__LDAP, GATEHOUSE_LISTEN__LDAPS).'),
     copyable('LDAP URL', `ldap://${host}:389`),
     copyable('LDAPS URL', `ldaps://${host}:636`),

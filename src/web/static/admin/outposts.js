@@ -1,7 +1,7 @@
 import { api, get, getAll } from './api.js';
 import { copyable, field, h, input, table } from './dom.js';
 import { outpostState, outpostsWithHealth } from './status.js';
-import { dangerButton, heading, notify, onSubmit } from './ui.js';
+import { dangerButton, heading, notify, onSubmit, publicOrigin } from './ui.js';
 
 // LDAP outposts: the separate process that answers LDAP for the LDAP providers it serves, with
 // its own token (ak-outpost-<pk>-api) and no database credentials.
@@ -12,7 +12,7 @@ function runPanel(outpost, key) {
 LDAP_OUTPOST_TOKEN=${key}
 
 docker compose --profile ldap up -d ldap`;
-  const standalone = `GATEHOUSE_HOST=${location.origin} GATEHOUSE_TOKEN=${key} \\
+  const standalone = `GATEHOUSE_HOST=${publicOrigin()} GATEHOUSE_TOKEN=${key} \\
 GATEHOUSE_LISTEN__LDAP=0.0.0.0:3389 GATEHOUSE_LISTEN__LDAPS=0.0.0.0:6636 gatehouse ldap`;
   return h('div', { class: 'notice success report', id: 'outpost-token' },
     h('h3', {}, `${outpost.name} was created — copy its token now`),

@@ -24,6 +24,7 @@ export async function render() {
     h('h2', {}, 'Addresses'),
     table(['What', 'URL'], [
       ['This server, as your browser reaches it', location.origin],
+      ['Public address (GATEHOUSE_EXTERNAL_URL): what apps and outposts are given', document.getElementById('admin')?.dataset.publicUrl || h('span', { class: 'muted' }, 'not set: the address above is used')],
       ['Liveness / readiness', `${location.origin}/-/health/live/ · ${location.origin}/-/health/ready/`],
       ['REST API (OpenAPI document)', h('a', { href: '/api/v3/schema/' }, `${location.origin}/api/v3/schema/`)],
     ]),
