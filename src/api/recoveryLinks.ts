@@ -12,13 +12,16 @@ import { errorSchema } from './pagination.ts';
 import type { ApiDeps } from './users.ts';
 
 // Authentik's /core/users/<pk>/recovery/: a one-time login link for a user who lost their
-// password or second factor, handed over by the admin (Gatehouse sends no email yet). The same
+// password or second factor, handed over by the admin (recoveryEmail.ts mails one instead). The same
 // single-use `recovery` token as `gatehouse create-recovery-key`, valid for an hour.
 
 const VALID_MINUTES = 60;
 const idParams = z.object({ id: z.coerce.number().int().positive().max(2 ** 31 - 1) });
 
-export const recoveryLinksApi: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (app, { deps }) => {
+export const recoveryLinksApi: FastifyPluginAsyncZod<{ deps: ApiDeps; externalUrl?: string }> = async (app, { deps, externalUrl }) => {
+  // The link is for the user, who reaches Gatehouse by its public name (GATEHOUSE_EXTERNAL_URL)
+  // rather than by whatever address the admin's request came in on.
+  const baseOf = (request: Parameters<typeof ownOrigin>[0]) => externalUrl?.replace(/\/+$/, '') ?? ownOrigin(request);
   // GET as Authentik spells it; POST for clients that (rightly) expect a write to be one.
   for (const method of ['GET', 'POST'] as const) {
     app.route({
@@ -43,7 +46,7 @@ export const recoveryLinksApi: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async 
           context: { token: token.identifier, expires: token.expires, created_by: ctx.actor?.username },
         });
         reply.header('Cache-Control', 'no-store');
-        return { link: `${ownOrigin(request)}${RECOVERY_PATH}${key}/` };
+        return { link: `${baseOf(request)}${RECOVERY_PATH}${key}/` };
       },
     });
   }

@@ -18,6 +18,7 @@ const TYPES: Record<string, string> = { '.js': 'text/javascript; charset=utf-8',
 const SECTIONS = [
   ['dashboard', 'Dashboard'],
   ['applications', 'Applications'],
+  ['outposts', 'Outposts'],
   ['users', 'Users'],
   ['groups', 'Groups'],
   ['events', 'Events'],
@@ -26,10 +27,10 @@ const SECTIONS = [
   ['system', 'System'],
 ] as const;
 
-function shell(username: string): string {
+function shell(username: string, publicUrl: string): string {
   return page(
     'Admin · Gatehouse',
-    html`<div class="admin" id="admin">
+    html`<div class="admin" id="admin" data-public-url="${publicUrl}">
 <a class="skip-link" href="#view">Skip to content</a>
 <header class="admin-header">
 <a class="brand" href="${ADMIN_PATH}">Gatehouse admin</a>
@@ -46,7 +47,7 @@ ${SECTIONS.map(([id, label]) => html`<a href="#/${id}" data-section="${id}">${la
   );
 }
 
-export const adminAreaRoutes: FastifyPluginAsync<{ deps: CoreDeps }> = async (app, { deps }) => {
+export const adminAreaRoutes: FastifyPluginAsync<{ deps: CoreDeps; externalUrl?: string }> = async (app, { deps, externalUrl }) => {
   app.get(ADMIN_PATH, async (request, reply) => {
     securityHeaders(reply);
     const browser = await findSignedInBrowser(deps, request);
@@ -58,7 +59,9 @@ export const adminAreaRoutes: FastifyPluginAsync<{ deps: CoreDeps }> = async (ap
         page('Forbidden', html`<h1>Forbidden</h1><p>The admin pages are for administrators. <a href="/if/user/">Back to your applications</a>.</p>`),
       );
     }
-    return sendHtml(reply, 200, shell(browser.user.username));
+    // What apps and outposts must use is GATEHOUSE_EXTERNAL_URL when set, not the address the
+    // admin happened to open these pages by; the views build their snippets from it.
+    return sendHtml(reply, 200, shell(browser.user.username, externalUrl?.replace(/\/+$/, '') ?? ''));
   });
 
   // The shell's modules and styles, read once at start like /static/.

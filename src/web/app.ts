@@ -21,6 +21,7 @@ import { flowsApi } from '../api/flows.ts';
 import { groupsApi } from '../api/groups.ts';
 import { offboardingApi } from '../api/offboarding.ts';
 import { adminAuthenticatorsApi } from '../api/adminAuthenticators.ts';
+import { recoveryEmailApi } from '../api/recoveryEmail.ts';
 import { recoveryLinksApi } from '../api/recoveryLinks.ts';
 import { policiesApi } from '../api/policies.ts';
 import { invitationsApi } from '../api/invitations.ts';
@@ -130,7 +131,7 @@ export async function buildApp({ config, deps, logger }: AppOptions): Promise<Fa
   await app.register(avatarRoutes);
   await app.register(recoveryRoutes, { deps });
   await app.register(userAreaRoutes, { deps });
-  await app.register(adminAreaRoutes, { deps });
+  await app.register(adminAreaRoutes, { deps, externalUrl: config.external_url });
   await app.register(staticFileRoutes);
   await app.register(flowExecutorRoutes, { deps });
   await app.register(flowPageRoutes, { deps });
@@ -166,7 +167,8 @@ export async function buildApp({ config, deps, logger }: AppOptions): Promise<Fa
       await api.register(systemTasksApi, { deps: apiDeps });
       await api.register(offboardingApi, { deps: apiDeps });
       await api.register(adminAuthenticatorsApi, { deps: apiDeps });
-      await api.register(recoveryLinksApi, { deps: apiDeps });
+      await api.register(recoveryLinksApi, { deps: apiDeps, externalUrl: config.external_url });
+      await api.register(recoveryEmailApi, { deps: apiDeps });
       await api.register(blueprintsApi, { deps: apiDeps, dir: config.blueprints_dir ?? './blueprints' });
     },
     { prefix: '/api/v3' },

@@ -68,7 +68,7 @@ async function usage(app, type) {
 
 async function detail(slug, ctx) {
   const app = await get(`/core/applications/${encodeURIComponent(slug)}/`);
-  const { type, provider } = await loadProvider(app);
+  const { type, provider, extras } = await loadProvider(app);
   const edit = h('form', { class: 'narrow' },
     field('Name', input('name', { value: app.name, required: true })),
     field('Launch URL', input('meta_launch_url', { value: app.meta_launch_url, type: 'url' })),
@@ -91,10 +91,10 @@ async function detail(slug, ctx) {
   return h('div', {},
     heading(app.name, remove),
     h('p', { class: 'muted' }, `Slug ${app.slug} · ${type ? TYPE_LABELS[type] : 'no provider'}`),
-    integrationPanel(app, type, provider),
+    integrationPanel(app, type, provider, extras),
     await accessSection(app, ctx),
     h('section', {}, h('h2', {}, 'Settings'), edit),
-    providerSettings(type, provider, ctx),
+    providerSettings(type, provider, ctx, extras),
     await usage(app, type),
   );
 }

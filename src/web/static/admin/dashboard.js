@@ -1,5 +1,6 @@
 import { get, qs } from './api.js';
-import { h, s } from './dom.js';
+import { h, s, table } from './dom.js';
+import { backupSummary, lastBackup, outpostState, outpostsWithHealth } from './status.js';
 import { heading } from './ui.js';
 
 const DAYS = 14;
@@ -41,11 +42,13 @@ export async function render() {
   since.setDate(since.getDate() - (DAYS - 1));
   const days = Array.from({ length: DAYS }, (_, i) => dayKey(new Date(since.getTime() + i * 86_400_000 + 3_600_000)));
   // Hourly counts from the server, folded into this browser's local days.
-  const [volume, apps, users, providers] = await Promise.all([
+  const [volume, apps, users, providers, outposts, backup] = await Promise.all([
     get(`/events/events/volume/${qs({ action: 'login', history_days: DAYS + 1 })}&action=login_failed`),
     get('/core/applications/?superuser_full_list=true&page_size=1'),
     get('/core/users/?page_size=1&include_groups=false'),
     get('/providers/all/?page_size=1'),
+    outpostsWithHealth(),
+    lastBackup(),
   ]);
   const perDay = (action) => {
     const counts = new Map(days.map((d) => [d, 0]));
@@ -74,9 +77,10 @@ export async function render() {
     h('h2', {}, 'Logins'),
     h('div', { class: 'legend' }, series.map((x) => h('span', { class: `key ${x.cls}` }, `${x.label}: ${x.values.reduce((a, b) => a + b, 0)}`))),
     chart(days, series),
-    h('h2', {}, 'Outposts'),
-    h('p', { class: 'muted' }, 'Outposts (the LDAP outpost) are not part of this version yet; forward auth runs inside Gatehouse itself.'),
-    h('h2', {}, 'Backups'),
-    h('p', { class: 'muted' }, 'Backups are not managed by Gatehouse yet: back up the Postgres database (or the data directory) as docs/install.md describes.'),
+    h('section', { id: 'dashboard-outposts' }, h('h2', {}, h('a', { href: '#/outposts' }, 'Outposts')),
+      outposts.length
+        ? table(['Outpost', 'Providers', 'Health'], outposts.map((o) => [o.name, o.providers_obj.map((p) => p.name).join(', '), outpostState(o)]))
+        : h('p', { class: 'muted' }, 'None: forward auth, OIDC and SAML run inside Gatehouse; LDAP needs an outpost.')),
+    h('section', { id: 'dashboard-backup' }, h('h2', {}, 'Backups'), backupSummary(backup)),
   );
 }

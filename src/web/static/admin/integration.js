@@ -1,16 +1,20 @@
 import { get } from './api.js';
 import { copyable, h } from './dom.js';
+import { ldapExtras, ldapPanel } from './ldapIntegration.js';
+import { publicOrigin } from './ui.js';
 
 // "What to paste into the app": the values and snippets of docs/integrations/, filled in.
 
-export const PROVIDER_PATHS = { oauth2: 'oauth2', proxy: 'proxy', saml: 'saml' };
+export const PROVIDER_PATHS = { oauth2: 'oauth2', proxy: 'proxy', saml: 'saml', ldap: 'ldap' };
 export const providerType = (providerObj) => /ak-provider-(\w+)-form/.exec(providerObj?.component ?? '')?.[1] ?? null;
 export const TYPE_LABELS = { oauth2: 'OAuth2 / OpenID Connect', proxy: 'Forward auth (Nginx, Traefik, Caddy)', saml: 'SAML 2.0', ldap: 'LDAP' };
 
 export async function loadProvider(app) {
   const type = providerType(app.provider_obj);
   if (!type || !PROVIDER_PATHS[type]) return { type, provider: null };
-  return { type, provider: await get(`/providers/${PROVIDER_PATHS[type]}/${app.provider}/`) };
+  const provider = await get(`/providers/${PROVIDER_PATHS[type]}/${app.provider}/`);
+  // LDAP: what to paste depends on the outposts serving it and the search group's name.
+  return { type, provider, extras: type === 'ldap' ? await ldapExtras(provider) : null };
 }
 
 function oidc(app, p, origin) {
@@ -124,9 +128,9 @@ function saml(app, p, origin) {
 }
 
 /** The "connect your app" panel for an application and its provider. */
-export function integrationPanel(app, type, provider) {
-  const origin = location.origin;
+export function integrationPanel(app, type, provider, extras) {
+  const origin = publicOrigin();
   if (!provider) return h('p', { class: 'muted' }, 'This application has no provider: it is a link in the app library only.');
-  const body = type === 'oauth2' ? oidc(app, provider, origin) : type === 'proxy' ? forwardAuth(provider, origin) : type === 'saml' ? saml(app, provider, origin) : [];
+  const body = type === 'oauth2' ? oidc(app, provider, origin) : type === 'proxy' ? forwardAuth(provider, origin) : type === 'saml' ? saml(app, provider, origin) : type === 'ldap' ? ldapPanel(provider, extras) : [];
   return h('section', { class: 'integration', 'aria-labelledby': 'connect' }, h('h2', { id: 'connect' }, 'Connect the app'), body);
 }

@@ -5,6 +5,7 @@ import { clearNotice } from './ui.js';
 const SECTIONS = {
   dashboard: () => import('./dashboard.js'),
   applications: () => import('./applications.js'),
+  outposts: () => import('./outposts.js'),
   users: () => import('./users.js'),
   groups: () => import('./groups.js'),
   events: () => import('./events.js'),

@@ -84,3 +84,6 @@ export function dangerButton(label, question, action) {
 
 export const heading = (text, ...actions) => h('div', { class: 'view-head' }, h('h1', {}, text), actions.length ? h('div', { class: 'actions' }, actions) : null);
 export const linkButton = (href, label, cls = '') => h('a', { class: `button ${cls}`.trim(), href }, label);
+
+/** Gatehouse's public address: GATEHOUSE_EXTERNAL_URL when set (the shell carries it), else this page's origin. */
+export const publicOrigin = () => document.getElementById('admin')?.dataset.publicUrl || location.origin;

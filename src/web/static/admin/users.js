@@ -62,11 +62,12 @@ function offboardReport(report) {
 
 async function detail(pk, ctx) {
   const user = await get(`/core/users/${pk}/`);
-  const [sessions, devices, tokens, signIns] = await Promise.all([
+  const [sessions, devices, tokens, signIns, mailCheck] = await Promise.all([
     getAll(`/core/authenticated_sessions/${qs({ user__username: user.username })}`),
     get(`/authenticators/admin/all/${qs({ user: user.pk })}`),
     getAll(`/core/tokens/${qs({ user__username: user.username })}`),
     get(`/events/events/${qs({ username: user.username, action: 'authorize_application', page_size: 500 })}`),
+    get(`/core/users/${pk}/recovery_email/`),
   ]);
   const lastUse = new Map();
   for (const e of signIns.results) {
@@ -83,6 +84,17 @@ async function detail(pk, ctx) {
       notify(error.message, 'error');
     }
   } }, 'Create a recovery link');
+  // Offered only when a mail can go (mail configured, the user has an address and is active).
+  const mailRecovery = mailCheck.can_send
+    ? h('button', { type: 'button', class: 'secondary', onclick: async () => {
+      try {
+        await api('POST', `/core/users/${pk}/recovery_email/`);
+        notify(`A recovery link is on its way to ${user.email}.`);
+      } catch (error) {
+        notify(error.message, 'error');
+      }
+    } }, 'Send recovery email')
+    : h('p', { class: 'muted', id: 'no-recovery-email' }, `No recovery email: ${mailCheck.reason}`);
   const edit = h('form', { class: 'narrow' },
     field('Username', input('username', { value: user.username, required: true })),
     field('Name', input('name', { value: user.name })),
@@ -112,7 +124,8 @@ async function detail(pk, ctx) {
     h('p', { class: 'muted' }, `${user.is_active ? 'Active' : 'Deactivated'} · joined `, when(user.date_joined), ' · last login ', when(user.last_login),
       user.is_superuser ? ' · administrator' : '', user.groups_obj?.length ? ` · groups: ${user.groups_obj.map((g) => g.name).join(', ')}` : ''),
     h('section', {}, h('h2', {}, 'Details'), edit),
-    h('section', {}, h('h2', {}, 'Password'), password, h('p', { class: 'muted' }, 'Or, when they lost their password or second factor:'), recovery, recoveryBox),
+    h('section', {}, h('h2', {}, 'Password'), password, h('p', { class: 'muted' }, 'Or, when they lost their password or second factor:'),
+      h('div', { class: 'row-actions' }, recovery, mailRecovery), recoveryBox),
     h('section', { id: 'apps-used' }, h('h2', {}, 'Applications used'),
       table(['Application', 'Last sign-in'], [...lastUse.values()].map((a) => [h('a', { href: `#/applications/${encodeURIComponent(a.slug)}` }, a.name), when(a.when)]))),
     h('section', { id: 'sessions' }, h('h2', {}, `Sessions (${sessions.length})`),

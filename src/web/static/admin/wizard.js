@@ -8,7 +8,7 @@ import { heading, onSubmit } from './ui.js';
 const slugOf = (name) => name.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 50);
 const lines = (text) => text.split('\n').map((l) => l.trim()).filter(Boolean);
 
-function typeFields(type) {
+function typeFields(type, choices) {
   if (type === 'oauth2') {
     return [
       field('Client type', select('client_type', [['confidential', 'Confidential (a server-side app with a secret)'], ['public', 'Public (browser or mobile app, PKCE)']], 'confidential')),
@@ -21,6 +21,14 @@ function typeFields(type) {
       field('External host', input('external_host', { type: 'url', required: true, placeholder: 'https://app.example.com' }), 'Single mode: the app’s address. Domain mode: Gatehouse’s address.'),
       field('Cookie domain', input('cookie_domain', { placeholder: 'example.com' }), 'Domain mode only.'),
       field('Internal host', input('internal_host', { placeholder: 'http://127.0.0.1:3001' }), 'Where the proxy sends traffic (used in the snippets).'),
+    ];
+  }
+  if (type === 'ldap') {
+    return [
+      field('Base DN', input('base_dn', { required: true, value: 'DC=ldap,DC=goauthentik,DC=io' }), 'Root of the tree, e.g. DC=ldap,DC=example,DC=com. Unique across LDAP providers.'),
+      field('Bind flow', select('bind_flow', choices.authenticationFlows.map((f) => [f.pk, `${f.name} (${f.slug})`]), choices.authenticationFlows.find((f) => f.slug === 'default-authentication-flow')?.pk)),
+      field('Search group', select('search_group', [['', 'None (each user sees only their own entry)'], ...choices.groups.map((g) => [g.pk, g.name])], ''), 'Its members may search the whole directory (service accounts of apps that look users up).'),
+      h('label', { class: 'inline' }, h('input', { type: 'checkbox', name: 'mfa_support', checked: true }), 'Accept an MFA code after the password (password;123456)'),
     ];
   }
   return [
@@ -41,6 +49,10 @@ function providerBody(type, v, flows) {
     if (v.internal_host) body.internal_host = v.internal_host;
     return body;
   }
+  if (type === 'ldap') {
+    // The LDAP provider's flow is the bind flow (an authentication flow), as in Authentik.
+    return { name: common.name, authorization_flow: v.bind_flow, invalidation_flow: common.invalidation_flow, base_dn: v.base_dn, search_group: v.search_group || null, mfa_support: v.mfa_support };
+  }
   const body = { ...common, acs_url: v.acs_url, sp_binding: v.sp_binding };
   if (v.audience) body.audience = v.audience;
   return body;
@@ -59,8 +71,9 @@ function prefixErrors(error, map) {
 }
 
 export async function render(_rest, ctx) {
-  const [authorizationFlows, groups, invalidation] = await Promise.all([
+  const [authorizationFlows, authenticationFlows, groups, invalidation] = await Promise.all([
     getAll('/flows/instances/?designation=authorization'),
+    getAll('/flows/instances/?designation=authentication'),
     getAll('/core/groups/?include_users=false'),
     get('/flows/instances/?slug=default-invalidation-flow'),
   ]);
@@ -68,9 +81,13 @@ export async function render(_rest, ctx) {
   const implicit = authorizationFlows.find((f) => f.slug === 'default-provider-authorization-implicit-consent') ?? authorizationFlows[0];
   const initial = ctx.params.get('type') ?? 'oauth2';
 
-  const typeBox = h('div', { class: 'type-fields' }, typeFields(initial));
-  const radios = [['oauth2', 'OAuth2 / OpenID Connect'], ['proxy', 'Forward auth (Nginx, Traefik, Caddy)'], ['saml', 'SAML 2.0']].map(([value, label]) =>
-    h('label', { class: 'inline' }, h('input', { type: 'radio', name: 'provider_type', value, checked: value === initial, onchange: () => typeBox.replaceChildren(...typeFields(value)) }), label),
+  const choices = { authenticationFlows, groups };
+  // LDAP binds walk the bind flow (in its own fields): there is no consent step to choose.
+  const authorizationField = field('Authorization flow', select('authorization_flow', authorizationFlows.map((f) => [f.pk, `${f.name} (${f.slug})`]), implicit?.pk));
+  authorizationField.hidden = initial === 'ldap';
+  const typeBox = h('div', { class: 'type-fields' }, typeFields(initial, choices));
+  const radios = [['oauth2', 'OAuth2 / OpenID Connect'], ['proxy', 'Forward auth (Nginx, Traefik, Caddy)'], ['saml', 'SAML 2.0'], ['ldap', 'LDAP (NAS boxes, network gear, older apps)']].map(([value, label]) =>
+    h('label', { class: 'inline' }, h('input', { type: 'radio', name: 'provider_type', value, checked: value === initial, onchange: () => { typeBox.replaceChildren(...typeFields(value, choices)); authorizationField.hidden = value === 'ldap'; } }), label),
   );
   const name = input('name', { required: true, autocomplete: 'off' });
   const slug = input('slug', { required: true, pattern: '[-a-z0-9_]{1,50}', autocomplete: 'off' });
@@ -87,7 +104,7 @@ export async function render(_rest, ctx) {
       field('Launch URL', input('meta_launch_url', { type: 'url', placeholder: 'https://app.example.com' }), 'Where the app library sends users (optional).'),
     ),
     h('fieldset', {}, h('legend', {}, '2. How it signs users in'), h('div', { class: 'radios' }, radios), typeBox,
-      field('Authorization flow', select('authorization_flow', authorizationFlows.map((f) => [f.pk, `${f.name} (${f.slug})`]), implicit?.pk)),
+      authorizationField,
     ),
     h('fieldset', {}, h('legend', {}, '3. Who may use it'),
       groups.length === 0
@@ -100,7 +117,7 @@ export async function render(_rest, ctx) {
 
   onSubmit(form, async (v) => {
     const type = v.provider_type;
-    const path = { oauth2: 'oauth2', proxy: 'proxy', saml: 'saml' }[type];
+    const path = { oauth2: 'oauth2', proxy: 'proxy', saml: 'saml', ldap: 'ldap' }[type];
     const provider = await api('POST', `/providers/${path}/`, providerBody(type, v, flows)).catch((e) => {
       throw prefixErrors(e, { name: 'name' });
     });
