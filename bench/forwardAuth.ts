@@ -3,11 +3,12 @@
 // floor in the same run — the same Nginx `auth_request` to an upstream that answers 200 at once.
 // Run: npm run build && node_modules/.bin/node bench/forwardAuth.ts > forward-auth.json — one JSON
 // object on stdout, progress on stderr. bench/README.md explains every figure.
-import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { promisify } from 'node:util';
 import autocannon, { type AutocannonResult } from 'autocannon';
 import { type Cleanup, createBenchStorage, freePort, HOST, log, randomText, round, runBench, serverSettings, startGatehouse, stopChild, waitUntilReady } from './harness.ts';
 import { send } from './httpClient.ts';
@@ -104,7 +105,34 @@ ${protectedServer('keepalive.bench.test', 'http://gatehouse_keepalive', '\nproxy
 `;
 }
 
+const execute = promisify(execFile);
+// wrk (Debian's `wrk`) when present: a C client costs the shared CPUs far less than autocannon,
+// so the figures are Nginx's and Gatehouse's rather than the client's.
+const WRK = existsSync('/usr/bin/wrk') ? '/usr/bin/wrk' : null;
+
+const UNIT_MS: Record<string, number> = { us: 0.001, ms: 1, s: 1000 };
+const toMs = (value: string, unit: string) => Number(value) * (UNIT_MS[unit] ?? Number.NaN);
+
+async function loadWithWrk(port: number, host: string, cookie: string): Promise<Figures> {
+  const args = (seconds: number) => ['-t1', `-c${LOAD.connections}`, `-d${seconds}s`, '--latency', '-H', `Host: ${host}`, '-H', `Cookie: ${cookie}`, `http://${HOST}:${port}/dashboard`];
+  await execute(WRK as string, args(LOAD.warmupSeconds));
+  const { stdout } = await execute(WRK as string, args(LOAD.durationSeconds));
+  const percentile = (p: string) => {
+    const m = new RegExp(`\\s${p}%\\s+([\\d.]+)(us|ms|s)`).exec(stdout);
+    return m ? round(toMs(m[1] as string, m[2] as string), 2) : Number.NaN;
+  };
+  const errors = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(stdout);
+  return {
+    requests_per_s: round(Number(/Requests\/sec:\s+([\d.]+)/.exec(stdout)?.[1] ?? 0)),
+    p50_ms: percentile('50'),
+    p99_ms: percentile('99'),
+    non_2xx: Number(/Non-2xx or 3xx responses: (\d+)/.exec(stdout)?.[1] ?? 0),
+    errors: errors ? errors.slice(1).reduce((sum, n) => sum + Number(n), 0) : 0,
+  };
+}
+
 async function load(port: number, host: string, cookie: string): Promise<Figures> {
+  if (WRK) return loadWithWrk(port, host, cookie);
   const result = await autocannon({
     url: `http://${HOST}:${port}/dashboard`,
     connections: LOAD.connections,
@@ -155,6 +183,7 @@ async function run(cleanup: Cleanup, workDir: string) {
   const ratio = round(gatehouse.requests_per_s / floor.requests_per_s, 3);
   return {
     cpus: availableParallelism(),
+    client: WRK ? 'wrk (1 thread)' : 'autocannon',
     load: LOAD,
     floor,
     gatehouse,
