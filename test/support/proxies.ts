@@ -23,9 +23,13 @@ export async function makeCertificate(dir: string): Promise<{ cert: string; key:
   return { cert, key };
 }
 
-/** The seed guide's text, and one `server { … }` block from it: the first after `marker`. */
+/**
+ * One `server { … }` block of the guide our users follow (test/fixtures/seed-guide.txt, a verbatim
+ * copy of the seed guide; test/e2e/seedGuide.test.ts keeps it equal to the original where that is
+ * present): the first block after `marker`.
+ */
 export function seedServerBlock(marker: string): string {
-  const seed = readFileSync(join(ROOT, '../shared/seed/000_1cb4227b2635a28c.txt'), 'utf8');
+  const seed = readFileSync(join(ROOT, 'test/fixtures/seed-guide.txt'), 'utf8');
   const at = seed.indexOf(marker);
   if (at < 0) throw new Error(`seed guide has no "${marker}"`);
   const begin = seed.lastIndexOf('server {', at);
