@@ -1,5 +1,4 @@
 import pino from 'pino';
-import { runBlueprintCommand } from './blueprints/commands.ts';
 import { ConfigError, loadConfig } from './config/load.ts';
 import { createLogger } from './log.ts';
 import { runAll, runCreateRecoveryKey, runLdap, runMigrate, runServer, runWorker } from './processes.ts';
@@ -29,7 +28,8 @@ const commands: Record<string, (args: string[]) => Promise<void>> = {
   'create-recovery-key': (args) => runCreateRecoveryKey(config, logger, args),
   backup: () => runBackupCommand(config, logger),
   restore: (args) => runRestoreCommand(config, logger, args),
-  blueprint: (args) => runBlueprintCommand(config, logger, args),
+  // Loaded only for this command: the YAML parser and the engine stay out of every other process.
+  blueprint: async (args) => (await import('./blueprints/commands.ts')).runBlueprintCommand(config, logger, args),
 };
 
 const [command = '', ...args] = process.argv.slice(2);

@@ -1,18 +1,22 @@
 import type { Logger } from 'pino';
 import { usesPostgres } from './config/load.ts';
-import type { Config } from './config/schema.ts';
 import { publicUrl } from './config/publicUrl.ts';
-import { createRecoveryLink } from './core/recovery.ts';
-import { hasActiveSuperuser } from './store/users.ts';
-import { openRuntime, type Runtime } from './runtime.ts';
-import { migrate } from './store/migrate.ts';
-import { buildApp } from './web/app.ts';
+import type { Config } from './config/schema.ts';
+import type { Runtime } from './runtime.ts';
 import { startIdleCollector } from './web/idleCollector.ts';
-import { startJobs } from './worker/start.ts';
-import { openConfiguredPostgres } from './runtime.ts';
-import { startEmbeddedLdap } from './providers/ldap/embedded.ts';
-import { startStandaloneOutpost } from './outposts/ldap/run.ts';
-import { startBlueprintFolder } from './blueprints/commands.ts';
+
+// Each command loads only what it runs: the LDAP outpost never loads the HTTP core, the server
+// never loads the job runner or the mailer (each tens of MiB of resident memory).
+const runtimeModule = () => import('./runtime.ts');
+const openRuntime: typeof import('./runtime.ts').openRuntime = async (...args) => (await runtimeModule()).openRuntime(...args);
+const buildApp: typeof import('./web/app.ts').buildApp = async (...args) => (await import('./web/app.ts')).buildApp(...args);
+const startJobs: typeof import('./worker/start.ts').startJobs = async (...args) => (await import('./worker/start.ts')).startJobs(...args);
+const startBlueprintFolder: typeof import('./blueprints/folder.ts').startBlueprintFolder = async (...args) =>
+  (await import('./blueprints/folder.ts')).startBlueprintFolder(...args);
+const startEmbeddedLdap: typeof import('./providers/ldap/embedded.ts').startEmbeddedLdap = async (...args) =>
+  (await import('./providers/ldap/embedded.ts')).startEmbeddedLdap(...args);
+const startStandaloneOutpost: typeof import('./outposts/ldap/run.ts').startStandaloneOutpost = async (...args) =>
+  (await import('./outposts/ldap/run.ts')).startStandaloneOutpost(...args);
 
 /** Stops cleanly on SIGTERM/SIGINT: stop taking requests, finish the ones in flight, close pools. */
 function onShutdown(logger: Logger, stop: () => Promise<void>) {
@@ -61,6 +65,7 @@ export async function runAll(config: Config, logger: Logger) {
     await runtime.close();
   });
   const storage = usesPostgres(config) ? 'Postgres' : `embedded storage in ${config.data_dir}`;
+  const { hasActiveSuperuser } = await import('./store/users.ts');
   const next = (await hasActiveSuperuser(runtime.deps.db))
     ? `sign in at ${publicUrl(config)}/if/user/`
     : `create the admin at ${publicUrl(config)}/if/flow/initial-setup/`;
@@ -95,6 +100,8 @@ export async function runLdap(config: Config, logger: Logger) {
 }
 
 export async function runMigrate(config: Config, logger: Logger) {
+  const { openConfiguredPostgres } = await runtimeModule();
+  const { migrate } = await import('./store/migrate.ts');
   const db = openConfiguredPostgres(config, logger);
   try {
     const report = await migrate(db);
@@ -119,6 +126,7 @@ export async function runCreateRecoveryKey(config: Config, logger: Logger, args:
     runBootstrap: false,
   });
   try {
+    const { createRecoveryLink } = await import('./core/recovery.ts');
     const { path, expires } = await createRecoveryLink(runtime.deps, username, minutes);
     process.stdout.write(
       `Store this link safely: it logs anyone in as ${username}, once, until ${expires.toISOString()}.\n${publicUrl(config)}${path}\n`,

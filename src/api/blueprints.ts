@@ -2,8 +2,6 @@ import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { BlueprintError } from '../blueprints/document.ts';
-import { applyBlueprint } from '../blueprints/engine.ts';
 import { isExampleBlueprint, listBlueprintFiles } from '../blueprints/folder.ts';
 import { recordEvent } from '../core/events.ts';
 import { ValidationError } from '../errors.ts';
@@ -47,10 +45,10 @@ export const blueprintsApi: FastifyPluginAsyncZod<{ deps: ApiDeps; dir: string }
     schema: { tags, response: { 200: z.object({ results: z.array(instanceSchema) }) } },
     handler: async (request) => {
       requireSuperuser(request);
-      const results = listBlueprintFiles(dir).map((path) => {
+      const results = await Promise.all(listBlueprintFiles(dir).map(async (path) => {
         const text = readFileSync(join(resolve(dir), path), 'utf8');
-        return { path, name: path, enabled: !isExampleBlueprint(text) };
-      });
+        return { path, name: path, enabled: !(await isExampleBlueprint(text)) };
+      }));
       return { results };
     },
   });
@@ -61,6 +59,9 @@ export const blueprintsApi: FastifyPluginAsyncZod<{ deps: ApiDeps; dir: string }
       requireSuperuser(request);
       const ctx = requestContext(request);
       const { content, dry_run: isDryRun, context } = request.body;
+      // The engine and the YAML parser load with the first blueprint, not with every server.
+      const { applyBlueprint } = await import('../blueprints/engine.ts');
+      const { BlueprintError } = await import('../blueprints/document.ts');
       let outcome: Awaited<ReturnType<typeof applyBlueprint>>;
       try {
         outcome = await applyBlueprint(deps, ctx, content, { isDryRun, context, env: {}, fallbackName: 'api' });

@@ -5,8 +5,13 @@ import { normaliseCertificate } from '../core/certificates.ts';
 import { createSamlProvider, deleteSamlProvider, type SamlProviderRow, updateSamlProvider } from '../core/samlProviderAdmin.ts';
 import { NotFound, ValidationError } from '../errors.ts';
 import { SamlError } from '../providers/saml/errors.ts';
-import { buildMetadata, samlPaths } from '../providers/saml/metadata.ts';
-import { readSpMetadata } from '../providers/saml/spMetadata.ts';
+import { samlPaths } from '../providers/saml/paths.ts';
+
+// The XML libraries (metadata, SP metadata import) load on first use: they cost ~20 MiB of RSS
+// in every server, most of which never serves SAML.
+const metadataModule = () => import('../providers/saml/metadata.ts');
+const spMetadataModule = () => import('../providers/saml/spMetadata.ts');
+
 import { parseSignedTimedelta, SIGNED_TIMEDELTA_MESSAGE } from '../providers/saml/timing.ts';
 import { findSamlProviderById, listSamlProviders } from '../store/samlProviders.ts';
 import { requestContext, requireSuperuser } from '../web/authentication.ts';
@@ -173,6 +178,7 @@ export const samlProvidersApi: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async 
     handler: async (request, reply) => {
       requireSuperuser(request);
       const { file, ...rest } = request.body;
+      const { readSpMetadata } = await spMetadataModule();
       let imported: ReturnType<typeof readSpMetadata>;
       try {
         imported = readSpMetadata(file);
@@ -202,6 +208,7 @@ export const samlProvidersApi: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async 
       requireSuperuser(request);
       const provider = await findSamlProviderById(deps.db, request.params.pk);
       if (!provider?.application_slug) throw new NotFound('Provider has no application assigned.');
+      const { buildMetadata } = await metadataModule();
       const xml = buildMetadata(provider, originOf(request), provider.application_slug);
       if (request.query.download === undefined) return { metadata: xml };
       return reply

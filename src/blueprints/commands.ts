@@ -15,12 +15,7 @@ import { type BlueprintWatcher, watchBlueprintFolder } from './folder.ts';
 
 const USAGE = 'Usage: gatehouse blueprint apply FILE [--dry-run] | gatehouse blueprint export\n';
 
-/** Applies GATEHOUSE_BLUEPRINTS_DIR once (before serving), then watches it. */
-export async function startBlueprintFolder(config: Config, logger: Logger, deps: CoreDeps): Promise<BlueprintWatcher> {
-  const watcher = watchBlueprintFolder(deps, { dir: config.blueprints_dir, env: processEnvironment(), logger });
-  await watcher.runOnce();
-  return watcher;
-}
+export { startBlueprintFolder } from './folder.ts';
 
 export async function runBlueprintCommand(config: Config, logger: Logger, args: string[]): Promise<void> {
   const [action, ...rest] = args;

@@ -2,10 +2,14 @@ import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import type { Logger } from 'pino';
+import { processEnvironment } from '../config/environment.ts';
+import type { Config } from '../config/schema.ts';
 import { type CoreDeps, SYSTEM_CONTEXT } from '../core/context.ts';
 import { withAdvisoryLock } from '../store/locks.ts';
-import { BlueprintError, parseBlueprint } from './document.ts';
-import { applyBlueprint } from './engine.ts';
+
+// The engine and the YAML parser load when there is a blueprint to read, not with every server.
+const documentModule = () => import('./document.ts');
+const engineModule = () => import('./engine.ts');
 
 // The blueprints folder: every *.yaml under it is applied at start and again when its content
 // changes (a poll, so it works on bind mounts and network filesystems where inotify does not).
@@ -39,7 +43,8 @@ export function listBlueprintFiles(dir: string): string[] {
   return found.map((f) => relative(root, f));
 }
 
-export const isExampleBlueprint = (text: string): boolean => {
+export const isExampleBlueprint = async (text: string): Promise<boolean> => {
+  const { parseBlueprint } = await documentModule();
   try {
     return String(parseBlueprint(text).labels[INSTANTIATE_LABEL]) === 'false';
   } catch {
@@ -70,10 +75,12 @@ export function watchBlueprintFolder(deps: CoreDeps, options: BlueprintFolderOpt
     const text = readFileSync(join(resolve(dir), path), 'utf8');
     const hash = createHash('sha256').update(text).digest('hex');
     if (applied.get(path) === hash) return;
-    if (isExampleBlueprint(text)) {
+    if (await isExampleBlueprint(text)) {
       applied.set(path, hash);
       return;
     }
+    const { applyBlueprint } = await engineModule();
+    const { BlueprintError } = await documentModule();
     try {
       const outcome = await applyBlueprint(deps, SYSTEM_CONTEXT, text, { env, fallbackName: path });
       const counts = Object.fromEntries(['create', 'update', 'delete'].map((a) => [a, outcome.changes.filter((c) => c.action === a).length]));
@@ -113,4 +120,11 @@ export function watchBlueprintFolder(deps: CoreDeps, options: BlueprintFolderOpt
       await running;
     },
   };
+}
+
+/** Applies GATEHOUSE_BLUEPRINTS_DIR once (before serving), then watches it. */
+export async function startBlueprintFolder(config: Config, logger: Logger, deps: CoreDeps): Promise<BlueprintWatcher> {
+  const watcher = watchBlueprintFolder(deps, { dir: config.blueprints_dir, env: processEnvironment(), logger });
+  await watcher.runOnce();
+  return watcher;
 }

@@ -11,17 +11,9 @@ export const BINDING_URI = {
   post: 'urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST',
 } as const;
 
-export function samlPaths(origin: string, slug: string) {
-  const base = `${origin}/application/saml/${slug}`;
-  return {
-    metadata: `${base}/metadata/`,
-    ssoRedirect: `${base}/sso/binding/redirect/`,
-    ssoPost: `${base}/sso/binding/post/`,
-    ssoInit: `${base}/sso/binding/init/`,
-    sloRedirect: `${base}/slo/binding/redirect/`,
-    sloPost: `${base}/slo/binding/post/`,
-  };
-}
+import { samlPaths } from './paths.ts';
+
+export { samlPaths };
 
 export function buildMetadata(
   provider: Pick<SamlProviderRow, 'issuer' | 'signing_certificate' | 'verification_certificate'>,

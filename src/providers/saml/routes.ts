@@ -5,10 +5,13 @@ import { findSamlProviderByApplicationSlug, type SamlProviderRow } from '../../s
 import { requestContext } from '../../web/authentication.ts';
 import { findSignedInBrowser } from '../../web/browserSession.ts';
 import { SamlError } from './errors.ts';
-import { buildMetadata } from './metadata.ts';
 import { samlErrorPage } from './pages.ts';
-import { receiveLogoutRequest } from './slo.ts';
-import { receiveAuthnRequest, resumeSso, type SsoContext, startIdpInitiated } from './sso.ts';
+import type { SsoContext } from './sso.ts';
+
+// The XML libraries load with the first SAML request, not with every server (~20 MiB of RSS).
+const ssoModule = () => import('./sso.ts');
+const sloModule = () => import('./slo.ts');
+const metadataModule = () => import('./metadata.ts');
 
 // The SAML IdP at Authentik's paths, one set per application: /application/saml/<slug>/…
 
@@ -53,13 +56,14 @@ export async function samlRoutes(app: FastifyInstance, { deps, externalUrl }: Sa
       const query = request.query as Record<string, unknown>;
       reply.type('application/xml; charset=utf-8').header('cache-control', 'no-cache');
       if (query.download !== undefined) reply.header('content-disposition', `attachment; filename="${slug}-metadata.xml"`);
+      const { buildMetadata } = await metadataModule();
       return reply.send(buildMetadata(provider, originOf(request), slug));
     }),
   );
-  app.get('/application/saml/:slug/sso/binding/redirect/', route((s, q, r, p, slug) => receiveAuthnRequest(s, q, r, p, slug, 'redirect')));
-  app.post('/application/saml/:slug/sso/binding/post/', route((s, q, r, p, slug) => receiveAuthnRequest(s, q, r, p, slug, 'post')));
-  app.get('/application/saml/:slug/sso/binding/init/', route(startIdpInitiated));
-  app.get('/application/saml/:slug/sso/binding/resume/', route(resumeSso));
-  app.get('/application/saml/:slug/slo/binding/redirect/', route((s, q, r, p, slug) => receiveLogoutRequest(s, q, r, p, slug, 'redirect')));
-  app.post('/application/saml/:slug/slo/binding/post/', route((s, q, r, p, slug) => receiveLogoutRequest(s, q, r, p, slug, 'post')));
+  app.get('/application/saml/:slug/sso/binding/redirect/', route(async (s, q, r, p, slug) => (await ssoModule()).receiveAuthnRequest(s, q, r, p, slug, 'redirect')));
+  app.post('/application/saml/:slug/sso/binding/post/', route(async (s, q, r, p, slug) => (await ssoModule()).receiveAuthnRequest(s, q, r, p, slug, 'post')));
+  app.get('/application/saml/:slug/sso/binding/init/', route(async (s, q, r, p, slug) => (await ssoModule()).startIdpInitiated(s, q, r, p, slug)));
+  app.get('/application/saml/:slug/sso/binding/resume/', route(async (s, q, r, p, slug) => (await ssoModule()).resumeSso(s, q, r, p, slug)));
+  app.get('/application/saml/:slug/slo/binding/redirect/', route(async (s, q, r, p, slug) => (await sloModule()).receiveLogoutRequest(s, q, r, p, slug, 'redirect')));
+  app.post('/application/saml/:slug/slo/binding/post/', route(async (s, q, r, p, slug) => (await sloModule()).receiveLogoutRequest(s, q, r, p, slug, 'post')));
 }
