@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import autocannon, { type AutocannonResult } from 'autocannon';
-import { type Cleanup, createBenchStorage, freePort, HOST, log, randomText, round, runBench, serverSettings, startGatehouse, stopChild, waitUntilReady } from './harness.ts';
+import { adminApi, type Cleanup, createBenchStorage, freePort, HOST, log, randomText, round, runBench, serverSettings, startGatehouse, stopChild, waitUntilReady } from './harness.ts';
 import { send } from './httpClient.ts';
 
 const QUICK = process.env.BENCH_QUICK === '1';
@@ -29,12 +29,7 @@ function figuresOf(result: AutocannonResult): Figures {
   return { requests_per_s: round(result.requests.average), p50_ms: result.latency.p50, p99_ms: result.latency.p99, non_2xx: result.non2xx, errors: result.errors };
 }
 
-async function api(baseUrl: string, token: string, method: 'GET' | 'POST', path: string, body?: unknown) {
-  const headers: Record<string, string> = { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) };
-  const reply = await send(baseUrl, method, path, headers, body ? JSON.stringify(body) : undefined);
-  if (reply.status >= 300) throw new Error(`${method} ${path}: ${reply.status} ${reply.body}`);
-  return JSON.parse(reply.body);
-}
+const api = adminApi;
 
 /** Logs akadmin in through the executor, then /start on the auth host: the app cookie a browser would hold. */
 async function appCookie(baseUrl: string, authHost: string, appUrl: string, password: string): Promise<string> {

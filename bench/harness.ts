@@ -437,3 +437,14 @@ export async function waitForQuiet(maxWaitMs: number, busyShare = 0.15): Promise
     }
   }
 }
+
+/** An admin API call with the bootstrap token: the JSON answer (null for 204); throws on any non-2xx. */
+export async function adminApi(baseUrl: string, token: string, method: string, path: string, body?: unknown) {
+  const res = await fetch(`${baseUrl}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${await res.text()}`);
+  return res.status === 204 ? null : res.json();
+}

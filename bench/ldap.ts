@@ -11,6 +11,7 @@ import argon2 from 'argon2';
 import { Client } from 'ldapts';
 import { hashPassword, PASSWORD_HASH_OPTIONS } from '../src/core/passwords.ts';
 import {
+  adminApi,
   CLI,
   type Cleanup,
   createBenchStorage,
@@ -97,15 +98,7 @@ async function loadGatehouse(database: string): Promise<void> {
   });
 }
 
-async function api(baseUrl: string, token: string, method: string, path: string, body?: unknown) {
-  const res = await fetch(`${baseUrl}/api/v3${path}`, {
-    method,
-    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${await res.text()}`);
-  return res.status === 204 ? null : res.json();
-}
+const api = (baseUrl: string, token: string, method: string, path: string, body?: unknown) => adminApi(baseUrl, token, method, `/api/v3${path}`, body);
 
 function ssha(password: string): string {
   const salt = randomBytes(8);

@@ -6,6 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import autocannon from 'autocannon';
 import { Client } from 'ldapts';
 import {
+  adminApi,
   type Cleanup,
   createBenchStorage,
   freePort,
@@ -63,15 +64,7 @@ async function run(cleanup: Cleanup, workDir: string) {
   const workerIdle = await idleRss(worker);
 
   log('ldap');
-  const api = async (method: string, path: string, body?: unknown) => {
-    const res = await fetch(`${server.baseUrl}${path}`, {
-      method,
-      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${await res.text()}`);
-    return res.json();
-  };
+  const api = (method: string, path: string, body?: unknown) => adminApi(server.baseUrl, token, method, path, body);
   const flow = (await api('GET', '/api/v3/flows/instances/?slug=default-authentication-flow')).results[0].pk;
   const provider = await api('POST', '/api/v3/providers/ldap/', { name: 'bench-ldap', authorization_flow: flow, base_dn: BASE });
   await api('POST', '/api/v3/core/applications/', { name: 'Bench LDAP', slug: 'bench-ldap', provider: provider.pk });

@@ -1,13 +1,10 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { AccessLog } from './accessLog.ts';
-import { forwardCookieName } from './forwardSessions.ts';
 import { deniedPage, unknownHostPage } from './pages.ts';
 import type { ForwardAuthState } from './state.ts';
-import { originalUrl, requestHost, skipRules } from './urls.ts';
+import { originalUrl, requestHost } from './urls.ts';
 
 export type ProxyKind = 'nginx' | 'traefik' | 'caddy';
-
-const skipCache = new WeakMap<object, RegExp[]>();
 
 /**
  * The question a proxy asks on every request: may this browser through, and as whom?
@@ -30,18 +27,13 @@ export async function answerProxy(
   if (!provider) return unknownHostPage(reply, host);
   const original = originalUrl(request);
 
-  let rules = skipCache.get(provider);
-  if (!rules) {
-    rules = skipRules(provider);
-    skipCache.set(provider, rules);
-  }
-  if (original && rules.length > 0) {
+  if (original && provider.skip.length > 0) {
     // Authentik's rule: domain mode matches the whole URL (it spans hosts), single mode the path.
     const subject = provider.mode === 'forward_domain' ? original.href : original.pathname;
-    if (rules.some((rule) => rule.test(subject))) return reply.status(200).send();
+    if (provider.skip.some((rule) => rule.test(subject))) return reply.status(200).send();
   }
 
-  const cookieValue = request.cookies[forwardCookieName(provider.provider_id)];
+  const cookieValue = request.cookies[provider.cookieName];
   const session = cookieValue ? await state.sessionFor(cookieValue) : null;
   const answer = session && session.providerId === provider.provider_id ? await state.answerFor(session.userId, provider, request.ip) : null;
   if (!answer) {

@@ -1,6 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { canAccessApplication, recordAccessDenied } from '../../core/applicationAccess.ts';
-import type { CoreDeps, RequestContext } from '../../core/context.ts';
+import type { CoreDeps } from '../../core/context.ts';
 import { secretsEqual, sha256 } from '../../core/crypto.ts';
 import { parseTimedelta } from '../../core/durations.ts';
 import { recordEvent } from '../../core/events.ts';
@@ -8,6 +8,7 @@ import { hashOfSession } from '../../core/sessions.ts';
 import { findApplicationById } from '../../store/applications.ts';
 import type { ProxyProviderRow } from '../../store/proxyProviders.ts';
 import { findLiveUserSession } from '../../store/userSessions.ts';
+import { requestContext, toActor } from '../../web/authentication.ts';
 import { runAuthorizationFlow } from '../../web/authorizationFlow.ts';
 import { findSignedInBrowser, type SignedInBrowser } from '../../web/browserSession.ts';
 import { html } from '../../web/html.ts';
@@ -24,12 +25,6 @@ const START = '/outpost.goauthentik.io/start';
 const HANDOFF = '/outpost.goauthentik.io/handoff/';
 const CALLBACK = '/outpost.goauthentik.io/callback';
 const handoffCookieName = (provider: ProxyProviderRow) => `${forwardCookieName(provider.provider_id)}_state`;
-
-const contextOf = (request: FastifyRequest, browser: SignedInBrowser): RequestContext => ({
-  actor: { id: browser.user.id, username: browser.user.username, email: browser.user.email, isSuperuser: browser.user.is_superuser },
-  clientIp: request.ip,
-  http: { method: request.method, path: request.url.split('?')[0] ?? '', requestId: request.id, userAgent: request.headers['user-agent'] },
-});
 
 /** An app session lives as the provider says, but never longer than the Gatehouse session it came from. */
 async function sessionSeconds(deps: CoreDeps, provider: ProxyProviderRow, browser: SignedInBrowser): Promise<number> {
@@ -53,7 +48,7 @@ async function authorizeHere(deps: CoreDeps, provider: ProxyProviderRow, request
   if (!application) {
     return { kind: 'replied', reply: messagePage(reply, 400, 'Not set up', 'This forward auth provider has no application yet: an administrator must create one for it.') };
   }
-  const ctx = contextOf(request, browser);
+  const ctx = requestContext(request, toActor(browser.user));
   if (!(await canAccessApplication(deps, browser.user, application, request.ip))) {
     await recordAccessDenied(deps, ctx, browser.user, application, { provider: provider.provider_name });
     return { kind: 'replied', reply: deniedPage(reply, application.name) };

@@ -4,6 +4,7 @@ import { recordEvent } from '../../core/events.ts';
 import { endSession, endSessionByHash, SESSION_COOKIE } from '../../core/sessions.ts';
 import type { ProxyProviderRow } from '../../store/proxyProviders.ts';
 import { findUserById } from '../../store/users.ts';
+import { requestContext, toActor } from '../../web/authentication.ts';
 import { findSignedInBrowser } from '../../web/browserSession.ts';
 import { html } from '../../web/html.ts';
 import { forwardCookieOptions } from './cookies.ts';
@@ -38,11 +39,9 @@ export async function signOut(deps: CoreDeps, state: ForwardAuthState, provider:
   reply.clearCookie(cookieName, forwardCookieOptions(provider, 0));
   if (userId !== null) {
     const user = await findUserById(deps.db, userId);
-    await recordEvent(deps.db, deps, {
-      actor: user ? { id: user.id, username: user.username, email: user.email, isSuperuser: user.is_superuser } : null,
-      clientIp: request.ip,
-      http: { method: request.method, path: request.url.split('?')[0] ?? '', requestId: request.id, userAgent: request.headers['user-agent'] },
-    }, 'logout', { context: { application: provider.application_slug, provider: provider.provider_name } });
+    await recordEvent(deps.db, deps, requestContext(request, user ? toActor(user) : null), 'logout', {
+      context: { application: provider.application_slug, provider: provider.provider_name },
+    });
   }
   return messagePage(reply, 200, 'Signed out', html`You have been signed out of ${provider.application_name ?? provider.provider_name}. <a href="${provider.external_host}/">Sign in again</a>`);
 }

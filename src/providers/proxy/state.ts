@@ -3,7 +3,7 @@ import type { CoreDeps } from '../../core/context.ts';
 import { listAllProxyProviders, type ProxyProviderRow, readDirectoryVersion } from '../../store/proxyProviders.ts';
 import { type Answer, computeAnswer } from './answers.ts';
 import { type ForwardSession, findForwardSession } from './forwardSessions.ts';
-import { providerForHost } from './urls.ts';
+import { type ForwardProvider, providerForHost, toForwardProvider } from './urls.ts';
 
 /*
  * What the forward-auth hot path keeps in this process, so an authenticated request costs no
@@ -21,8 +21,8 @@ const POLL_MS = 500;
 const MAX_ENTRIES = 100_000;
 
 export interface ForwardAuthState {
-  providerForHost(host: string): Promise<ProxyProviderRow | null>;
-  providerById(id: number): Promise<ProxyProviderRow | null>;
+  providerForHost(host: string): Promise<ForwardProvider | null>;
+  providerById(id: number): Promise<ForwardProvider | null>;
   sessionFor(cookieValue: string): Promise<ForwardSession | null>;
   /** Forget a session at once in this process (sign out here). */
   forgetSession(cookieValue: string): void;
@@ -42,7 +42,7 @@ function remember<T>(map: Map<string, Memo<T>>, key: string, value: T, ttlMs: nu
 }
 
 export function startForwardAuthState(deps: CoreDeps, logger: Logger, coreUrl: string | null): ForwardAuthState {
-  let providers: ProxyProviderRow[] = [];
+  let providers: ForwardProvider[] = [];
   let version: string | null = null;
   let refreshing: Promise<void> | null = null;
   const answers = new Map<string, Memo<Answer | null>>();
@@ -51,7 +51,7 @@ export function startForwardAuthState(deps: CoreDeps, logger: Logger, coreUrl: s
   const reload = async () => {
     const current = await readDirectoryVersion(deps.db);
     if (current === version) return;
-    providers = await listAllProxyProviders(deps.db);
+    providers = (await listAllProxyProviders(deps.db)).map(toForwardProvider);
     answers.clear();
     version = current;
   };

@@ -1,6 +1,7 @@
 import type { FastifyRequest } from 'fastify';
 import { isWithinDomain } from '../../core/proxyProviderAdmin.ts';
 import type { ProxyProviderRow } from '../../store/proxyProviders.ts';
+import { forwardCookieName } from './forwardSessions.ts';
 
 // What a proxy tells us about the request it is asking about, and where a browser may be sent.
 
@@ -31,15 +32,31 @@ export function originalUrl(request: FastifyRequest): URL | null {
 }
 
 /**
+ * A provider with what every request needs derived once, when the providers are (re)loaded: no
+ * URL parsing, hashing or regex compiling per request on the hot path.
+ */
+export interface ForwardProvider extends ProxyProviderRow {
+  /** The external host's `host` (with port) and `hostname`. */
+  externalHost: string;
+  externalHostname: string;
+  cookieName: string;
+  skip: RegExp[];
+}
+
+export const toForwardProvider = (row: ProxyProviderRow): ForwardProvider => {
+  const external = new URL(row.external_host);
+  return { ...row, externalHost: external.host, externalHostname: external.hostname, cookieName: forwardCookieName(row.provider_id), skip: skipRules(row) };
+};
+
+/**
  * The provider answering for a host: an exact external-host match first (host with port, then
  * host alone), then the domain-level provider with the longest cookie domain containing it.
  */
-export function providerForHost(providers: readonly ProxyProviderRow[], host: string): ProxyProviderRow | null {
+export function providerForHost(providers: readonly ForwardProvider[], host: string): ForwardProvider | null {
   const hostname = hostnameOf(host);
-  const exact =
-    providers.find((p) => new URL(p.external_host).host === host) ?? providers.find((p) => new URL(p.external_host).hostname === hostname);
+  const exact = providers.find((p) => p.externalHost === host) ?? providers.find((p) => p.externalHostname === hostname);
   if (exact) return exact;
-  let best: ProxyProviderRow | null = null;
+  let best: ForwardProvider | null = null;
   for (const p of providers) {
     if (p.mode !== 'forward_domain' || !isWithinDomain(hostname, p.cookie_domain)) continue;
     if (!best || p.cookie_domain.length > best.cookie_domain.length) best = p;
@@ -65,7 +82,7 @@ export function allowedReturn(provider: ProxyProviderRow, candidate: unknown): U
 }
 
 /** The provider's compiled skip-path rules (one regex per line), checked against the original path. */
-export function skipRules(provider: ProxyProviderRow): RegExp[] {
+function skipRules(provider: ProxyProviderRow): RegExp[] {
   return provider.skip_path_regex
     .split('\n')
     .map((line) => line.trim())
