@@ -42,7 +42,7 @@ import { oauth2Routes } from '../providers/oauth2/routes.ts';
 import { proxyRoutes } from '../providers/proxy/routes.ts';
 import { samlRoutes } from '../providers/saml/routes.ts';
 import { findInstallationId } from '../store/users.ts';
-import { resolveActor } from './authentication.ts';
+import { resolveCaller, toActor } from './authentication.ts';
 import { avatarRoutes } from './avatars.ts';
 import { brandFromConfig, useBrand } from './brand.ts';
 import { useExternalOrigin } from './csrf.ts';
@@ -141,8 +141,10 @@ export async function buildApp({ config, deps, logger }: AppOptions): Promise<Fa
   await app.register(
     async (api) => {
       api.decorateRequest('actor', null);
+      api.decorateRequest('actorUser', null);
       api.addHook('preHandler', async (request) => {
-        request.actor = await resolveActor(deps, request);
+        request.actorUser = await resolveCaller(deps, request);
+        request.actor = request.actorUser ? toActor(request.actorUser) : null;
       });
       api.get('/schema/', { schema: { hide: true } }, async () => app.swagger());
       await api.register(usersApi, { deps: apiDeps });
