@@ -24,6 +24,7 @@ export interface ModelRef {
   model_name:
     | 'user'
     | 'group'
+    | 'role'
     | 'token'
     | 'totp_device'
     | 'static_device'
