@@ -61,7 +61,9 @@ export interface PermissionAssignRequest {
 }
 
 function findPermission(name: string, model: ObjectModel | null): PermissionDefinition | null {
-  const [appLabel, codename] = name.includes('.') ? name.split('.', 2) : [model?.appLabel, name];
+  const parts = name.split('.');
+  if (parts.length > 2) return null;
+  const [appLabel, codename] = parts.length === 2 ? parts : [model?.appLabel, name];
   return (
     PERMISSIONS.find(
       (p) => p.appLabel === appLabel && p.codename === codename && (model === null || (p.model === model.model && p.appLabel === model.appLabel)),

@@ -16,7 +16,7 @@ export type RoleRow = rbacStore.RoleRow;
 /** Who holds the permissions: a role (by uuid) or a user (by pk), as the two API paths address them. */
 export type HolderRef = { kind: 'role'; id: string } | { kind: 'user'; id: number };
 
-const roleRef = (role: RoleRow) => ({ model_name: 'role' as const, pk: role.id, name: role.name });
+const roleRef = (role: RoleRow) => ({ model_name: 'role' as const, pk: role.id, name: role.name, app: 'authentik_rbac' });
 const duplicate = () => ValidationError.field('name', 'role with this name already exists.');
 
 async function findRole(tx: Queryable, id: string): Promise<RoleRow> {

@@ -126,6 +126,7 @@ test('bad input answers 400 (404 for an unknown role or user) and grants nothing
     [roleUrl, { ...onProvider(), permissions: ['view_ldapprovider'] }, 'permissions'],
     [roleUrl, { ...onProvider(), permissions: ['search_full_directory', 'delete_everything'] }, 'permissions'],
     [roleUrl, { ...onProvider(), permissions: ['authentik_core.search_full_directory'] }, 'permissions'],
+    [roleUrl, { ...onProvider(), permissions: ['authentik_providers_ldap.search_full_directory.x'] }, 'permissions'],
     [roleUrl, { ...onProvider(), permissions: [] }, 'permissions'],
     [roleUrl, { ...onProvider(), model: 'authentik_core.user' }, 'model'],
     [roleUrl, { ...onProvider(), object_pk: '999999' }, 'object_pk'],
