@@ -24,6 +24,7 @@ export interface ModelRef {
   model_name:
     | 'user'
     | 'group'
+    | 'role'
     | 'token'
     | 'totp_device'
     | 'static_device'
@@ -42,6 +43,8 @@ export interface ModelRef {
     | 'invitation';
   pk: string | number;
   name: string;
+  /** Authentik's app label of the model, when not authentik_core. */
+  app?: string;
 }
 
 export interface EventDetails {

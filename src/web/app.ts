@@ -19,6 +19,8 @@ import { eventsApi } from '../api/events.ts';
 import { eventVolumeApi } from '../api/eventVolume.ts';
 import { flowsApi } from '../api/flows.ts';
 import { groupsApi } from '../api/groups.ts';
+import { permissionAssignmentsApi } from '../api/permissionAssignments.ts';
+import { rolesApi } from '../api/roles.ts';
 import { offboardingApi } from '../api/offboarding.ts';
 import { adminAuthenticatorsApi } from '../api/adminAuthenticators.ts';
 import { recoveryEmailApi } from '../api/recoveryEmail.ts';
@@ -149,6 +151,8 @@ export async function buildApp({ config, deps, logger }: AppOptions): Promise<Fa
       api.get('/schema/', { schema: { hide: true } }, async () => app.swagger());
       await api.register(usersApi, { deps: apiDeps });
       await api.register(groupsApi, { deps: apiDeps });
+      await api.register(rolesApi, { deps: apiDeps });
+      await api.register(permissionAssignmentsApi, { deps: apiDeps });
       await api.register(tokensApi, { deps: apiDeps });
       await api.register(eventVolumeApi, { deps: apiDeps });
       await api.register(eventsApi, { deps: apiDeps });
