@@ -14,6 +14,7 @@ const REDACTED_PATHS = [
   '*.token',
   '*.secret',
   'config.secret_key',
+  'config.secret_key_fallbacks',
   'config.postgresql.password',
   'config.redis.password',
   'config.bootstrap_password',

@@ -26,6 +26,13 @@ const cidr = z
 
 export const configSchema = z.strictObject({
   secret_key: z.string().min(32, 'expected at least 32 characters (openssl rand -base64 36)').optional(),
+  // Earlier secret keys, comma-separated: what they encrypted can still be read while
+  // `gatehouse rotate-secret-key` re-encrypts it under the current one (docs/operations.md).
+  secret_key_fallbacks: z
+    .string()
+    .transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean))
+    .pipe(z.array(z.string().min(32, 'expected secret keys of at least 32 characters, separated by commas')))
+    .default([]),
   data_dir: z.string().min(1).default('./data'),
   blueprints_dir: z.string().min(1).default('./blueprints'),
   external_url: z.url({ protocol: /^https?$/ }).optional(),

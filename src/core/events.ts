@@ -13,6 +13,7 @@ export type EventAction =
   | 'model_deleted'
   | 'password_set'
   | 'secret_view'
+  | 'secret_rotate'
   | 'suspicious_request'
   | 'access_denied'
   | 'recovery_link_created'
