@@ -33,12 +33,12 @@ import { type BenchUser, createUsers, driveLogins, type LoginLoad, loginFigures 
 
 const QUICK = process.env.BENCH_QUICK === '1';
 const SERVERS = 3;
-const USERS = 100;
+const USERS = 64;
 // Short windows keep `npm run bench` under 15 minutes: 3 pool sizes × 2 measurements.
 const LOGIN_LOAD: LoginLoad = { clients: 16, warmupSeconds: 2, durationSeconds: QUICK ? 3 : 10 };
 const FORWARD_AUTH_LOAD: ForwardAuthLoad = { connections: 32, warmupSeconds: 2, durationSeconds: QUICK ? 3 : 10 };
 /** How long to wait for other work on the machine to calm down before each measurement. */
-const QUIET_WAIT_MS = 5_000;
+const QUIET_WAIT_MS = 3_000;
 
 // ---------------------------------------------------------------------------------------------
 // Nginx: per pool size n, an upstream of the first n servers (round-robin, as docs/scaling.md
