@@ -23,6 +23,9 @@ import {
 const skip = !hasRedisSentinel && 'needs redis-server and redis-sentinel (Debian: redis-server, redis-sentinel)';
 const MASTER_NAME = 'gh-test';
 const PASSWORD = 'Sentinel-Admin-Pass-1!';
+// The data nodes and the Sentinel each require a password of their own, as in production.
+const NODE_PASSWORD = 'node-requirepass-7f3c9a';
+const SENTINEL_PASSWORD = 'sentinel-requirepass-4b1e8d';
 /** Sentinel declares the primary down after 1 s; promotion, reconfiguration and ioredis's reconnect backoff (≤ 2 s) come on top. */
 const DOWN_AFTER_MS = 1000;
 const RECOVERY_BOUND_MS = 15_000;
@@ -37,9 +40,9 @@ let gatehouse: RunningGatehouse;
 before(async () => {
   if (skip) return;
   dir = mkdtempSync(join(tmpdir(), 'gh-sentinel-'));
-  primary = await startRedisNode(dir, await freePort());
+  primary = await startRedisNode(dir, await freePort(), { password: NODE_PASSWORD });
   nodes.push(primary);
-  replica = await startRedisNode(dir, await freePort(), primary.port);
+  replica = await startRedisNode(dir, await freePort(), { replicaOf: primary.port, password: NODE_PASSWORD });
   nodes.push(replica);
   sentinel = await startSentinel(dir, await freePort(), {
     masterName: MASTER_NAME,
@@ -47,6 +50,8 @@ before(async () => {
     replicas: 1,
     downAfterMs: DOWN_AFTER_MS,
     failoverTimeoutMs: 5000,
+    nodePassword: NODE_PASSWORD,
+    password: SENTINEL_PASSWORD,
   });
   nodes.push(sentinel);
 
@@ -57,6 +62,8 @@ before(async () => {
     GATEHOUSE_LISTEN__HTTP: `127.0.0.1:${port}`,
     GATEHOUSE_REDIS__SENTINELS: `127.0.0.1:${await freePort()},127.0.0.1:${sentinel.port}`,
     GATEHOUSE_REDIS__SENTINEL_MASTER: MASTER_NAME,
+    GATEHOUSE_REDIS__PASSWORD: NODE_PASSWORD,
+    GATEHOUSE_REDIS__SENTINEL_PASSWORD: SENTINEL_PASSWORD,
     GATEHOUSE_REDIS__KEY_PREFIX: `${uniqueName('gh_sentinel')}:`,
     GATEHOUSE_SECRET_KEY: 'sentinel-secret-key-that-is-long-enough-for-the-schema',
     GATEHOUSE_BOOTSTRAP_PASSWORD: PASSWORD,
@@ -138,7 +145,7 @@ test('when the primary dies, the Sentinel promotes the replica and Gatehouse fol
 
 test('a manual SENTINEL FAILOVER, which leaves the old primary up as a replica, moves Gatehouse too: its writes go to the new primary', { skip }, async (t) => {
   // The killed node comes back on its port; the Sentinel turns it into a replica of the new primary.
-  const returned = await startRedisNode(dir, primary.port);
+  const returned = await startRedisNode(dir, primary.port, { password: NODE_PASSWORD });
   nodes.push(returned);
   await until(async () => String(await returned.command('INFO', 'replication')).includes('master_link_status:up'), 20_000, returned.output);
   const session = await signedIn(gatehouse.url);
@@ -161,5 +168,6 @@ test('a manual SENTINEL FAILOVER, which leaves the old primary up as a replica, 
     () => `${replica.output()}\n${returned.output()}`,
   );
   assert.deepEqual(unexpected(statuses), [], 'requests during the switch answer 503, never 401/500');
+  for (const secret of [NODE_PASSWORD, SENTINEL_PASSWORD]) assert.ok(!gatehouse.output().includes(secret), 'no Redis or Sentinel password in the log');
   t.diagnostic(`SENTINEL FAILOVER: the old session answered after ${sessionBackAfter} ms, a new login went through at ${newLoginAfter} ms; statuses seen: ${[...statuses].join(', ')}`);
 });

@@ -18,8 +18,8 @@ export interface RedisNode {
 }
 
 /** One command on 127.0.0.1:port; rejects when the node does not answer within 2 s. */
-export async function redisCommand(port: number, args: string[]): Promise<unknown> {
-  const connection = new Redis({ host: '127.0.0.1', port, lazyConnect: true, connectTimeout: 2000, commandTimeout: 2000, maxRetriesPerRequest: 0, retryStrategy: () => null });
+export async function redisCommand(port: number, args: string[], password?: string): Promise<unknown> {
+  const connection = new Redis({ host: '127.0.0.1', port, password, lazyConnect: true, connectTimeout: 2000, commandTimeout: 2000, maxRetriesPerRequest: 0, retryStrategy: () => null });
   connection.on('error', () => undefined);
   try {
     await connection.connect();
@@ -29,7 +29,7 @@ export async function redisCommand(port: number, args: string[]): Promise<unknow
   }
 }
 
-function supervise(child: ChildProcess, port: number, what: string): RedisNode {
+function supervise(child: ChildProcess, port: number, what: string, password?: string): RedisNode {
   let output = '';
   child.stdout?.on('data', (d) => (output += d));
   child.stderr?.on('data', (d) => (output += d));
@@ -38,7 +38,7 @@ function supervise(child: ChildProcess, port: number, what: string): RedisNode {
     port,
     process: child,
     output: () => `${what} on ${port}:\n${output}`,
-    command: (...args) => redisCommand(port, args),
+    command: (...args) => redisCommand(port, args, password),
     async kill(signal = 'SIGTERM') {
       if (child.exitCode !== null || child.signalCode !== null) return;
       child.kill(signal);
@@ -59,13 +59,18 @@ export async function until(ready: () => Promise<boolean>, ms: number, why: () =
   throw new Error(`not within ${ms} ms: ${why()}`);
 }
 
-/** A redis-server without persistence in dir/<port>; a replica of `replicaOf` when given. */
-export async function startRedisNode(dir: string, port: number, replicaOf?: number): Promise<RedisNode> {
+/**
+ * A redis-server without persistence in dir/<port>; a replica of `replicaOf` when given. With a
+ * password, it requires it from clients and uses it towards its primary (requirepass, masterauth).
+ */
+export async function startRedisNode(dir: string, port: number, options: { replicaOf?: number; password?: string } = {}): Promise<RedisNode> {
+  const { replicaOf, password } = options;
   const home = join(dir, `redis-${port}`);
   mkdirSync(home, { recursive: true });
   const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', home];
   if (replicaOf !== undefined) args.push('--replicaof', '127.0.0.1', String(replicaOf));
-  const node = supervise(spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] }), port, 'redis-server');
+  if (password !== undefined) args.push('--requirepass', password, '--masterauth', password);
+  const node = supervise(spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] }), port, 'redis-server', password);
   await until(async () => (await node.command('PING')) === 'PONG', 10_000, node.output);
   if (replicaOf !== undefined) {
     await until(async () => String(await node.command('INFO', 'replication')).includes('master_link_status:up'), 10_000, node.output);
@@ -75,12 +80,13 @@ export async function startRedisNode(dir: string, port: number, replicaOf?: numb
 
 /**
  * A redis-sentinel monitoring `masterName` at 127.0.0.1:primaryPort with quorum 1, declaring it down
- * after `downAfterMs`; resolves once the Sentinel has discovered `replicas` replicas.
+ * after `downAfterMs`; resolves once the Sentinel has discovered `replicas` replicas. `nodePassword`
+ * is what the data nodes require; `password`, what this Sentinel requires from its own clients.
  */
 export async function startSentinel(
   dir: string,
   port: number,
-  monitored: { masterName: string; primaryPort: number; replicas: number; downAfterMs: number; failoverTimeoutMs: number },
+  monitored: { masterName: string; primaryPort: number; replicas: number; downAfterMs: number; failoverTimeoutMs: number; nodePassword?: string; password?: string },
 ): Promise<RedisNode> {
   const home = join(dir, `sentinel-${port}`);
   mkdirSync(home, { recursive: true });
@@ -96,10 +102,12 @@ export async function startSentinel(
       `sentinel down-after-milliseconds ${name} ${monitored.downAfterMs}`,
       `sentinel failover-timeout ${name} ${monitored.failoverTimeoutMs}`,
       `sentinel parallel-syncs ${name} 1`,
+      ...(monitored.nodePassword === undefined ? [] : [`sentinel auth-pass ${name} ${monitored.nodePassword}`]),
+      ...(monitored.password === undefined ? [] : [`requirepass ${monitored.password}`]),
       '',
     ].join('\n'),
   );
-  const sentinel = supervise(spawn('redis-sentinel', [conf], { stdio: ['ignore', 'pipe', 'pipe'] }), port, 'redis-sentinel');
+  const sentinel = supervise(spawn('redis-sentinel', [conf], { stdio: ['ignore', 'pipe', 'pipe'] }), port, 'redis-sentinel', monitored.password);
   await until(
     async () => {
       const replicas = (await sentinel.command('SENTINEL', 'REPLICAS', name)) as string[][];
