@@ -17,6 +17,7 @@ const REDACTED_PATHS = [
   'config.secret_key_fallbacks',
   'config.postgresql.password',
   'config.redis.password',
+  'config.redis.sentinel_password',
   'config.bootstrap_password',
   'config.bootstrap_token',
 ];

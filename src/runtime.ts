@@ -116,8 +116,14 @@ export async function openRuntime(config: Config, logger: Logger, options: Runti
   if (options.runMigrations) await migrateWhenReachable(db, logger);
   const cache: Cache = usesRedis(config)
     ? openRedisCache({
-        host: config.redis.host as string,
-        port: config.redis.port,
+        target: config.redis.sentinels
+          ? {
+              sentinels: config.redis.sentinels,
+              masterName: config.redis.sentinel_master,
+              sentinelUsername: config.redis.sentinel_username,
+              sentinelPassword: config.redis.sentinel_password,
+            }
+          : { host: config.redis.host as string, port: config.redis.port },
         db: config.redis.db,
         username: config.redis.username,
         password: config.redis.password,
