@@ -63,7 +63,7 @@ function contextFor(run: Run, stage: StageRow, config: unknown): StageContext {
     pendingUser: () => userOf(run, run.state.pendingUserId),
     async audit(action, details = {}, tx = run.deps.db) {
       const user = await this.pendingUser();
-      await recordEvent(
+      return recordEvent(
         tx,
         run.deps,
         {

@@ -30,7 +30,7 @@ export interface StageContext<Config = Record<string, unknown>> {
   /** The user the flow is about (identified, or signed in), if any. */
   pendingUser(): Promise<UserRow | null>;
   /** Writes an audit event with this request's context; pass the transaction of the change it records. */
-  audit(action: EventAction, details?: EventDetails, tx?: Queryable): Promise<void>;
+  audit(action: EventAction, details?: EventDetails, tx?: Queryable): Promise<{ id: string }>;
   /** This stage's scratch space in the flow state (kept between challenge and answer). */
   scratch<T extends Record<string, unknown>>(): T;
 }

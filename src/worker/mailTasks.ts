@@ -54,13 +54,15 @@ const signInPayload = z.object({
   userAgent: z.string().max(500),
   method: z.string().max(100),
   at: z.iso.datetime(),
+  // Absent in jobs queued before it existed: those compare with `at`.
+  loginEventId: z.uuid().optional(),
 });
 
 const sendSignInNotice: TaskHandler = async (payload, services) => {
   const job = signInPayload.parse(payload);
   const user = await findUserById(services.deps.db, job.userId);
   if (!user?.email || !services.mailer) return;
-  const sighting = { username: user.username, clientIp: job.clientIp, userAgent: job.userAgent, before: new Date(job.at) };
+  const sighting = { username: user.username, clientIp: job.clientIp, userAgent: job.userAgent, before: new Date(job.at), loginEventId: job.loginEventId };
   if (await hasSignedInFromBefore(services.deps.db, sighting)) return;
   const mail = signInNoticeMail(services.brandTitle, user.name || user.username, job.at, job.clientIp, job.userAgent || 'unknown', `${services.baseUrl}/if/user/`);
   await deliver(services, user.email, mail, 'sign_in_notice', user.id);
