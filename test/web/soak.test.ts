@@ -357,9 +357,14 @@ test(`soak: ${SECONDS} s of logins, refreshes, forward-auth checks and LDAP bind
   );
   const eventsOf = new Map(loginEvents.map((r) => [r.ua, r.n]));
   const mailsOf = new Map<string, number>();
+  const messageIdsOf = new Map<string, Set<string>>();
   for (const mail of sink.mails) {
     const ua = /soak-login-\d+/.exec(mail.text)?.[0];
-    if (ua) mailsOf.set(ua, (mailsOf.get(ua) ?? 0) + 1);
+    if (!ua) continue;
+    mailsOf.set(ua, (mailsOf.get(ua) ?? 0) + 1);
+    const ids = messageIdsOf.get(ua) ?? new Set<string>();
+    ids.add(/^Message-ID:\s*(\S+)/im.exec(mail.raw)?.[1] ?? '');
+    messageIdsOf.set(ua, ids);
   }
   const pendingNotices = new Set(
     (
@@ -437,4 +442,6 @@ test(`soak: ${SECONDS} s of logins, refreshes, forward-auth checks and LDAP bind
   }
   const held = killedWorkerHeld.reduce((a, b) => a + b, 0);
   assert.ok(summary.notices.duplicated.length <= held, `duplicated notices only from jobs the killed worker held (${held}): ${details}`);
+  // and a repeated notice carries the first one's Message-ID, so mail systems can fold them.
+  for (const ua of summary.notices.duplicated) assert.equal(messageIdsOf.get(ua)?.size, 1, `${ua}: one Message-ID for its copies`);
 });
