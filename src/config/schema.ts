@@ -183,6 +183,13 @@ export const configSchema = z.strictObject({
           max_delay_ms: z.coerce.number().int().min(0).max(30_000).default(4000),
         })
         .prefault({}),
+      // Accounts a flow (enrollment, invitation, initial setup) may create per client address and
+      // hour: each costs an argon2 hash and rows.
+      enrollment: z
+        .strictObject({
+          per_ip_per_hour: z.coerce.number().int().min(1).max(1_000_000).default(20),
+        })
+        .prefault({}),
       // Recovery and verification mails an email stage sends, per hour.
       email: z
         .strictObject({

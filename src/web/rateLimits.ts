@@ -17,7 +17,7 @@ import { securityHeaders } from './securityHeaders.ts';
  */
 export interface RateRule {
   group: string;
-  setting: Exclude<keyof RateLimits, 'login' | 'email'>;
+  setting: Exclude<keyof RateLimits, 'login' | 'email' | 'enrollment'>;
   isRefusal: (status: number) => boolean;
   format: 'json' | 'html';
 }

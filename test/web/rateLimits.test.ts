@@ -29,6 +29,7 @@ const LIMITS = {
   GATEHOUSE_RATE_LIMITS__LOGIN__IP_LIMIT: '6',
   GATEHOUSE_RATE_LIMITS__LOGIN__FREE_FAILURES: '100',
   GATEHOUSE_RATE_LIMITS__EMAIL__PER_USER_PER_HOUR: '2',
+  GATEHOUSE_RATE_LIMITS__ENROLLMENT__PER_IP_PER_HOUR: '2',
 };
 
 let t: WorkerTestApp;
@@ -212,4 +213,27 @@ test('recovery mails follow the configured hourly allowance per user', async () 
   assert.equal(await queuedFor(), 2, 'two mails an hour, as configured (the default is five)');
   const events = (await t.api('GET', '/api/v3/events/events/?action=suspicious_request')).json().results;
   assert.ok(events.some((e: { context: { reason?: string } }) => e.context.reason === 'email_stage_throttled'));
+});
+
+test('accounts created through an enrollment flow: the configured number per address and hour, then refused without a write', async () => {
+  const flow = (await t.api('GET', '/api/v3/flows/instances/default-enrollment-flow/')).json().pk;
+  // A multi-use invitation: the worst case, a link that leaked.
+  const invitation = (await t.api('POST', '/api/v3/stages/invitation/invitations/', { name: 'leaked', flow, single_use: false })).json();
+  const enrol = async (username: string, ip: string) => {
+    const browser = new TestBrowser(t.app);
+    browser.clientIp = ip;
+    const link = `itoken=${invitation.pk}`;
+    await browser.flow('default-enrollment-flow', undefined, link);
+    const fields = { username, name: username, email: `${username}@example.com`, password: 'enrol-password-1', password_repeat: 'enrol-password-1' };
+    return (await browser.flow('default-enrollment-flow', fields, link)).component;
+  };
+  const users = async () => (await t.api('GET', '/api/v3/core/users/?page_size=1')).json().pagination.count as number;
+  assert.equal(await enrol('enrol-a', '192.0.2.200'), 'ak-stage-email');
+  assert.equal(await enrol('enrol-b', '192.0.2.200'), 'ak-stage-email');
+  const before = await users();
+  assert.equal(await enrol('enrol-c', '192.0.2.200'), 'ak-stage-access-denied', 'the third from one address in an hour (the default allows 20)');
+  assert.equal(await users(), before, 'the refused one wrote nothing');
+  assert.equal(await enrol('enrol-d', '192.0.2.201'), 'ak-stage-email', 'another address is not affected');
+  const events = (await t.api('GET', '/api/v3/events/events/?action=suspicious_request')).json().results;
+  assert.ok(events.some((e: { context: { reason?: string } }) => e.context.reason === 'enrollment_rate_limited'));
 });
