@@ -141,6 +141,7 @@ export async function openRuntime(config: Config, logger: Logger, options: Runti
     signingKeyBox: new SecretBox(secretKey, 'signing-keys', config.secret_key_fallbacks),
     eventRetentionDays: config.events.retention_days,
     sessionMaxAgeSeconds: config.sessions.max_age_hours * 3600,
+    rateLimits: config.rate_limits,
     now: () => new Date(),
     jobs: await openJobQueue(config, db, logger, { install: options.runMigrations }),
   };

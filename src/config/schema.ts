@@ -45,6 +45,15 @@ const cidr = z
   .string()
   .regex(/^[0-9a-fA-F:.]+\/\d{1,3}$/, 'expected a CIDR such as 10.0.0.0/8');
 
+// A per-client-address limit on refused requests: `limit` refusals per `window_seconds`.
+const refusalLimit = (limit: number, windowSeconds: number) =>
+  z
+    .strictObject({
+      limit: z.coerce.number().int().min(1).max(1_000_000).default(limit),
+      window_seconds: z.coerce.number().int().min(1).max(86_400).default(windowSeconds),
+    })
+    .prefault({});
+
 export const configSchema = z.strictObject({
   secret_key: z.string().min(32, 'expected at least 32 characters (openssl rand -base64 36)').optional(),
   // Earlier secret keys, comma-separated: what they encrypted can still be read while
@@ -188,7 +197,55 @@ export const configSchema = z.strictObject({
       max_age_hours: z.coerce.number().int().min(1).max(24 * 366).default(24 * 14),
     })
     .prefault({}),
+  // Limits on unauthenticated endpoints where a guesser spends our CPU or probes a secret
+  // (docs/security.md). Counted per client address (and per account for logins) in the shared
+  // cache, so every replica sees one count.
+  rate_limits: z
+    .strictObject({
+      // Failed client authentications (401) at /application/o/token|introspect|revoke|device/.
+      oauth_client: refusalLimit(30, 60),
+      // Refused forward-auth hand-offs at /outpost.goauthentik.io/start|callback|handoff.
+      forward_login: refusalLimit(60, 60),
+      // Refused SAML SSO/SLO requests (each may have cost a signature check).
+      saml: refusalLimit(60, 60),
+      // Refused recovery links (/recovery/use-token/…).
+      recovery: refusalLimit(10, 60),
+      // Wrong device-flow user codes entered at /application/o/<app>/device/.
+      device_code: refusalLimit(10, 60),
+      // Failed passwords and second factors (web login, LDAP binds, the user area's password change).
+      login: z
+        .strictObject({
+          // Failures per username (existing or not) before it is locked for the rest of the window.
+          username_limit: z.coerce.number().int().min(1).max(10_000).default(10),
+          // Failures per client address before it is locked for the rest of the window.
+          ip_limit: z.coerce.number().int().min(1).max(1_000_000).default(50),
+          window_seconds: z.coerce.number().int().min(10).max(86_400).default(15 * 60),
+          // Failures answered at once; after them each answer waits, doubling up to max_delay_ms.
+          free_failures: z.coerce.number().int().min(0).max(10_000).default(3),
+          max_delay_ms: z.coerce.number().int().min(0).max(30_000).default(4000),
+        })
+        .prefault({}),
+      // Accounts a flow (enrollment, invitation, initial setup) may create per client address and
+      // hour: each costs an argon2 hash and rows.
+      enrollment: z
+        .strictObject({
+          per_ip_per_hour: z.coerce.number().int().min(1).max(1_000_000).default(20),
+        })
+        .prefault({}),
+      // Recovery and verification mails an email stage sends, per hour.
+      email: z
+        .strictObject({
+          per_user_per_hour: z.coerce.number().int().min(1).max(10_000).default(5),
+          per_ip_per_hour: z.coerce.number().int().min(1).max(1_000_000).default(30),
+        })
+        .prefault({}),
+    })
+    .prefault({}),
 });
 
 export type Config = z.infer<typeof configSchema>;
 export type ListenAddress = Config['listen']['http'];
+export type RateLimits = Config['rate_limits'];
+
+/** The defaults, for processes and tests that build their dependencies without a config. */
+export const DEFAULT_RATE_LIMITS: RateLimits = Object.freeze(configSchema.shape.rate_limits.parse(undefined));

@@ -64,7 +64,7 @@ function contextFor(run: Run, stage: StageRow, config: unknown): StageContext {
     rememberUser: (user) => void run.users.set(user.id, Promise.resolve(user)),
     async audit(action, details = {}, tx = run.deps.db) {
       const user = await this.pendingUser();
-      await recordEvent(
+      return recordEvent(
         tx,
         run.deps,
         {
