@@ -168,7 +168,8 @@ export async function startGatehouse(
   const spawnedAt = performance.now();
   const child = spawn(process.execPath, [...CHILD_NODE_FLAGS, CLI, command], {
     cwd: workDir,
-    env: gatehouseEnvironment({ ...settings, GATEHOUSE_LISTEN__HTTP: `${HOST}:${port}` }),
+    // Metrics on, as deployed (GATEHOUSE_LISTEN__METRICS defaults to :9300), on a port of its own.
+    env: gatehouseEnvironment({ GATEHOUSE_LISTEN__METRICS: `${HOST}:${await freePort()}`, ...settings, GATEHOUSE_LISTEN__HTTP: `${HOST}:${port}` }),
     stdio: ['ignore', output, output],
   });
   closeSync(output);

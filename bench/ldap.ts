@@ -207,6 +207,7 @@ await runBench({
         GATEHOUSE_LOG_LEVEL: 'warn',
         GATEHOUSE_LISTEN__LDAP: `${HOST}:${ldapPort}`,
         GATEHOUSE_LISTEN__LDAPS: `${HOST}:${await freePort()}`,
+        GATEHOUSE_LISTEN__METRICS: `${HOST}:${await freePort()}`,
       },
       stdio: 'ignore',
     });

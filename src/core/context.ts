@@ -1,6 +1,7 @@
 import type { SecretBox } from './crypto.ts';
 import type { Cache } from '../cache/cache.ts';
 import type { Database } from '../store/db.ts';
+import type { Metrics } from '../metrics/metrics.ts';
 import type { JobQueue } from '../worker/queue.ts';
 
 /** Who is acting, from where: every audited change carries one. */
@@ -36,4 +37,6 @@ export interface CoreDeps {
   now: () => Date;
   /** Background jobs (mail, …); absent where nothing is queued (some tests). */
   jobs?: JobQueue;
+  /** Prometheus counters (GATEHOUSE_LISTEN__METRICS); absent when metrics are off. */
+  metrics?: Metrics;
 }

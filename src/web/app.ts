@@ -94,11 +94,14 @@ export async function buildApp({ config, deps, logger }: AppOptions): Promise<Fa
   app.addHook('onRequest', async (request, reply) => {
     reply.header('X-Request-Id', request.id);
   });
+  const { metrics } = deps;
   app.addHook('onResponse', async (request, reply) => {
     request.log.info(
       { method: request.method, url: redactUrl(request.url), status: reply.statusCode, ms: Math.round(reply.elapsedTime), ip: request.ip },
       'request',
     );
+    // The route pattern (/api/v3/core/users/:id/), never the URL: bounded labels, no names or tokens.
+    metrics?.httpRequest(request.method, request.routeOptions.url ?? 'unmatched', reply.statusCode, reply.elapsedTime / 1000);
   });
 
   await app.register(cookie);

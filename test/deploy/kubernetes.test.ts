@@ -71,7 +71,7 @@ test('ports and probes are the ones Gatehouse serves', () => {
   const config = loadConfig({}, null);
   const server = containerOf('gatehouse-server');
   assert.equal(server.ports?.find((p) => p.name === 'http')?.containerPort, config.listen.http.port);
-  assert.equal(server.ports?.find((p) => p.name === 'metrics')?.containerPort, config.listen.metrics.port);
+  assert.equal(server.ports?.find((p) => p.name === 'metrics')?.containerPort, config.listen.metrics?.port);
   assert.equal(server.readinessProbe?.httpGet?.path, '/-/health/ready/');
   assert.equal(server.livenessProbe?.httpGet?.path, '/-/health/live/');
   const ldap = containerOf('gatehouse-ldap');

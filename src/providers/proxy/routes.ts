@@ -38,7 +38,7 @@ export async function proxyRoutes(app: FastifyInstance, { deps, externalUrl }: P
     // One line per request at 10,000 requests a second is a log nobody reads: warnings only.
     logLevel: 'warn' as const,
     onRequest: async (request: FastifyRequest, reply: FastifyReply) => {
-      await answerProxy(kind, state, accessLog, request, reply);
+      await answerProxy(kind, state, accessLog, request, reply, deps.metrics);
     },
     handler: async (_request: FastifyRequest, reply: FastifyReply) => reply,
   });
