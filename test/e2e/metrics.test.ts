@@ -177,6 +177,9 @@ test('logins, forward-auth decisions, token grants and HTTP requests move the se
   }
   assert.ok(answered.forbidden >= 1);
   assert.equal(delta(after, 'gatehouse_outpost_proxy_requests_total', { proxy: 'traefik', outcome: 'unauthenticated' }), 1);
+  // The proxies' questions are the hot path: counted above, not timed one by one.
+  assert.equal(delta(after, 'gatehouse_main_request_duration_seconds_count', { route: '/outpost.goauthentik.io/auth/nginx' }), 0);
+  assert.equal(delta(after, 'gatehouse_main_request_duration_seconds_count', { route: '/outpost.goauthentik.io/start', status: '302' }), 1);
 
   const grants = (outcome: string) => delta(after, 'gatehouse_providers_oauth2_grants_total', { grant_type: 'client_credentials', outcome });
   assert.equal(grants('issued'), 2);
