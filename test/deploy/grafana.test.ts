@@ -20,6 +20,8 @@ const dashboard = JSON.parse(readFileSync(new URL('../../deploy/grafana/gatehous
   templating: { list: { name: string; type: string; query: unknown; datasource?: { uid: string }; includeAll?: boolean }[] };
   panels: Panel[];
 };
+// Grafana's variable syntax (not a template literal): the data source the importer picks.
+const DATASOURCE = `$${'{datasource}'}`;
 const queryPanels = dashboard.panels.filter((p) => p.type !== 'row');
 
 test('the dashboard has a stable uid and title, and variables for the data source and the instances', () => {
@@ -29,7 +31,7 @@ test('the dashboard has a stable uid and title, and variables for the data sourc
   const [datasource, instance] = dashboard.templating.list;
   assert.deepEqual([datasource?.name, datasource?.type, datasource?.query], ['datasource', 'datasource', 'prometheus']);
   assert.equal(instance?.name, 'instance');
-  assert.equal(instance?.datasource?.uid, '${datasource}');
+  assert.equal(instance?.datasource?.uid, DATASOURCE);
   assert.ok(instance?.includeAll);
   assert.match(JSON.stringify(instance?.query), /label_values\(gatehouse_info, instance\)/);
 });
@@ -50,10 +52,10 @@ test('every panel queries the chosen data source and instances, and sits on the 
     }
   }
   for (const panel of queryPanels) {
-    assert.equal(panel.datasource?.uid, '${datasource}', panel.title);
+    assert.equal(panel.datasource?.uid, DATASOURCE, panel.title);
     assert.ok(panel.targets?.length, `${panel.title} has a query`);
     for (const target of panel.targets ?? []) {
-      assert.equal(target.datasource?.uid, '${datasource}', panel.title);
+      assert.equal(target.datasource?.uid, DATASOURCE, panel.title);
       assert.match(target.expr, /instance=~"\$instance"/, `${panel.title}: ${target.expr}`);
       assert.equal((target.expr.match(/\(/g) ?? []).length, (target.expr.match(/\)/g) ?? []).length, `${panel.title}: balanced parentheses`);
     }
