@@ -25,7 +25,7 @@ import {
 } from './harness.ts';
 
 const ROUNDS = Number(process.env.BENCH_METRICS_ROUNDS ?? 3);
-const IDLE_MS = 15_000;
+const IDLE_MS = 25_000;
 const WATCHDOG_MS = 15 * 60_000;
 
 type Mode = 'off' | 'on';
