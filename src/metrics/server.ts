@@ -19,10 +19,13 @@ export interface MetricsListener {
 export async function startMetricsListener(address: ListenAddress, logger: Logger, command: string): Promise<MetricsListener> {
   const metrics = createPrometheusMetrics();
   // Which command this process runs: dashboards list instances by it.
-  new Gauge({ name: 'gatehouse_info', help: 'Always 1; the command this process runs (all, server, worker, ldap).', labelNames: ['command'], registers: [metrics.registry] }).set(
-    { command },
-    1,
-  );
+  const info = new Gauge({
+    name: 'gatehouse_info',
+    help: 'Always 1; the command this process runs (all, server, worker, ldap).',
+    labelNames: ['command'],
+    registers: [metrics.registry],
+  });
+  info.set({ command }, 1);
   const server = createServer((request, response) => {
     const path = (request.url ?? '').split('?')[0];
     if (path !== '/metrics' || (request.method !== 'GET' && request.method !== 'HEAD')) {
