@@ -13,8 +13,8 @@ export interface Metrics {
   httpRequest(method: string, route: string, status: number, seconds: number): void;
   /** A sign-in that a flow completed or refused, at the stage that decided it. */
   login(flow: string, stage: string, outcome: LoginOutcome, reason: string): void;
-  /** Forward auth's hot path: a counter increment, nothing more. */
-  forwardAuth(proxy: ProxyKind, outcome: ForwardAuthOutcome): void;
+  /** Forward auth's hot path: slots of typed arrays, nothing more (seconds: time to decide). */
+  forwardAuth(proxy: ProxyKind, outcome: ForwardAuthOutcome, seconds: number): void;
   /** A token endpoint answer: a grant issued (error null) or refused with an OAuth error code. */
   oauth2Grant(grantType: string, error: string | null): void;
   /** One LDAP operation in the outpost, by the name of its LDAP result code (success, invalidCredentials, …). */

@@ -1,12 +1,11 @@
 import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
+import { forwardAuthMetrics } from './forwardAuth.ts';
 import {
-  type ForwardAuthOutcome,
   GRANT_TYPES,
   type JobOutcome,
   LOGIN_FAILURE_REASONS,
   type LoginOutcome,
   type Metrics,
-  type ProxyKind,
 } from './metrics.ts';
 
 // The metrics themselves, on a registry of our own (not prom-client's global one, so a test can
@@ -14,41 +13,10 @@ import {
 // authentik_outpost_ldap_request_duration_seconds, …) with gatehouse_ in front; process_* and
 // nodejs_* are prom-client's standard names, which existing Node.js dashboards know.
 
-const PROXIES: readonly ProxyKind[] = ['nginx', 'traefik', 'caddy'];
-const FORWARD_AUTH_OUTCOMES: readonly ForwardAuthOutcome[] = ['allowed', 'skipped', 'unauthenticated', 'forbidden', 'unknown_host'];
 const OAUTH_ERROR = /^[a-z_]{1,40}$/;
 
 export interface PrometheusMetrics extends Metrics {
   readonly registry: Registry;
-}
-
-/**
- * Forward auth answers 6-8k requests a second: it bumps a slot in a plain array, and the counter
- * is filled from the array when Prometheus scrapes (prom-client's inc() hashes its labels on
- * every call).
- */
-function forwardAuthCounter(registry: Registry) {
-  const counts = new Float64Array(PROXIES.length * FORWARD_AUTH_OUTCOMES.length);
-  const proxyIndex = new Map(PROXIES.map((p, i) => [p, i * FORWARD_AUTH_OUTCOMES.length]));
-  const outcomeIndex = new Map(FORWARD_AUTH_OUTCOMES.map((o, i) => [o, i]));
-  new Counter({
-    name: 'gatehouse_outpost_proxy_requests_total',
-    help: 'Forward-auth questions answered by the embedded proxy outpost, by proxy dialect and outcome.',
-    labelNames: ['proxy', 'outcome'],
-    registers: [registry],
-    collect() {
-      this.reset();
-      PROXIES.forEach((proxy, p) => {
-        FORWARD_AUTH_OUTCOMES.forEach((outcome, o) => {
-          this.inc({ proxy, outcome }, counts[p * FORWARD_AUTH_OUTCOMES.length + o] as number);
-        });
-      });
-    },
-  });
-  return (proxy: ProxyKind, outcome: ForwardAuthOutcome) => {
-    const slot = (proxyIndex.get(proxy) ?? 0) + (outcomeIndex.get(outcome) ?? 0);
-    counts[slot] = (counts[slot] as number) + 1;
-  };
 }
 
 export function createPrometheusMetrics(): PrometheusMetrics {
@@ -99,7 +67,7 @@ export function createPrometheusMetrics(): PrometheusMetrics {
       const known = outcome === 'failed' ? (LOGIN_FAILURE_REASONS.has(reason) ? reason : 'other') : '';
       logins.inc({ flow, stage, outcome, reason: known });
     },
-    forwardAuth: forwardAuthCounter(registry),
+    forwardAuth: forwardAuthMetrics(registry),
     oauth2Grant(grantType, error) {
       const outcome = error === null ? 'issued' : OAUTH_ERROR.test(error) ? error : 'other';
       grants.inc({ grant_type: GRANT_TYPES.has(grantType) ? grantType : 'other', outcome });

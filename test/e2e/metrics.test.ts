@@ -177,7 +177,14 @@ test('logins, forward-auth decisions, token grants and HTTP requests move the se
   }
   assert.ok(answered.forbidden >= 1);
   assert.equal(delta(after, 'gatehouse_outpost_proxy_requests_total', { proxy: 'traefik', outcome: 'unauthenticated' }), 1);
-  // The proxies' questions are the hot path: counted above, not timed one by one.
+  // Their latency histogram (typed-array slots, not prom-client's hashed labels) saw each one.
+  for (const proxy of ['nginx', 'traefik']) {
+    const answers = delta(after, 'gatehouse_outpost_proxy_requests_total', { proxy });
+    assert.equal(delta(after, 'gatehouse_outpost_proxy_request_duration_seconds_count', { proxy }), answers, `${proxy} latency count`);
+    assert.equal(delta(after, 'gatehouse_outpost_proxy_request_duration_seconds_bucket', { proxy, le: '+Inf' }), answers);
+  }
+  assert.ok(delta(after, 'gatehouse_outpost_proxy_request_duration_seconds_sum', { proxy: 'nginx' }) > 0);
+  // The proxies' questions are the hot path: not in the general HTTP histogram.
   assert.equal(delta(after, 'gatehouse_main_request_duration_seconds_count', { route: '/outpost.goauthentik.io/auth/nginx' }), 0);
   assert.equal(delta(after, 'gatehouse_main_request_duration_seconds_count', { route: '/outpost.goauthentik.io/start', status: '302' }), 1);
 

@@ -33,8 +33,9 @@ export function parseExposition(text: string): Sample[] {
     const match = LINE.exec(line);
     if (!match) throw new Error(`not an exposition line: ${line}`);
     const raw = match[3] as string;
-    const value = raw === '+Inf' ? Number.POSITIVE_INFINITY : raw === '-Inf' ? Number.NEGATIVE_INFINITY : Number(raw);
-    if (Number.isNaN(value) && raw !== 'NaN') throw new Error(`bad value: ${line}`);
+    // Go's ParseFloat, which Prometheus uses, takes NaN and Inf in any case.
+    const value = /^\+?inf$/i.test(raw) ? Number.POSITIVE_INFINITY : /^-inf$/i.test(raw) ? Number.NEGATIVE_INFINITY : /^nan$/i.test(raw) ? Number.NaN : Number(raw);
+    if (Number.isNaN(value) && !/^nan$/i.test(raw)) throw new Error(`bad value: ${line}`);
     samples.push({ name: match[1] as string, labels: parseLabels(match[2] ?? ''), value });
   }
   return samples;

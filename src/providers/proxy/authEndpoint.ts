@@ -1,5 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { Metrics, ProxyKind } from '../../metrics/metrics.ts';
+import type { ForwardAuthOutcome, Metrics, ProxyKind } from '../../metrics/metrics.ts';
 import type { AccessLog } from './accessLog.ts';
 import { deniedPage, unknownHostPage } from './pages.ts';
 import type { ForwardAuthState } from './state.ts';
@@ -23,11 +23,13 @@ export async function answerProxy(
   reply: FastifyReply,
   metrics: Metrics | undefined,
 ): Promise<FastifyReply> {
+  const started = metrics ? performance.now() : 0;
+  const report = (outcome: ForwardAuthOutcome) => metrics?.forwardAuth(kind, outcome, (performance.now() - started) / 1000);
   reply.header('Cache-Control', 'no-store');
   const host = requestHost(request);
   const provider = await state.providerForHost(host);
   if (!provider) {
-    metrics?.forwardAuth(kind, 'unknown_host');
+    report('unknown_host');
     return unknownHostPage(reply, host);
   }
   const original = originalUrl(request);
@@ -36,7 +38,7 @@ export async function answerProxy(
     // Authentik's rule: domain mode matches the whole URL (it spans hosts), single mode the path.
     const subject = provider.mode === 'forward_domain' ? original.href : original.pathname;
     if (provider.skip.some((rule) => rule.test(subject))) {
-      metrics?.forwardAuth(kind, 'skipped');
+      report('skipped');
       return reply.status(200).send();
     }
   }
@@ -45,16 +47,16 @@ export async function answerProxy(
   const session = cookieValue ? await state.sessionFor(cookieValue) : null;
   const answer = session && session.providerId === provider.provider_id ? await state.answerFor(session.userId, provider, request.ip) : null;
   if (!answer) {
-    metrics?.forwardAuth(kind, 'unauthenticated');
+    report('unauthenticated');
     if (kind === 'nginx') return reply.status(401).send();
     const back = original?.href ?? `${provider.external_host}/`;
     return reply.redirect(`${provider.external_host}/outpost.goauthentik.io/start?rd=${encodeURIComponent(back)}`, 302);
   }
   if (!answer.allowed) {
-    metrics?.forwardAuth(kind, 'forbidden');
+    report('forbidden');
     return deniedPage(reply, provider.application_name);
   }
-  metrics?.forwardAuth(kind, 'allowed');
+  report('allowed');
   if (answer.applicationId) accessLog.record(answer.userId, answer.applicationId);
   return reply.status(200).headers(answer.headers).send();
 }
