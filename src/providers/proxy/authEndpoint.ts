@@ -7,6 +7,11 @@ import { originalUrl, requestHost } from './urls.ts';
 
 export type { ProxyKind };
 
+/** The answer's outcome and how long deciding it took (nothing at all when metrics are off). */
+function report(metrics: Metrics | undefined, kind: ProxyKind, outcome: ForwardAuthOutcome, started: number): void {
+  metrics?.forwardAuth(kind, outcome, (performance.now() - started) / 1000);
+}
+
 /**
  * The question a proxy asks on every request: may this browser through, and as whom?
  * 200 with the X-authentik-* headers; not signed in: 401 for Nginx (its error_page sends the
@@ -24,12 +29,11 @@ export async function answerProxy(
   metrics: Metrics | undefined,
 ): Promise<FastifyReply> {
   const started = metrics ? performance.now() : 0;
-  const report = (outcome: ForwardAuthOutcome) => metrics?.forwardAuth(kind, outcome, (performance.now() - started) / 1000);
   reply.header('Cache-Control', 'no-store');
   const host = requestHost(request);
   const provider = await state.providerForHost(host);
   if (!provider) {
-    report('unknown_host');
+    report(metrics, kind, 'unknown_host', started);
     return unknownHostPage(reply, host);
   }
   const original = originalUrl(request);
@@ -38,7 +42,7 @@ export async function answerProxy(
     // Authentik's rule: domain mode matches the whole URL (it spans hosts), single mode the path.
     const subject = provider.mode === 'forward_domain' ? original.href : original.pathname;
     if (provider.skip.some((rule) => rule.test(subject))) {
-      report('skipped');
+      report(metrics, kind, 'skipped', started);
       return reply.status(200).send();
     }
   }
@@ -47,16 +51,16 @@ export async function answerProxy(
   const session = cookieValue ? await state.sessionFor(cookieValue) : null;
   const answer = session && session.providerId === provider.provider_id ? await state.answerFor(session.userId, provider, request.ip) : null;
   if (!answer) {
-    report('unauthenticated');
+    report(metrics, kind, 'unauthenticated', started);
     if (kind === 'nginx') return reply.status(401).send();
     const back = original?.href ?? `${provider.external_host}/`;
     return reply.redirect(`${provider.external_host}/outpost.goauthentik.io/start?rd=${encodeURIComponent(back)}`, 302);
   }
   if (!answer.allowed) {
-    report('forbidden');
+    report(metrics, kind, 'forbidden', started);
     return deniedPage(reply, provider.application_name);
   }
-  report('allowed');
+  report(metrics, kind, 'allowed', started);
   if (answer.applicationId) accessLog.record(answer.userId, answer.applicationId);
   return reply.status(200).headers(answer.headers).send();
 }
