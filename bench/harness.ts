@@ -151,6 +151,14 @@ export async function stopChild(child: ChildProcess): Promise<void> {
 }
 
 /**
+ * Metrics on, as deployed (GATEHOUSE_LISTEN__METRICS defaults to :9300), on a port of each
+ * process's own; BENCH_METRICS=off measures without them (what the listener costs).
+ */
+export async function metricsAddress(): Promise<string> {
+  return process.env.BENCH_METRICS === 'off' ? 'off' : `${HOST}:${await freePort()}`;
+}
+
+/**
  * Spawns `node dist/src/cli.js <command>` directly (no shell or npm wrapper, so the pid is the
  * server's own), with its output going to a log file in workDir and its cwd there too (so no
  * .env of the project is picked up).
@@ -168,7 +176,7 @@ export async function startGatehouse(
   const spawnedAt = performance.now();
   const child = spawn(process.execPath, [...CHILD_NODE_FLAGS, CLI, command], {
     cwd: workDir,
-    env: gatehouseEnvironment({ ...settings, GATEHOUSE_LISTEN__HTTP: `${HOST}:${port}` }),
+    env: gatehouseEnvironment({ GATEHOUSE_LISTEN__METRICS: await metricsAddress(), ...settings, GATEHOUSE_LISTEN__HTTP: `${HOST}:${port}` }),
     stdio: ['ignore', output, output],
   });
   closeSync(output);

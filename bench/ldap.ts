@@ -16,6 +16,7 @@ import {
   type Cleanup,
   createBenchStorage,
   freePort,
+  metricsAddress,
   HOST,
   log,
   randomText,
@@ -207,6 +208,7 @@ await runBench({
         GATEHOUSE_LOG_LEVEL: 'warn',
         GATEHOUSE_LISTEN__LDAP: `${HOST}:${ldapPort}`,
         GATEHOUSE_LISTEN__LDAPS: `${HOST}:${await freePort()}`,
+        GATEHOUSE_LISTEN__METRICS: await metricsAddress(),
       },
       stdio: 'ignore',
     });

@@ -2,6 +2,8 @@ import type { Logger } from 'pino';
 import { usesPostgres } from './config/load.ts';
 import { publicUrl } from './config/publicUrl.ts';
 import type { Config } from './config/schema.ts';
+import type { MetricsListener } from './metrics/server.ts';
+import type { LdapOutpost } from './outposts/ldap/outpost.ts';
 import type { Runtime } from './runtime.ts';
 import { startIdleCollector } from './web/idleCollector.ts';
 
@@ -17,6 +19,26 @@ const startEmbeddedLdap: typeof import('./providers/ldap/embedded.ts').startEmbe
   (await import('./providers/ldap/embedded.ts')).startEmbeddedLdap(...args);
 const startStandaloneOutpost: typeof import('./outposts/ldap/run.ts').startStandaloneOutpost = async (...args) =>
   (await import('./outposts/ldap/run.ts')).startStandaloneOutpost(...args);
+
+/**
+ * The Prometheus listener, opened first so that a taken port stops the process before it
+ * migrates or serves anything; prom-client is loaded only when metrics are on.
+ */
+async function startMetrics(config: Config, logger: Logger, command: 'all' | 'server' | 'worker' | 'ldap'): Promise<MetricsListener | null> {
+  if (!config.listen.metrics) return null;
+  return (await import('./metrics/server.ts')).startMetricsListener(config.listen.metrics, logger, command);
+}
+
+async function addMetricGauges(listener: MetricsListener | null, runtime: Runtime, parts: { sessions: boolean; worker: boolean }) {
+  if (!listener) return;
+  const { registry } = listener.metrics;
+  (await import('./metrics/storageGauges.ts')).registerStorageGauges(registry, runtime.deps, { sessions: parts.sessions });
+  if (parts.worker) (await import('./metrics/workerGauges.ts')).registerWorkerGauges(registry, runtime.deps);
+}
+
+async function addLdapGauges(listener: MetricsListener | null, outposts: () => LdapOutpost[]) {
+  if (listener) (await import('./metrics/ldapGauges.ts')).registerLdapGauges(listener.metrics.registry, outposts);
+}
 
 /** Stops cleanly on SIGTERM/SIGINT: stop taking requests, finish the ones in flight, close pools. */
 function onShutdown(logger: Logger, stop: () => Promise<void>) {
@@ -52,17 +74,26 @@ async function serveHttp(config: Config, logger: Logger, runtime: Runtime) {
 }
 
 export async function runAll(config: Config, logger: Logger) {
-  const runtime = await openRuntime(config, logger, { isEmbeddedAllowed: true, runMigrations: true, runBootstrap: true });
+  const metricsListener = await startMetrics(config, logger, 'all');
+  const runtime = await openRuntime(config, logger, {
+    isEmbeddedAllowed: true,
+    runMigrations: true,
+    runBootstrap: true,
+    ...(metricsListener ? { metrics: metricsListener.metrics } : {}),
+  });
+  await addMetricGauges(metricsListener, runtime, { sessions: true, worker: true });
   const stopJobs = await startJobs(config, runtime.deps, logger, runtime.secretKey);
   const blueprints = await startBlueprintFolder(config, logger, runtime.deps);
   const app = await serveHttp(config, logger, runtime);
   const ldap = await startEmbeddedLdap(config, logger, runtime.deps);
+  await addLdapGauges(metricsListener, ldap.outposts);
   onShutdown(logger, async () => {
     await ldap.stop();
     await blueprints.stop();
     await app.close();
     await stopJobs();
     await runtime.close();
+    await metricsListener?.close();
   });
   const storage = usesPostgres(config) ? 'Postgres' : `embedded storage in ${config.data_dir}`;
   const { hasActiveSuperuser } = await import('./store/users.ts');
@@ -73,30 +104,51 @@ export async function runAll(config: Config, logger: Logger) {
 }
 
 export async function runServer(config: Config, logger: Logger) {
-  const runtime = await openRuntime(config, logger, { isEmbeddedAllowed: false, runMigrations: true, runBootstrap: true });
+  const metricsListener = await startMetrics(config, logger, 'server');
+  const runtime = await openRuntime(config, logger, {
+    isEmbeddedAllowed: false,
+    runMigrations: true,
+    runBootstrap: true,
+    ...(metricsListener ? { metrics: metricsListener.metrics } : {}),
+  });
+  await addMetricGauges(metricsListener, runtime, { sessions: true, worker: false });
   const blueprints = await startBlueprintFolder(config, logger, runtime.deps);
   const app = await serveHttp(config, logger, runtime);
   onShutdown(logger, async () => {
     await blueprints.stop();
     await app.close();
     await runtime.close();
+    await metricsListener?.close();
   });
 }
 
 export async function runWorker(config: Config, logger: Logger) {
-  const runtime = await openRuntime(config, logger, { isEmbeddedAllowed: false, runMigrations: true, runBootstrap: false });
+  const metricsListener = await startMetrics(config, logger, 'worker');
+  const runtime = await openRuntime(config, logger, {
+    isEmbeddedAllowed: false,
+    runMigrations: true,
+    runBootstrap: false,
+    ...(metricsListener ? { metrics: metricsListener.metrics } : {}),
+  });
+  await addMetricGauges(metricsListener, runtime, { sessions: false, worker: true });
   const stopJobs = await startJobs(config, runtime.deps, logger, runtime.secretKey);
   logger.info('worker_started');
   onShutdown(logger, async () => {
     await stopJobs();
     await runtime.close();
+    await metricsListener?.close();
   });
 }
 
 /** `gatehouse ldap`: the LDAP outpost alone; it reaches the core over HTTP with its token. */
 export async function runLdap(config: Config, logger: Logger) {
-  const outpost = await startStandaloneOutpost(config, logger);
-  onShutdown(logger, () => outpost.stop());
+  const metricsListener = await startMetrics(config, logger, 'ldap');
+  const { outpost, stop } = await startStandaloneOutpost(config, logger, metricsListener?.metrics);
+  await addLdapGauges(metricsListener, () => [outpost]);
+  onShutdown(logger, async () => {
+    await stop();
+    await metricsListener?.close();
+  });
 }
 
 export async function runMigrate(config: Config, logger: Logger) {

@@ -14,6 +14,7 @@ import type { CoreDeps } from './core/context.ts';
 import { SecretBox } from './core/crypto.ts';
 import { type Database, openPglite, openPostgres } from './store/db.ts';
 import { LOCK_KEYS, withAdvisoryLock } from './store/locks.ts';
+import type { Metrics } from './metrics/metrics.ts';
 import { migrate } from './store/migrate.ts';
 import { openJobQueue } from './worker/start.ts';
 
@@ -103,6 +104,8 @@ export interface RuntimeOptions {
   isEmbeddedAllowed: boolean;
   runMigrations: boolean;
   runBootstrap: boolean;
+  /** Where this process reports what it does (absent: metrics off). */
+  metrics?: Metrics;
 }
 
 export async function openRuntime(config: Config, logger: Logger, options: RuntimeOptions): Promise<Runtime> {
@@ -144,6 +147,7 @@ export async function openRuntime(config: Config, logger: Logger, options: Runti
     rateLimits: config.rate_limits,
     now: () => new Date(),
     jobs: await openJobQueue(config, db, logger, { install: options.runMigrations }),
+    ...(options.metrics ? { metrics: options.metrics } : {}),
   };
   if (options.runMigrations) {
     await withAdvisoryLock(db, LOCK_KEYS.bootstrap, () => ensureDefaultFlows(deps));

@@ -3,17 +3,26 @@ import { z } from 'zod';
 // Every setting Gatehouse reads, as GATEHOUSE_<SECTION>__<KEY> in the environment. The nesting
 // mirrors Authentik's AUTHENTIK_* names so an operator's habits carry over.
 
+const HOST_PORT = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]*):\d{1,5}$/;
+const HOST_PORT_MESSAGE = 'expected HOST:PORT, e.g. 127.0.0.1:9000 or :9000';
+
+function parseHostPort(value: string, ctx: z.RefinementCtx): { host: string; port: number } {
+  const cut = value.lastIndexOf(':');
+  const port = Number(value.slice(cut + 1));
+  if (port < 1 || port > 65535) ctx.addIssue({ code: 'custom', message: 'expected a port from 1 to 65535' });
+  const host = value.slice(0, cut).replace(/^\[|\]$/g, '') || '0.0.0.0';
+  return { host, port };
+}
+
 const listenAddress = (defaultPort: number) =>
+  z.string().regex(HOST_PORT, HOST_PORT_MESSAGE).transform(parseHostPort).prefault(`127.0.0.1:${defaultPort}`);
+
+/** A listener an operator may turn off with the word "off" (null then). */
+const optionalListenAddress = (defaultPort: number) =>
   z
     .string()
-    .regex(/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]*):\d{1,5}$/, 'expected HOST:PORT, e.g. 127.0.0.1:9000 or :9000')
-    .transform((value, ctx) => {
-      const cut = value.lastIndexOf(':');
-      const port = Number(value.slice(cut + 1));
-      if (port < 1 || port > 65535) ctx.addIssue({ code: 'custom', message: 'expected a port from 1 to 65535' });
-      const host = value.slice(0, cut).replace(/^\[|\]$/g, '') || '0.0.0.0';
-      return { host, port };
-    })
+    .refine((value) => value === 'off' || HOST_PORT.test(value), `${HOST_PORT_MESSAGE}, or off`)
+    .transform((value, ctx) => (value === 'off' ? null : parseHostPort(value, ctx)))
     .prefault(`127.0.0.1:${defaultPort}`);
 
 const port = (fallback: number) => z.coerce.number().int().min(1).max(65535).default(fallback);
@@ -73,7 +82,8 @@ export const configSchema = z.strictObject({
       https: listenAddress(9443),
       ldap: listenAddress(3389),
       ldaps: listenAddress(6636),
-      metrics: listenAddress(9300),
+      // Prometheus /metrics, kept off the public port; "off" serves none.
+      metrics: optionalListenAddress(9300),
       // Authentik's default: X-Forwarded-* is believed only from these peers.
       trusted_proxy_cidrs: z
         .string()

@@ -2,6 +2,7 @@ import { DEFAULT_RATE_LIMITS, type RateLimits } from '../config/schema.ts';
 import type { SecretBox } from './crypto.ts';
 import type { Cache } from '../cache/cache.ts';
 import type { Database } from '../store/db.ts';
+import type { Metrics } from '../metrics/metrics.ts';
 import type { JobQueue } from '../worker/queue.ts';
 
 /** Who is acting, from where: every audited change carries one. */
@@ -39,6 +40,8 @@ export interface CoreDeps {
   jobs?: JobQueue;
   /** GATEHOUSE_RATE_LIMITS__*; the defaults when absent (some tests). */
   rateLimits?: RateLimits;
+  /** Prometheus counters (GATEHOUSE_LISTEN__METRICS); absent when metrics are off. */
+  metrics?: Metrics;
 }
 
 export const rateLimitsOf = (deps: Pick<CoreDeps, 'rateLimits'>): RateLimits => deps.rateLimits ?? DEFAULT_RATE_LIMITS;

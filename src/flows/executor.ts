@@ -75,6 +75,10 @@ function contextFor(run: Run, stage: StageRow, config: unknown): StageContext {
         action,
         { ...details, context: { flow: run.flow.slug, stage: stage.name, ...details.context } },
       );
+      if (action === 'login' || action === 'login_failed') {
+        const reason = typeof details.context?.reason === 'string' ? details.context.reason : '';
+        run.deps.metrics?.login(run.flow.slug, stage.name, action === 'login' ? 'succeeded' : 'failed', reason);
+      }
     },
     scratch<T extends Record<string, unknown>>() {
       run.state.scratch[stage.id] ??= {};

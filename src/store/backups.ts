@@ -113,3 +113,27 @@ export async function dropDatabase(db: Queryable, name: string): Promise<void> {
   if (!/^gatehouse_restore_check_[a-f0-9]{12}$/.test(name)) throw new Error('unexpected scratch database name');
   await db.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
 }
+
+export interface BackupTimes {
+  lastRunAt: Date | null;
+  isLastVerified: boolean | null;
+  lastSizeBytes: number | null;
+  lastSuccessAt: Date | null;
+}
+
+/** What the metrics listener reports about backups, whichever process (worker or `gatehouse backup`) ran them. */
+export async function findBackupTimes(db: Queryable): Promise<BackupTimes> {
+  const { rows } = await db.query<{ last_run_at: Date | null; is_verified: boolean | null; size_bytes: number | null; last_success_at: Date | null }>(
+    `SELECT last.started_at AS last_run_at, last.is_verified, last.size_bytes::float8 AS size_bytes,
+            (SELECT max(started_at) FROM backup_runs WHERE is_verified) AS last_success_at
+     FROM (SELECT 1) AS one
+     LEFT JOIN LATERAL (SELECT started_at, is_verified, size_bytes FROM backup_runs ORDER BY id DESC LIMIT 1) AS last ON true`,
+  );
+  const row = rows[0];
+  return {
+    lastRunAt: row?.last_run_at ?? null,
+    isLastVerified: row?.is_verified ?? null,
+    lastSizeBytes: row?.size_bytes ?? null,
+    lastSuccessAt: row?.last_success_at ?? null,
+  };
+}

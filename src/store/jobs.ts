@@ -99,3 +99,27 @@ export async function unlockJobsOfSilentWorkers(tx: Queryable, staleSeconds: num
   if (workerIds.length > 0) await tx.query('SELECT graphile_worker.force_unlock_workers($1::text[])', [workerIds]);
   return rows.map((r) => r.process_id);
 }
+
+export type JobState = 'queued' | 'scheduled' | 'running' | 'failed';
+export interface JobCount {
+  task: string;
+  state: JobState;
+  count: number;
+}
+
+// queued: due and waiting for a worker; scheduled: not due yet; running: locked by a worker;
+// failed: out of attempts, kept for an operator to look at.
+const JOB_STATE = `CASE WHEN locked_at IS NOT NULL THEN 'running'
+                        WHEN attempts >= max_attempts THEN 'failed'
+                        WHEN run_at > now() THEN 'scheduled'
+                        ELSE 'queued' END`;
+
+/** Jobs by task and state, from graphile-worker's jobs view (Postgres) or the embedded jobs table. */
+export async function countJobsByState(db: Queryable, queue: 'graphile' | 'local'): Promise<JobCount[]> {
+  const sql =
+    queue === 'graphile'
+      ? `SELECT task_identifier AS task, ${JOB_STATE} AS state, count(*)::int AS count FROM graphile_worker.jobs GROUP BY 1, 2`
+      : `SELECT task, ${JOB_STATE} AS state, count(*)::int AS count FROM jobs GROUP BY 1, 2`;
+  const { rows } = await db.query<JobCount>(sql);
+  return rows;
+}

@@ -60,3 +60,9 @@ export async function touchUserSession(db: Queryable, hash: Buffer): Promise<voi
     [hash],
   );
 }
+
+/** Signed-in browser sessions not yet expired (the metrics gauge). */
+export async function countLiveUserSessions(db: Queryable): Promise<number> {
+  const { rows } = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM user_sessions WHERE expires > now()');
+  return rows[0]?.n ?? 0;
+}

@@ -41,7 +41,7 @@ import type { Config } from '../config/schema.ts';
 import type { CoreDeps } from '../core/context.ts';
 import { redactUrl } from '../log.ts';
 import { oauth2Routes } from '../providers/oauth2/routes.ts';
-import { proxyRoutes } from '../providers/proxy/routes.ts';
+import { PROXY_QUESTIONS, proxyRoutes } from '../providers/proxy/routes.ts';
 import { samlRoutes } from '../providers/saml/routes.ts';
 import { findInstallationId } from '../store/users.ts';
 import { resolveCaller, toActor } from './authentication.ts';
@@ -96,11 +96,17 @@ export async function buildApp({ config, deps, logger }: AppOptions): Promise<Fa
   app.addHook('onRequest', async (request, reply) => {
     reply.header('X-Request-Id', request.id);
   });
+  const { metrics } = deps;
   app.addHook('onResponse', async (request, reply) => {
     request.log.info(
       { method: request.method, url: redactUrl(request.url), status: reply.statusCode, ms: Math.round(reply.elapsedTime), ip: request.ip },
       'request',
     );
+    // The route pattern (/api/v3/core/users/:id/), never the URL: bounded labels, no names or
+    // tokens. Forward auth's questions (6-8k a second) have their own counter: a histogram
+    // observation costs microseconds (label hashing), a counter slot nanoseconds.
+    const route = request.routeOptions.url ?? 'unmatched';
+    if (metrics && !PROXY_QUESTIONS.has(route)) metrics.httpRequest(request.method, route, reply.statusCode, reply.elapsedTime / 1000);
   });
 
   await app.register(cookie);

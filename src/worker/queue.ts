@@ -4,13 +4,8 @@ import type { Queryable } from '../store/db.ts';
 // on Postgres (graphileQueue.ts) or the embedded runner on PGlite (localQueue.ts); both run the
 // same handlers (tasks.ts).
 
-export type TaskName =
-  | 'send_email'
-  | 'send_recovery_email'
-  | 'send_verification_email'
-  | 'send_sign_in_notice'
-  | 'sweep'
-  | 'backup';
+export const TASK_NAMES = ['send_email', 'send_recovery_email', 'send_verification_email', 'send_sign_in_notice', 'sweep', 'backup'] as const;
+export type TaskName = (typeof TASK_NAMES)[number];
 
 export interface EnqueueOptions {
   /** Not before this time. */

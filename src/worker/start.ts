@@ -1,12 +1,13 @@
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.ts';
 import type { CoreDeps } from '../core/context.ts';
+import type { Metrics } from '../metrics/metrics.ts';
 import type { Database } from '../store/db.ts';
 import { installGraphileSchema, openGraphileQueue, startGraphileRunner } from './graphileQueue.ts';
 import { type JobRunner, type LocalQueue, openLocalQueue, startLocalRunner } from './localQueue.ts';
 import type { JobQueue } from './queue.ts';
 import { crontabOf, startLocalScheduler } from './schedule.ts';
-import { buildWorkerServices } from './services.ts';
+import { buildWorkerServices, type TaskHandler } from './services.ts';
 import { TASKS } from './tasks.ts';
 
 /** The queue for this process: graphile-worker on Postgres (its schema installed when migrating), else the embedded one. */
@@ -16,6 +17,26 @@ export async function openJobQueue(config: Config, db: Database, logger: Logger,
   if (db.kind === 'pglite') return openLocalQueue(db, flags);
   if (options.install) await installGraphileSchema(db, logger);
   return openGraphileQueue(db, flags);
+}
+
+/** Each handler timed and counted by outcome (both runners call the handlers, so both are measured). */
+function measured(handlers: Record<string, TaskHandler>, metrics: Metrics | undefined): Record<string, TaskHandler> {
+  if (!metrics) return handlers;
+  return Object.fromEntries(
+    Object.entries(handlers).map(([task, handler]) => [
+      task,
+      async (payload, services, job) => {
+        const started = performance.now();
+        try {
+          await handler(payload, services, job);
+          metrics.job(task, 'succeeded', (performance.now() - started) / 1000);
+        } catch (error) {
+          metrics.job(task, 'failed', (performance.now() - started) / 1000);
+          throw error;
+        }
+      },
+    ]),
+  );
 }
 
 /**
@@ -28,13 +49,14 @@ export async function startJobs(config: Config, deps: CoreDeps, logger: Logger, 
   if (!queue) throw new Error('no job queue in this runtime');
   const services = buildWorkerServices(config, deps, logger, secretKey);
   const crontab = crontabOf(config);
+  const handlers = measured(TASKS, deps.metrics);
   let runner: JobRunner;
   let stopScheduler = () => {};
   if (queue.kind === 'graphile') {
-    runner = await startGraphileRunner(deps.db, TASKS, services, { concurrency: config.worker.concurrency, crontab });
+    runner = await startGraphileRunner(deps.db, handlers, services, { concurrency: config.worker.concurrency, crontab });
   } else {
     // PGlite has one connection: more loops than two only queue up behind it.
-    runner = await startLocalRunner(queue as LocalQueue, TASKS, services, Math.min(config.worker.concurrency, 2));
+    runner = await startLocalRunner(queue as LocalQueue, handlers, services, Math.min(config.worker.concurrency, 2));
     stopScheduler = startLocalScheduler(queue, crontab, logger);
   }
   await queue.enqueue('sweep', {}, { jobKey: 'sweep', maxAttempts: 3 });

@@ -12,7 +12,7 @@ test('defaults give the embedded setup on 127.0.0.1:9000 and Authentik\'s listen
   assert.equal(config.listen.https.port, 9443);
   assert.equal(config.listen.ldap.port, 3389);
   assert.equal(config.listen.ldaps.port, 6636);
-  assert.equal(config.listen.metrics.port, 9300);
+  assert.deepEqual(config.listen.metrics, { host: '127.0.0.1', port: 9300 });
   assert.equal(config.postgresql.host, undefined);
   assert.equal(config.redis.host, undefined);
   assert.equal(config.events.retention_days, 365);
@@ -39,11 +39,18 @@ test('nested variables use a double underscore, as Authentik\'s do', () => {
   assert.equal(config.events.retention_days, 30);
 });
 
+test('the metrics listener takes HOST:PORT, or off to serve no metrics', () => {
+  assert.deepEqual(loadConfig({ GATEHOUSE_LISTEN__METRICS: ':9301' }, null).listen.metrics, { host: '0.0.0.0', port: 9301 });
+  assert.equal(loadConfig({ GATEHOUSE_LISTEN__METRICS: 'off' }, null).listen.metrics, null);
+});
+
 test('a bad or unknown variable stops start-up with one line naming it', () => {
   const cases: Array<[Record<string, string>, RegExp]> = [
     [{ GATEHOUSE_POSTGRESQL__PORT: 'abc' }, /^GATEHOUSE_POSTGRESQL__PORT: expected a number$/],
     [{ GATEHOUSE_POSTGRESQL__PORT: '70000' }, /^GATEHOUSE_POSTGRESQL__PORT: /],
     [{ GATEHOUSE_LISTEN__HTTP: 'nine-thousand' }, /^GATEHOUSE_LISTEN__HTTP: expected HOST:PORT/],
+    [{ GATEHOUSE_LISTEN__METRICS: 'disabled' }, /^GATEHOUSE_LISTEN__METRICS: expected HOST:PORT, e\.g\. 127\.0\.0\.1:9000 or :9000, or off$/],
+    [{ GATEHOUSE_LISTEN__HTTP: 'off' }, /^GATEHOUSE_LISTEN__HTTP: expected HOST:PORT/],
     [{ GATEHOUSE_REDIS__TLS: 'maybe' }, /^GATEHOUSE_REDIS__TLS: expected true or false$/],
     [{ GATEHOUSE_POSTGRES__HOST: 'typo' }, /^GATEHOUSE_POSTGRES: unknown setting$/],
     [{ GATEHOUSE_REDIS__HOTS: 'typo' }, /^GATEHOUSE_REDIS__HOTS: unknown setting$/],

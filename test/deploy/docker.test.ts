@@ -232,6 +232,18 @@ describe('deployment files', () => {
       assert.match(healthTest(server), /http:\/\/127\.0\.0\.1:9000\/-\/health\/live\//);
     });
 
+    test('every Gatehouse process publishes its metrics listener, on loopback only', () => {
+      const metricsPort = loadConfig(dockerEnvironment(), null).listen.metrics?.port;
+      const published: string[] = [];
+      for (const [name, service] of gatehouseServices) {
+        const metrics = (service.ports ?? []).map(String).filter((p) => Number(p.split(':').at(-1)) === metricsPort);
+        assert.equal(metrics.length, 1, `${name} publishes port ${metricsPort}`);
+        assert.match(metrics[0] as string, /^127\.0\.0\.1:\d+:\d+$/, `${name}: metrics stay off the internet`);
+        published.push((metrics[0] as string).split(':')[1] as string);
+      }
+      assert.equal(new Set(published).size, published.length, 'each on a host port of its own');
+    });
+
     test('Gatehouse services without an HTTP listener disable the image health check', () => {
       for (const [name, service] of gatehouseServices) {
         const serves = ['server', 'all'].includes(commandOf(service)[0] ?? '');
@@ -292,8 +304,9 @@ describe('deployment files', () => {
       assert.ok(instructions(finalStage, 'VOLUME').some((v) => /(^|["\s[])\/data\b/.test(v)), 'VOLUME /data');
       const exposed = exposedPorts();
       for (const listener of ['http', 'https', 'ldap', 'ldaps', 'metrics'] as const) {
-        assert.deepEqual(config.listen[listener], { host: '0.0.0.0', port: DEFAULTS.listen[listener].port }, listener);
-        assert.ok(exposed.includes(config.listen[listener].port), `EXPOSE ${config.listen[listener].port} (${listener})`);
+        const port = DEFAULTS.listen[listener]?.port;
+        assert.deepEqual(config.listen[listener], { host: '0.0.0.0', port }, listener);
+        assert.ok(exposed.includes(port ?? 0), `EXPOSE ${port} (${listener})`);
       }
     });
 

@@ -71,7 +71,7 @@ test('ports and probes are the ones Gatehouse serves', () => {
   const config = loadConfig({}, null);
   const server = containerOf('gatehouse-server');
   assert.equal(server.ports?.find((p) => p.name === 'http')?.containerPort, config.listen.http.port);
-  assert.equal(server.ports?.find((p) => p.name === 'metrics')?.containerPort, config.listen.metrics.port);
+  assert.equal(server.ports?.find((p) => p.name === 'metrics')?.containerPort, config.listen.metrics?.port);
   assert.equal(server.readinessProbe?.httpGet?.path, '/-/health/ready/');
   assert.equal(server.livenessProbe?.httpGet?.path, '/-/health/live/');
   const ldap = containerOf('gatehouse-ldap');
@@ -82,4 +82,22 @@ test('ports and probes are the ones Gatehouse serves', () => {
   assert.equal(environmentOf(ldap).GATEHOUSE_HOST, 'http://gatehouse-server.gatehouse.svc.cluster.local:9000', 'the outpost reaches the core through that Service');
   const serverSpec = deployments.find((d) => d.metadata.name === 'gatehouse-server')?.spec as { replicas?: number } | undefined;
   assert.ok((serverSpec?.replicas ?? 0) > 1, 'several server replicas');
+});
+
+test('every process is scraped on its metrics port, which no Service (and so no Ingress) exposes', () => {
+  const metricsPort = loadConfig({ GATEHOUSE_LISTEN__METRICS: '0.0.0.0:9300' }, null).listen.metrics?.port;
+  assert.equal(metricsPort, loadConfig({}, null).listen.metrics?.port, 'the default port');
+  for (const deployment of deployments) {
+    const template = (deployment.spec as { template: { metadata: { annotations?: Record<string, string> }; spec: { containers: Container[] } } }).template;
+    const annotations = template.metadata.annotations ?? {};
+    assert.equal(annotations['prometheus.io/scrape'], 'true', `${deployment.metadata.name} is scraped`);
+    assert.equal(annotations['prometheus.io/path'], '/metrics');
+    assert.equal(Number(annotations['prometheus.io/port']), metricsPort, `${deployment.metadata.name} scrape port`);
+    const container = template.spec.containers[0] as Container;
+    assert.equal(container.ports?.find((p) => p.name === 'metrics')?.containerPort, metricsPort, `${deployment.metadata.name} names its metrics port`);
+  }
+  for (const service of docs.filter((d) => d.kind === 'Service')) {
+    const ports = (service.spec as { ports: Array<{ port: number; targetPort: string | number }> }).ports;
+    for (const port of ports) assert.ok(port.targetPort !== 'metrics' && port.targetPort !== metricsPort && port.port !== metricsPort, `${service.metadata.name} does not expose metrics`);
+  }
 });

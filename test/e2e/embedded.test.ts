@@ -4,11 +4,14 @@ import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import { Jar } from '../providers/harness.ts';
 import { freePort, type RunningGatehouse, runGatehouse, startGatehouse, waitFor } from '../support/processes.ts';
+import { scrape, sumOf } from '../support/prometheus.ts';
 
 const TOKEN = 'embedded-bootstrap-token-0123456789';
 const dataDir = mkdtempSync(join(tmpdir(), 'gh-embedded-'));
 let port: number;
+let metricsPort: number;
 let env: Record<string, string>;
 let server: RunningGatehouse;
 
@@ -21,9 +24,11 @@ const api = (method: string, path: string, body?: unknown) =>
 
 before(async () => {
   port = await freePort();
+  metricsPort = await freePort();
   env = {
     GATEHOUSE_DATA_DIR: dataDir,
     GATEHOUSE_LISTEN__HTTP: `127.0.0.1:${port}`,
+    GATEHOUSE_LISTEN__METRICS: `127.0.0.1:${metricsPort}`,
     GATEHOUSE_BOOTSTRAP_PASSWORD: 'Embedded-Admin-1!',
     GATEHOUSE_BOOTSTRAP_EMAIL: 'admin@example.com',
     GATEHOUSE_BOOTSTRAP_TOKEN: TOKEN,
@@ -55,8 +60,42 @@ test("the seed guide's curl call works against it", async () => {
   assert.equal(list.pagination.count, 1);
 });
 
+test('one metrics listener serves what the server, the worker and the LDAP outposts of `gatehouse all` do', async () => {
+  const before = (await scrape(metricsPort)).samples;
+  const jar = new Jar(`http://127.0.0.1:${port}`);
+  assert.equal(await jar.signIn('akadmin', 'not-the-password', '/if/user/'), '');
+  assert.equal(await jar.signIn('akadmin', 'Embedded-Admin-1!', '/if/user/'), '/if/user/');
+  const unknown = await fetch(`http://127.0.0.1:${port}/outpost.goauthentik.io/auth/caddy`, { headers: { 'x-forwarded-host': 'nowhere.example' } });
+  assert.equal(unknown.status, 400);
+  let after = before;
+  const deadline = Date.now() + 10_000;
+  // The sweep queued at start may still be running on a slow machine.
+  while (Date.now() < deadline) {
+    after = (await scrape(metricsPort)).samples;
+    if (sumOf(after, 'gatehouse_worker_job_duration_seconds_count', { task: 'sweep', outcome: 'succeeded' }) >= 1) break;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  const delta = (name: string, labels: Record<string, string>) => sumOf(after, name, labels) - sumOf(before, name, labels);
+  const flow = 'default-authentication-flow';
+  assert.equal(delta('gatehouse_flows_logins_total', { flow, outcome: 'failed', reason: 'invalid_credentials' }), 1);
+  assert.equal(delta('gatehouse_flows_logins_total', { flow, outcome: 'succeeded' }), 1);
+  assert.equal(delta('gatehouse_outpost_proxy_requests_total', { proxy: 'caddy', outcome: 'unknown_host' }), 1);
+  assert.ok(delta('gatehouse_main_request_duration_seconds_count', { route: '/api/v3/flows/executor/:slug/', method: 'POST' }) >= 4);
+  assert.ok(sumOf(after, 'gatehouse_worker_job_duration_seconds_count', { task: 'sweep', outcome: 'succeeded' }) >= 1, 'the in-process runner is measured');
+  assert.equal(sumOf(after, 'gatehouse_info', { command: 'all' }), 1);
+  assert.equal(sumOf(after, 'gatehouse_db_up'), 1, 'PGlite answers');
+  assert.equal(sumOf(after, 'gatehouse_sessions_active'), 1);
+  assert.equal(sumOf(after, 'gatehouse_backup_last_success_timestamp_seconds'), 0, 'no backup yet');
+  const names = new Set(after.map((s) => s.name));
+  for (const name of ['gatehouse_worker_jobs', 'gatehouse_outpost_ldap_outposts', 'process_resident_memory_bytes', 'nodejs_eventloop_lag_p99_seconds']) {
+    assert.ok(names.has(name), name);
+  }
+  assert.ok(!names.has('gatehouse_redis_up') && !names.has('gatehouse_db_pool_connections'), 'no Redis, no Postgres pool');
+  assert.equal((await fetch(`http://127.0.0.1:${port}/metrics`)).status, 404, 'not on the public port');
+});
+
 test('a second process on the same data dir refuses to start, naming the reason', async () => {
-  const second = await runGatehouse(['all'], { ...env, GATEHOUSE_LISTEN__HTTP: `127.0.0.1:${await freePort()}` });
+  const second = await runGatehouse(['all'], { ...env, GATEHOUSE_LISTEN__HTTP: `127.0.0.1:${await freePort()}`, GATEHOUSE_LISTEN__METRICS: 'off' });
   assert.equal(second.code, 78);
   assert.match(second.output, /GATEHOUSE_DATA_DIR: .* is in use by another Gatehouse process/);
 });

@@ -22,11 +22,15 @@ export interface RunningGatehouse {
   stop(): Promise<number | null>;
 }
 
-/** Starts bin/gatehouse with only the given environment (plus PATH/HOME), as an operator would. */
+/**
+ * Starts bin/gatehouse with only the given environment (plus PATH/HOME), as an operator would.
+ * Metrics are off unless the test sets GATEHOUSE_LISTEN__METRICS: processes started side by side
+ * would all want the default :9300 (test/e2e/metrics.test.ts turns them on).
+ */
 export function startGatehouse(args: string[], env: Record<string, string>, port?: number, bin = BIN): RunningGatehouse {
   const child = spawn(bin, args, {
     cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env },
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', GATEHOUSE_LISTEN__METRICS: 'off', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

@@ -1,6 +1,7 @@
 import type { Socket } from 'node:net';
 import { type SecureContext, TLSSocket } from 'node:tls';
 import type { Logger } from 'pino';
+import type { Metrics } from '../../metrics/metrics.ts';
 import { BerError, elementSize } from './ber.ts';
 import { handleMessage, type SessionState } from './operations.ts';
 import type { LdapOutpost } from './outpost.ts';
@@ -16,6 +17,7 @@ export interface ConnectionOptions {
   secureContext: SecureContext | null;
   maxMessageBytes: number;
   idleTimeoutMs: number;
+  metrics?: Pick<Metrics, 'ldapRequest'> | undefined;
 }
 
 const MAX_QUEUED = 64;
@@ -88,7 +90,7 @@ export function serveConnection(raw: Socket, options: ConnectionOptions, isTls: 
           close({ code: ResultCode.protocolError, message: error instanceof BerError ? error.message : 'Malformed message.' });
           return;
         }
-        const outcome = await handleMessage(message, state, { outposts: options.outposts(), write, drained, canStartTls: startTls });
+        const outcome = await handleMessage(message, state, { outposts: options.outposts(), write, drained, canStartTls: startTls, metrics: options.metrics });
         if (outcome === 'close') close();
         else if (outcome === 'starttls') upgrade();
       }

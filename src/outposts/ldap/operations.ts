@@ -1,3 +1,4 @@
+import type { Metrics } from '../../metrics/metrics.ts';
 import { bindThroughCore } from './bind.ts';
 import { CoreUnavailable } from './coreClient.ts';
 import type { DirectoryTree } from './directory.ts';
@@ -33,6 +34,8 @@ export interface OperationContext {
   /** Resolves once the client has taken what was written (so a slow reader bounds our buffers). */
   drained: () => Promise<void>;
   canStartTls: () => boolean;
+  /** Where binds and searches are counted (absent: metrics off). */
+  metrics?: Pick<Metrics, 'ldapRequest'>;
 }
 
 export type Outcome = 'continue' | 'close' | 'starttls';
@@ -53,19 +56,35 @@ function findBindTarget(outposts: LdapOutpost[], dn: string): { outpost: LdapOut
   return null;
 }
 
+const RESULT_NAMES = new Map<number, string>(Object.entries(ResultCode).map(([name, code]) => [code, name]));
+
+/** Counts one bind or search by its LDAP result, and how long the answer took. */
+function observe(ctx: OperationContext, type: 'bind' | 'search', code: number, started: number): void {
+  ctx.metrics?.ldapRequest(type, RESULT_NAMES.get(code) ?? 'other', (performance.now() - started) / 1000);
+}
+
 async function bind(message: Message & { request: { op: 'bind' } }, state: SessionState, ctx: OperationContext): Promise<Outcome> {
-  const { request, id } = message;
+  const started = performance.now();
+  const { code, message: text } = await decideBind(message, state, ctx);
+  observe(ctx, 'bind', code, started);
+  return reply(ctx, bindResponse(message.id, code, text));
+}
+
+type BindAnswer = { code: number; message?: string };
+
+async function decideBind(message: Message & { request: { op: 'bind' } }, state: SessionState, ctx: OperationContext): Promise<BindAnswer> {
+  const { request } = message;
   state.bound = null;
-  if (request.version !== 3) return reply(ctx, bindResponse(id, ResultCode.protocolError, 'Only LDAPv3 is supported.'));
-  if (request.isSasl) return reply(ctx, bindResponse(id, ResultCode.authMethodNotSupported, 'Only simple binds are supported.'));
+  if (request.version !== 3) return { code: ResultCode.protocolError, message: 'Only LDAPv3 is supported.' };
+  if (request.isSasl) return { code: ResultCode.authMethodNotSupported, message: 'Only simple binds are supported.' };
   const password = (request.password as Buffer).toString('utf8');
   if (request.name === '' && password === '') {
-    return reply(ctx, bindResponse(id, ResultCode.inappropriateAuthentication, 'Anonymous binds are not allowed.'));
+    return { code: ResultCode.inappropriateAuthentication, message: 'Anonymous binds are not allowed.' };
   }
   // RFC 4513 §5.1.2: a name with no password is an unauthenticated bind; refuse it.
-  if (password === '') return reply(ctx, bindResponse(id, ResultCode.unwillingToPerform, 'Unauthenticated binds are not allowed.'));
+  if (password === '') return { code: ResultCode.unwillingToPerform, message: 'Unauthenticated binds are not allowed.' };
   const target = findBindTarget(ctx.outposts, request.name);
-  if (!target) return reply(ctx, bindResponse(id, ResultCode.invalidCredentials, 'Invalid credentials.'));
+  if (!target) return { code: ResultCode.invalidCredentials, message: 'Invalid credentials.' };
   const login = { username: target.username, password, clientIp: state.clientIp };
   const outcome = await bindThroughCore(target.outpost.client, target.tree, target.outpost.bindCache, login, (userPk) =>
     target.outpost.noteCachedBind(target.tree.provider.pk, userPk, state.clientIp),
@@ -77,7 +96,7 @@ async function bind(message: Message & { request: { op: 'bind' } }, state: Sessi
     const dn = tree.userDnByPk.get(outcome.userPk) ?? request.name;
     state.bound = { outpost: target.outpost, providerPk: tree.provider.pk, userPk: outcome.userPk, dn };
   }
-  return reply(ctx, bindResponse(id, outcome.code, outcome.message));
+  return { code: outcome.code, message: outcome.message };
 }
 
 function reply(ctx: OperationContext, data: Buffer, outcome: Outcome = 'continue'): Outcome {
@@ -88,6 +107,11 @@ function reply(ctx: OperationContext, data: Buffer, outcome: Outcome = 'continue
 async function search(message: Message & { request: { op: 'search' } }, state: SessionState, ctx: OperationContext): Promise<Outcome> {
   const { request: q, id } = message;
   const started = Date.now();
+  const startedAt = performance.now();
+  const done = (code: number, text?: string, controls?: Parameters<typeof searchDone>[3]): Outcome => {
+    observe(ctx, 'search', code, startedAt);
+    return reply(ctx, searchDone(id, code, text, controls));
+  };
   if (q.base === '' && q.scope === 0) {
     // The root DSE: readable before binding, so clients can discover StartTLS and paging.
     const contexts = ctx.outposts.flatMap((o) => o.trees.map((t) => t.baseDn));
@@ -96,36 +120,36 @@ async function search(message: Message & { request: { op: 'search' } }, state: S
       const wanted = q.attributes.includes('+') ? [] : q.attributes;
       ctx.write(searchEntry(id, '', selectAttributes(rootDse(contexts), wanted), q.typesOnly));
     }
-    return reply(ctx, searchDone(id, ResultCode.success));
+    return done(ResultCode.success);
   }
-  if (!state.bound) return reply(ctx, searchDone(id, ResultCode.insufficientAccessRights, 'Bind first.'));
+  if (!state.bound) return done(ResultCode.insufficientAccessRights, 'Bind first.');
   const { outpost, providerPk, userPk } = state.bound;
   let tree = outpost.trees.find((t) => t.provider.pk === providerPk);
   if (tree?.provider.search_mode === 'direct') {
     try {
       await outpost.refresh();
     } catch (error) {
-      if (error instanceof CoreUnavailable) return reply(ctx, searchDone(id, ResultCode.unavailable, 'The identity service is unavailable.'));
+      if (error instanceof CoreUnavailable) return done(ResultCode.unavailable, 'The identity service is unavailable.');
       throw error;
     }
     tree = outpost.trees.find((t) => t.provider.pk === providerPk);
   }
-  if (!tree) return reply(ctx, searchDone(id, ResultCode.noSuchObject, 'No such object.'));
+  if (!tree) return done(ResultCode.noSuchObject, 'No such object.');
   // Disabled or deleted since it bound: the connection loses what the bind gave it.
   if (!tree.usersByPk.get(userPk)?.is_active) {
     state.bound = null;
-    return reply(ctx, searchDone(id, ResultCode.insufficientAccessRights, 'Bind first.'));
+    return done(ResultCode.insufficientAccessRights, 'Bind first.');
   }
   const pagedRequest = message.controls.find((c) => c.type === OID.pagedResults);
   const paging = pagedRequest ? decodePagedControl(pagedRequest.value) : null;
   const outcome = runSearch(tree, userPk, q, paging);
-  if (!('entries' in outcome)) return reply(ctx, searchDone(id, outcome.code, outcome.message));
+  if (!('entries' in outcome)) return done(outcome.code, outcome.message);
   // Entries go out in batches: one write per entry made large result sets syscall-bound.
   let batch: Buffer[] = [];
   for (const entry of outcome.entries) {
     if (q.timeLimit > 0 && Date.now() - started > q.timeLimit * 1000) {
       ctx.write(Buffer.concat(batch));
-      return reply(ctx, searchDone(id, ResultCode.timeLimitExceeded, 'Time limit exceeded.'));
+      return done(ResultCode.timeLimitExceeded, 'Time limit exceeded.');
     }
     batch.push(
       q.typesOnly
@@ -140,7 +164,7 @@ async function search(message: Message & { request: { op: 'search' } }, state: S
   }
   if (batch.length) ctx.write(Buffer.concat(batch));
   const controls = outcome.nextCookie ? [pagedControl(outcome.nextCookie)] : [];
-  return reply(ctx, searchDone(id, outcome.code, '', controls));
+  return done(outcome.code, '', controls);
 }
 
 function extended(message: Message & { request: { op: 'extended' } }, state: SessionState, ctx: OperationContext): Outcome {

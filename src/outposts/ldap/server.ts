@@ -2,6 +2,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { createServer as createTlsServer, type Server as TlsServer } from 'node:tls';
 import type { Logger } from 'pino';
 import type { ListenAddress } from '../../config/schema.ts';
+import type { Metrics } from '../../metrics/metrics.ts';
 import { serveConnection } from './connection.ts';
 import type { LdapOutpost } from './outpost.ts';
 import { loadSecureContext, type TlsFiles } from './tls.ts';
@@ -18,6 +19,7 @@ export interface LdapServerOptions {
   maxMessageBytes?: number;
   idleTimeoutMs?: number;
   maxConnectionsPerAddress?: number;
+  metrics?: Pick<Metrics, 'ldapRequest'>;
 }
 
 export interface RunningLdapServer {
@@ -46,6 +48,7 @@ export async function startLdapServer(options: LdapServerOptions): Promise<Runni
     // bounds what a connection that trickles a message in can make us hold (4,096 × 64 KiB).
     maxMessageBytes: options.maxMessageBytes ?? 64 * 1024,
     idleTimeoutMs: options.idleTimeoutMs ?? 10 * 60_000,
+    metrics: options.metrics,
   };
   // One address cannot take every connection slot: past its share, new connections are dropped.
   const perAddress = new Map<string, number>();

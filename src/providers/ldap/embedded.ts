@@ -22,7 +22,11 @@ function loopbackUrl(config: Config): string {
   return `http://${address}:${port}`;
 }
 
-export async function startEmbeddedLdap(config: Config, logger: Logger, deps: CoreDeps): Promise<{ stop(): Promise<void> }> {
+export async function startEmbeddedLdap(
+  config: Config,
+  logger: Logger,
+  deps: CoreDeps,
+): Promise<{ outposts(): LdapOutpost[]; stop(): Promise<void> }> {
   const running = new Map<string, { outpost: LdapOutpost; key: string }>();
   const host = loopbackUrl(config);
   const sync = async () => {
@@ -49,7 +53,7 @@ export async function startEmbeddedLdap(config: Config, logger: Logger, deps: Co
   const listenWhenNeeded = async () => {
     if (server || running.size === 0) return;
     try {
-      server = await startLdapServer(serverOptions(config, logger, () => [...running.values()].map((r) => r.outpost)));
+      server = await startLdapServer(serverOptions(config, logger, () => [...running.values()].map((r) => r.outpost), deps.metrics));
     } catch (error) {
       if (!isListenFailureLogged) logger.error({ err: error }, 'ldap_listen_failed');
       isListenFailureLogged = true;
@@ -67,6 +71,7 @@ export async function startEmbeddedLdap(config: Config, logger: Logger, deps: Co
   };
   loop();
   return {
+    outposts: () => [...running.values()].map((r) => r.outpost),
     async stop() {
       clearTimeout(timer);
       for (const { outpost } of running.values()) outpost.stop();

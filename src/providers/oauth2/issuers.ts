@@ -129,6 +129,13 @@ async function buildProvider(deps: CoreDeps, log: FastifyBaseLogger, origin: str
   provider.proxy = true;
   installRedirectUriCheck(provider);
   provider.on('server_error', (_ctx, error) => log.error({ err: error, app: slug }, 'oidc-provider server_error'));
+  const { metrics } = deps;
+  if (metrics) {
+    type TokenContext = { oidc?: { params?: { grant_type?: unknown } } };
+    const grantType = (ctx: TokenContext) => String(ctx.oidc?.params?.grant_type ?? '');
+    provider.on('grant.success', (ctx: TokenContext) => metrics.oauth2Grant(grantType(ctx), null));
+    provider.on('grant.error', (ctx: TokenContext, error: { error?: string }) => metrics.oauth2Grant(grantType(ctx), error.error ?? 'server_error'));
+  }
   Object.defineProperty(provider, 'gatehouseRow', { get: () => current, set: (value: OAuth2ClientRow) => (current = value) });
   const builtAt = deps.now().getTime();
   // Rebuilt now and then to pick up keys created elsewhere, and exactly when the next key signs.

@@ -1,10 +1,16 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { ForwardAuthOutcome, Metrics, ProxyKind } from '../../metrics/metrics.ts';
 import type { AccessLog } from './accessLog.ts';
 import { deniedPage, unknownHostPage } from './pages.ts';
 import type { ForwardAuthState } from './state.ts';
 import { originalUrl, requestHost } from './urls.ts';
 
-export type ProxyKind = 'nginx' | 'traefik' | 'caddy';
+export type { ProxyKind };
+
+/** The answer's outcome and how long deciding it took (nothing at all when metrics are off). */
+function report(metrics: Metrics | undefined, kind: ProxyKind, outcome: ForwardAuthOutcome, started: number): void {
+  metrics?.forwardAuth(kind, outcome, (performance.now() - started) / 1000);
+}
 
 /**
  * The question a proxy asks on every request: may this browser through, and as whom?
@@ -20,28 +26,41 @@ export async function answerProxy(
   accessLog: AccessLog,
   request: FastifyRequest,
   reply: FastifyReply,
+  metrics: Metrics | undefined,
 ): Promise<FastifyReply> {
+  const started = metrics ? performance.now() : 0;
   reply.header('Cache-Control', 'no-store');
   const host = requestHost(request);
   const provider = await state.providerForHost(host);
-  if (!provider) return unknownHostPage(reply, host);
+  if (!provider) {
+    report(metrics, kind, 'unknown_host', started);
+    return unknownHostPage(reply, host);
+  }
   const original = originalUrl(request);
 
   if (original && provider.skip.length > 0) {
     // Authentik's rule: domain mode matches the whole URL (it spans hosts), single mode the path.
     const subject = provider.mode === 'forward_domain' ? original.href : original.pathname;
-    if (provider.skip.some((rule) => rule.test(subject))) return reply.status(200).send();
+    if (provider.skip.some((rule) => rule.test(subject))) {
+      report(metrics, kind, 'skipped', started);
+      return reply.status(200).send();
+    }
   }
 
   const cookieValue = request.cookies[provider.cookieName];
   const session = cookieValue ? await state.sessionFor(cookieValue) : null;
   const answer = session && session.providerId === provider.provider_id ? await state.answerFor(session.userId, provider, request.ip) : null;
   if (!answer) {
+    report(metrics, kind, 'unauthenticated', started);
     if (kind === 'nginx') return reply.status(401).send();
     const back = original?.href ?? `${provider.external_host}/`;
     return reply.redirect(`${provider.external_host}/outpost.goauthentik.io/start?rd=${encodeURIComponent(back)}`, 302);
   }
-  if (!answer.allowed) return deniedPage(reply, provider.application_name);
+  if (!answer.allowed) {
+    report(metrics, kind, 'forbidden', started);
+    return deniedPage(reply, provider.application_name);
+  }
+  report(metrics, kind, 'allowed', started);
   if (answer.applicationId) accessLog.record(answer.userId, answer.applicationId);
   return reply.status(200).headers(answer.headers).send();
 }
