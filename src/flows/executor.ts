@@ -64,7 +64,7 @@ function contextFor(run: Run, stage: StageRow, config: unknown): StageContext {
     rememberUser: (user) => void run.users.set(user.id, Promise.resolve(user)),
     async audit(action, details = {}, tx = run.deps.db) {
       const user = await this.pendingUser();
-      return recordEvent(
+      const event = await recordEvent(
         tx,
         run.deps,
         {
@@ -79,6 +79,7 @@ function contextFor(run: Run, stage: StageRow, config: unknown): StageContext {
         const reason = typeof details.context?.reason === 'string' ? details.context.reason : '';
         run.deps.metrics?.login(run.flow.slug, stage.name, action === 'login' ? 'succeeded' : 'failed', reason);
       }
+      return event;
     },
     scratch<T extends Record<string, unknown>>() {
       run.state.scratch[stage.id] ??= {};
