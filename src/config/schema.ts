@@ -20,12 +20,40 @@ const port = (fallback: number) => z.coerce.number().int().min(1).max(65535).def
 const flag = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'], { message: 'expected true or false' })
   .transform((v) => v === 'true' || v === '1' || v === 'yes');
+const hostAndPort = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+)(?::(\d{1,5}))?$/;
+/** Sentinel's own default port, as in `redis-sentinel`'s sentinel.conf. */
+const SENTINEL_PORT = 26379;
+// GATEHOUSE_REDIS__SENTINELS=10.0.0.1:26379,10.0.0.2:26379,[fd00::3] — tried in this order.
+const sentinelAddresses = z
+  .string()
+  .transform((value, ctx) =>
+    value
+      .split(',')
+      .map((entry) => entry.trim())
+      .filter(Boolean)
+      .map((entry) => {
+        const match = hostAndPort.exec(entry);
+        const port = Number(match?.[2] ?? SENTINEL_PORT);
+        if (!match || port < 1 || port > 65535) {
+          ctx.addIssue({ code: 'custom', message: `expected HOST[:PORT] separated by commas, e.g. 10.0.0.1:26379,10.0.0.2:26379 (not "${entry}")` });
+        }
+        return { host: (match?.[1] ?? '').replace(/^\[|\]$/g, ''), port };
+      }),
+  )
+  .refine((addresses) => addresses.length > 0, 'expected at least one sentinel address');
 const cidr = z
   .string()
   .regex(/^[0-9a-fA-F:.]+\/\d{1,3}$/, 'expected a CIDR such as 10.0.0.0/8');
 
 export const configSchema = z.strictObject({
   secret_key: z.string().min(32, 'expected at least 32 characters (openssl rand -base64 36)').optional(),
+  // Earlier secret keys, comma-separated: what they encrypted can still be read while
+  // `gatehouse rotate-secret-key` re-encrypts it under the current one (docs/operations.md).
+  secret_key_fallbacks: z
+    .string()
+    .transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean))
+    .pipe(z.array(z.string().min(32, 'expected secret keys of at least 32 characters, separated by commas')))
+    .default([]),
   data_dir: z.string().min(1).default('./data'),
   blueprints_dir: z.string().min(1).default('./blueprints'),
   external_url: z.url({ protocol: /^https?$/ }).optional(),
@@ -65,6 +93,20 @@ export const configSchema = z.strictObject({
       password: z.string().optional(),
       tls: flag.default(false),
       key_prefix: z.string().default('gatehouse:'),
+      // Redis Sentinel instead of HOST/PORT: the sentinels tell which node is the primary now,
+      // and after a failover the clients reconnect to the promoted one by themselves.
+      sentinels: sentinelAddresses.optional(),
+      // The name in `sentinel monitor <name> <ip> <port> <quorum>`.
+      sentinel_master: z.string().min(1).default('mymaster'),
+      // Credentials of the sentinels themselves (their `requirepass`/ACL), if they have any;
+      // USERNAME/PASSWORD above are the data nodes'.
+      sentinel_username: z.string().optional(),
+      sentinel_password: z.string().optional(),
+    })
+    .superRefine((redis, ctx) => {
+      if (redis.host !== undefined && redis.sentinels !== undefined) {
+        ctx.addIssue({ code: 'custom', path: ['sentinels'], message: 'set either GATEHOUSE_REDIS__HOST or GATEHOUSE_REDIS__SENTINELS, not both' });
+      }
     })
     .prefault({}),
   // What an outpost (`gatehouse ldap`) talks to, as Authentik's AUTHENTIK_HOST / AUTHENTIK_TOKEN.

@@ -46,7 +46,7 @@ before(async () => {
   const redisUrl = new URL(REDIS_URL);
   redisProxy = new TcpProxy({ host: redisUrl.hostname, port: Number(redisUrl.port || 6379) });
   db = openPostgres({ ...settings, host: '127.0.0.1', port: await pgProxy.start(), password: '', ssl: false, poolSize: 6 });
-  const cache = openRedisCache({ host: '127.0.0.1', port: await redisProxy.start(), db: 0, tls: false, keyPrefix: `${uniqueName('soak')}:` });
+  const cache = openRedisCache({ target: { host: '127.0.0.1', port: await redisProxy.start() }, db: 0, tls: false, keyPrefix: `${uniqueName('soak')}:` });
   const key = 's'.repeat(40);
   deps = {
     db,
