@@ -75,6 +75,10 @@ function rows(results: Partial<Record<Bench, Json>>): string[][] {
       const p = processes[name] ?? {};
       r.push([`\`${name}\`: spawn → ready; RSS ready / under load / idle`, `${fmt(p.ready_ms)} ms; ${fmt(p.rss_ready_mb)} / ${fmt(p.rss_under_load_mb)} / ${fmt(p.rss_idle_mb)} MiB`, '', '', '']);
     }
+    const server = processes.server ?? {};
+    r.push(['`server`: RSS 5 s after ready / 5 s after one login', `${fmt(server.rss_5s_after_ready_mb)} / ${fmt(server.rss_5s_after_login_mb)} MiB`, '', '', 'idle < 120 MiB']);
+    const all = processes.all_embedded ?? {};
+    r.push(['`all` (embedded): spawn → ready; RSS 5 s after ready / after one login / idle', `${fmt(all.ready_ms)} ms; ${fmt(all.rss_5s_after_ready_mb)} / ${fmt(all.rss_5s_after_login_mb)} / ${fmt(all.rss_idle_mb)} MiB`, '', '', '']);
   }
   return r;
 }

@@ -3,7 +3,7 @@
 // is set, else on PGlite (the jobs table). Run: node_modules/.bin/node bench/enqueue.ts
 import pino from 'pino';
 import { loadConfig } from '../src/config/load.ts';
-import { openJobQueue } from '../src/worker/start.ts';
+import { openJobQueue } from '../src/worker/jobQueue.ts';
 import { createMigratedDatabase } from '../test/support/backends.ts';
 const database = await createMigratedDatabase();
 const config = loadConfig({ GATEHOUSE_EMAIL__HOST: '127.0.0.1' }, null);

@@ -169,12 +169,13 @@ export async function startGatehouse(
   settings: Record<string, string>,
   workDir: string,
   cleanup: Cleanup,
+  nodeFlags: string[] = [],
 ): Promise<GatehouseProcess> {
   const port = await freePort();
   const logFile = join(workDir, `${label}.log`);
   const output = openSync(logFile, 'a');
   const spawnedAt = performance.now();
-  const child = spawn(process.execPath, [...CHILD_NODE_FLAGS, CLI, command], {
+  const child = spawn(process.execPath, [...CHILD_NODE_FLAGS, ...nodeFlags, CLI, command], {
     cwd: workDir,
     env: gatehouseEnvironment({ GATEHOUSE_LISTEN__METRICS: await metricsAddress(), ...settings, GATEHOUSE_LISTEN__HTTP: `${HOST}:${port}` }),
     stdio: ['ignore', output, output],

@@ -1,9 +1,11 @@
-// Each process Gatehouse runs as — `server`, `worker`, `ldap` — on Postgres + Redis: time from
-// spawn to ready, and resident memory at ready, under a short load, and after 12 s idle.
-// (`all` on embedded storage: bench/core.ts.) Run: npm run build && node bench/processes.ts
+// Each process Gatehouse runs as — `server`, `worker`, `ldap` on Postgres + Redis, and `all` on
+// embedded storage (PGlite) — time from spawn to ready, and resident memory at ready, 5 s after
+// it, 5 s after one password login, under a short load, and after 12 s idle.
+// Run: npm run build && node bench/processes.ts
 import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import autocannon from 'autocannon';
+import { join } from 'node:path';
 import { Client } from 'ldapts';
 import {
   adminApi,
@@ -21,8 +23,10 @@ import {
   startGatehouse,
   waitUntilReady,
 } from './harness.ts';
+import { signIn } from './httpClient.ts';
 
 const IDLE_MS = 12_000;
+const SETTLE_MS = 5_000;
 const LOAD_S = 5;
 const BASE = 'dc=bench,dc=test';
 
@@ -36,9 +40,30 @@ async function readyAfter(gatehouse: GatehouseProcess, ready: () => Promise<bool
   throw new Error(`${gatehouse.label} not ready in 60 s`);
 }
 
-async function idleRss(gatehouse: GatehouseProcess): Promise<number> {
-  await sleep(IDLE_MS);
+async function idleRss(gatehouse: GatehouseProcess, ms = IDLE_MS): Promise<number> {
+  await sleep(ms);
   return residentMemoryMb(gatehouse.pid);
+}
+
+/** RSS 5 s after ready (nothing asked meanwhile), then 5 s after one password login as akadmin; and how long that login took. */
+async function quietAndLoginRss(gatehouse: GatehouseProcess, password: string) {
+  const rssQuiet = await idleRss(gatehouse, SETTLE_MS);
+  const started = performance.now();
+  await signIn(gatehouse.baseUrl, 'akadmin', password);
+  const firstLoginMs = round(performance.now() - started, 0);
+  return { rss_5s_after_ready_mb: rssQuiet, first_login_ms: firstLoginMs, rss_5s_after_login_mb: await idleRss(gatehouse, SETTLE_MS) };
+}
+
+/** `gatehouse all` on embedded storage (a fresh data dir): the same figures, with one login instead of the load. */
+async function embeddedAll(workDir: string, cleanup: Cleanup) {
+  const password = randomText(18);
+  const all = await startGatehouse('all', 'all', { GATEHOUSE_DATA_DIR: join(workDir, 'embedded-data'), GATEHOUSE_BOOTSTRAP_PASSWORD: password }, workDir, cleanup);
+  const readyMs = await waitUntilReady(all);
+  const rssReady = residentMemoryMb(all.pid);
+  const quiet = await quietAndLoginRss(all, password);
+  const idle = await idleRss(all);
+  await all.stop();
+  return { ready_ms: readyMs, rss_ready_mb: rssReady, ...quiet, rss_idle_mb: idle };
 }
 
 async function run(cleanup: Cleanup, workDir: string) {
@@ -51,6 +76,7 @@ async function run(cleanup: Cleanup, workDir: string) {
   const server = await startGatehouse('server', 'server', settings, workDir, cleanup);
   const serverReady = await waitUntilReady(server);
   const serverReadyRss = residentMemoryMb(server.pid);
+  const serverQuiet = await quietAndLoginRss(server, password);
   let peak = serverReadyRss;
   const sampler = setInterval(() => (peak = Math.max(peak, residentMemoryMb(server.pid))), 250);
   await autocannon({ url: `${server.baseUrl}/api/v3/core/users/me/`, connections: 32, duration: LOAD_S, headers: { authorization: `Bearer ${token}` } });
@@ -107,10 +133,21 @@ async function run(cleanup: Cleanup, workDir: string) {
   );
   clearInterval(ldapSampler);
   const ldapIdle = await idleRss(ldap);
+  await ldap.stop();
+
+  log('all (embedded)');
+  const all = await embeddedAll(workDir, cleanup);
 
   return {
-    note: 'ms from spawn to ready; resident memory (MiB) at ready, the peak under a 5 s load (32 connections), and after 12 s idle',
-    server: { ready_ms: serverReady, rss_ready_mb: serverReadyRss, rss_under_load_mb: round(peak), rss_idle_mb: serverIdle, load: 'GET /api/v3/core/users/me/ with a token' },
+    note: 'ms from spawn to ready; resident memory (MiB) at ready, 5 s later, 5 s after one password login, the peak under a 5 s load (32 connections), and after 12 s idle',
+    server: {
+      ready_ms: serverReady,
+      rss_ready_mb: serverReadyRss,
+      ...serverQuiet,
+      rss_under_load_mb: round(peak),
+      rss_idle_mb: serverIdle,
+      load: 'GET /api/v3/core/users/me/ with a token',
+    },
     worker: { ready_ms: workerReady, rss_ready_mb: workerReadyRss, rss_idle_mb: workerIdle },
     ldap: {
       ready_ms: ldapReady,
@@ -119,7 +156,8 @@ async function run(cleanup: Cleanup, workDir: string) {
       rss_idle_mb: ldapIdle,
       load: `${round(searches / LOAD_S, 0)} searches/s for ${LOAD_S} s`,
     },
+    all_embedded: all,
   };
 }
 
-await runBench({ watchdogMs: 4 * 60_000, run });
+await runBench({ watchdogMs: 6 * 60_000, run });

@@ -2,7 +2,6 @@ import pino from 'pino';
 import { ConfigError, loadConfig } from './config/load.ts';
 import { createLogger } from './log.ts';
 import { runAll, runCreateRecoveryKey, runLdap, runMigrate, runRotateSecretKey, runServer, runWorker } from './processes.ts';
-import { runBackupCommand, runRestoreCommand } from './worker/backup/cli.ts';
 
 const USAGE = `Usage: gatehouse <command>
 
@@ -29,8 +28,9 @@ const commands: Record<string, (args: string[]) => Promise<void>> = {
   migrate: () => runMigrate(config, logger),
   'create-recovery-key': (args) => runCreateRecoveryKey(config, logger, args),
   'rotate-secret-key': (args) => runRotateSecretKey(config, logger, args),
-  backup: () => runBackupCommand(config, logger),
-  restore: (args) => runRestoreCommand(config, logger, args),
+  // Loaded only for these commands: backup, restore and their locking stay out of every other process.
+  backup: async () => (await import('./worker/backup/cli.ts')).runBackupCommand(config, logger),
+  restore: async (args) => (await import('./worker/backup/cli.ts')).runRestoreCommand(config, logger, args),
   // Loaded only for this command: the YAML parser and the engine stay out of every other process.
   blueprint: async (args) => (await import('./blueprints/commands.ts')).runBlueprintCommand(config, logger, args),
 };

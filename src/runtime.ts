@@ -1,11 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import lockfile from 'proper-lockfile';
 import type { Logger } from 'pino';
 import type { Cache } from './cache/cache.ts';
 import { openPostgresCache } from './cache/postgres.ts';
-import { openRedisCache } from './cache/redis.ts';
 import { ConfigError, usesPostgres, usesRedis } from './config/load.ts';
 import type { Config } from './config/schema.ts';
 import { bootstrapAdmin } from './core/bootstrap.ts';
@@ -16,7 +14,7 @@ import { type Database, openPglite, openPostgres } from './store/db.ts';
 import { LOCK_KEYS, withAdvisoryLock } from './store/locks.ts';
 import type { Metrics } from './metrics/metrics.ts';
 import { migrate } from './store/migrate.ts';
-import { openJobQueue } from './worker/start.ts';
+import { openJobQueue } from './worker/jobQueue.ts';
 
 export interface Runtime {
   deps: CoreDeps;
@@ -61,6 +59,8 @@ async function openEmbedded(config: Config, logger: Logger): Promise<{ db: Datab
   const dataDir = resolve(config.data_dir);
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   let release: () => Promise<void>;
+  // Loaded here: only embedded storage takes the data directory's lock.
+  const { default: lockfile } = await import('proper-lockfile');
   try {
     release = await lockfile.lock(dataDir, {
       lockfilePath: join(dataDir, 'gatehouse.lock'),
@@ -117,8 +117,9 @@ export async function openRuntime(config: Config, logger: Logger, options: Runti
   else throw new ConfigError('GATEHOUSE_POSTGRESQL__HOST: required for this command (only `gatehouse all` runs on embedded storage)');
 
   if (options.runMigrations) await migrateWhenReachable(db, logger);
+  // ioredis is loaded only when Redis is configured: embedded storage serves the cache from PGlite.
   const cache: Cache = usesRedis(config)
-    ? openRedisCache({
+    ? (await import('./cache/redis.ts')).openRedisCache({
         target: config.redis.sentinels
           ? {
               sentinels: config.redis.sentinels,

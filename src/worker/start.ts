@@ -2,22 +2,11 @@ import type { Logger } from 'pino';
 import type { Config } from '../config/schema.ts';
 import type { CoreDeps } from '../core/context.ts';
 import type { Metrics } from '../metrics/metrics.ts';
-import type { Database } from '../store/db.ts';
-import { installGraphileSchema, openGraphileQueue, startGraphileRunner } from './graphileQueue.ts';
-import { type JobRunner, type LocalQueue, openLocalQueue, startLocalRunner } from './localQueue.ts';
-import type { JobQueue } from './queue.ts';
+import { startGraphileRunner } from './graphileQueue.ts';
+import { type JobRunner, type LocalQueue, startLocalRunner } from './localQueue.ts';
 import { crontabOf, startLocalScheduler } from './schedule.ts';
 import { buildWorkerServices, type TaskHandler } from './services.ts';
 import { TASKS } from './tasks.ts';
-
-/** The queue for this process: graphile-worker on Postgres (its schema installed when migrating), else the embedded one. */
-export async function openJobQueue(config: Config, db: Database, logger: Logger, options: { install: boolean }): Promise<JobQueue> {
-  const canSendEmail = config.email.host !== undefined;
-  const flags = { canSendEmail, sendsSignInNotices: canSendEmail && config.email.sign_in_notices };
-  if (db.kind === 'pglite') return openLocalQueue(db, flags);
-  if (options.install) await installGraphileSchema(db, logger);
-  return openGraphileQueue(db, flags);
-}
 
 /** Each handler timed and counted by outcome (both runners call the handlers, so both are measured). */
 function measured(handlers: Record<string, TaskHandler>, metrics: Metrics | undefined): Record<string, TaskHandler> {

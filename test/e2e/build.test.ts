@@ -41,6 +41,22 @@ test('the built JavaScript runs as the image runs it: bin/gatehouse without src/
     const adminModule = await fetch(`http://127.0.0.1:${port}/static/admin/main.js`);
     assert.equal(adminModule.status, 200, 'the admin UI\'s modules travel with the build');
     assert.match(adminModule.headers.get('content-type') ?? '', /^text\/javascript/);
+
+    // oidc-provider is imported on first use (src/providers/oauth2/issuers.ts): it must resolve
+    // from the built files as well.
+    const api = async (path: string, body?: unknown) => {
+      const reply = await fetch(`http://127.0.0.1:${port}${path}`, {
+        method: body ? 'POST' : 'GET',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: body ? JSON.stringify(body) : undefined,
+      });
+      return (await reply.json()) as { pk: string | number; results: { pk: string }[] };
+    };
+    const flow = (await api('/api/v3/flows/instances/?slug=default-provider-authorization-implicit-consent')).results[0]?.pk;
+    const provider = await api('/api/v3/providers/oauth2/', { name: 'image-oidc', authorization_flow: flow, redirect_uris: [{ matching_mode: 'strict', url: 'https://app.example/cb' }] });
+    await api('/api/v3/core/applications/', { name: 'Image OIDC', slug: 'image-oidc', provider: provider.pk });
+    const discovery = await fetch(`http://127.0.0.1:${port}/application/o/image-oidc/.well-known/openid-configuration`);
+    assert.equal(discovery.status, 200, 'the OIDC issuer is built from the image\'s files');
   } finally {
     assert.equal(await run.stop(), 0);
   }

@@ -1,4 +1,3 @@
-import { generateSecret, generateURI, verify } from 'otplib';
 import type { CoreDeps } from '../../core/context.ts';
 import { claimTotpTimeStep, listTotpDevicesOfUser, type TotpDeviceRow } from '../../store/devices.ts';
 
@@ -7,10 +6,13 @@ export const TOTP_DEFAULTS = { digits: 6, period: 30, algorithm: 'sha1' } as con
 // One step either side of now (clock drift and typing time).
 const TOLERANCE_SECONDS = 30;
 
-export const newTotpSecret = (): string => generateSecret();
+// otplib loads with the first enrollment or TOTP code, not with every server.
+const otplib = () => import('otplib');
 
-export function totpConfigUrl(secret: string, issuer: string, account: string): string {
-  return generateURI({ issuer, label: account, secret, ...TOTP_DEFAULTS, algorithm: 'sha1' });
+export const newTotpSecret = async (): Promise<string> => (await otplib()).generateSecret();
+
+export async function totpConfigUrl(secret: string, issuer: string, account: string): Promise<string> {
+  return (await otplib()).generateURI({ issuer, label: account, secret, ...TOTP_DEFAULTS, algorithm: 'sha1' });
 }
 
 /**
@@ -23,6 +25,7 @@ export async function timeStepOfCode(secret: string, code: string, now: Date, af
   // can be both newer and current (otplib would throw, a 500 at login), so none is valid yet.
   const stepNow = Math.floor(now.getTime() / 1000 / TOTP_DEFAULTS.period);
   if (afterTimeStep !== undefined && afterTimeStep >= stepNow + TOLERANCE_SECONDS / TOTP_DEFAULTS.period) return null;
+  const { verify } = await otplib();
   const result = await verify({
     secret,
     token: code,

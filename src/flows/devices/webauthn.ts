@@ -1,9 +1,4 @@
-import {
-  type AuthenticationResponseJSON,
-  generateAuthenticationOptions,
-  type PublicKeyCredentialRequestOptionsJSON,
-  verifyAuthenticationResponse,
-} from '@simplewebauthn/server';
+import type { AuthenticationResponseJSON, PublicKeyCredentialRequestOptionsJSON } from '@simplewebauthn/server';
 import { z } from 'zod';
 import {
   findWebauthnDeviceByCredentialId,
@@ -59,6 +54,12 @@ type AssertionScratch = {
 const CHALLENGE_SECONDS = 10 * 60;
 const spentChallengeKey = (challenge: string) => `webauthn-challenge-spent:${challenge}`;
 
+/**
+ * @simplewebauthn/server and its ASN.1/X.509 stack (~7 MiB of resident memory) load with the
+ * first WebAuthn ceremony, not with every server: most sign-ins never use one.
+ */
+export const webauthnLibrary = () => import('@simplewebauthn/server');
+
 const lastUsedOf = (devices: WebauthnDeviceRow[]): string | null => {
   const times = devices.flatMap((d) => (d.last_used ? [new Date(d.last_used).getTime()] : []));
   return times.length > 0 ? new Date(Math.max(...times)).toISOString() : null;
@@ -73,6 +74,7 @@ async function assertionOptionsFor(ctx: StageContext, user: UserRow, devices: We
   const pending = scratch.webauthnAssertion;
   const now = ctx.deps.now().getTime();
   if (pending?.userId === user.id && now - pending.issuedAt < CHALLENGE_SECONDS * 1000) return pending.options;
+  const { generateAuthenticationOptions } = await webauthnLibrary();
   const options = await generateAuthenticationOptions({
     rpID: ctx.request.hostname,
     allowCredentials: devices.map((d) => ({ id: d.credential_id, transports: d.transports })),
@@ -90,6 +92,7 @@ async function isAssertionValid(ctx: StageContext, user: UserRow, assertion: Aut
   const device = await findWebauthnDeviceByCredentialId(ctx.deps.db, assertion.id);
   // A valid signature by someone else's credential proves nothing about this user.
   if (!device || device.user_id !== user.id) return false;
+  const { verifyAuthenticationResponse } = await webauthnLibrary();
   let verification: Awaited<ReturnType<typeof verifyAuthenticationResponse>>;
   try {
     verification = await verifyAuthenticationResponse({

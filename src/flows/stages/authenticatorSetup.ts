@@ -1,4 +1,3 @@
-import QRCode from 'qrcode';
 import { z } from 'zod';
 import { queueMfaNotice } from '../../worker/notices.ts';
 import { insertStaticDevice, insertTotpDevice } from '../../store/devices.ts';
@@ -23,8 +22,10 @@ export const authenticatorTotpStage: InteractiveStage<z.infer<typeof totpConfig>
   async challenge(ctx) {
     const user = await ctx.pendingUser();
     const scratch = ctx.scratch<{ secret?: string }>();
-    scratch.secret ??= newTotpSecret();
-    const configUrl = totpConfigUrl(scratch.secret, ctx.config.issuer, user?.username ?? 'user');
+    scratch.secret ??= await newTotpSecret();
+    const configUrl = await totpConfigUrl(scratch.secret, ctx.config.issuer, user?.username ?? 'user');
+    // The QR encoder (and its PNG renderer) loads with the first enrollment, not with every server.
+    const { default: QRCode } = await import('qrcode');
     return {
       config_url: configUrl,
       qr_code_svg: await QRCode.toString(configUrl, { type: 'svg', margin: 1, errorCorrectionLevel: 'M' }),

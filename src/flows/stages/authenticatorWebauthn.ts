@@ -1,16 +1,10 @@
-import {
-  generateRegistrationOptions,
-  type PublicKeyCredentialCreationOptionsJSON,
-  type RegistrationResponseJSON,
-  verifyRegistrationResponse,
-} from '@simplewebauthn/server';
-import { COSEALG } from '@simplewebauthn/server/helpers';
+import type { PublicKeyCredentialCreationOptionsJSON, RegistrationResponseJSON } from '@simplewebauthn/server';
 import { z } from 'zod';
 import { queueMfaNotice } from '../../worker/notices.ts';
 import { findWebauthnDeviceByCredentialId, insertWebauthnDevice, listWebauthnDevicesOfUser } from '../../store/devices.ts';
 import type { UserRow } from '../../store/users.ts';
 import { fieldError } from '../challenge.ts';
-import { base64url, credentialJsonOf } from '../devices/webauthn.ts';
+import { base64url, credentialJsonOf, webauthnLibrary } from '../devices/webauthn.ts';
 import type { InteractiveStage, StageContext } from '../stage.ts';
 
 // Authentik's AuthenticatorWebAuthnStage settings, with its names and values.
@@ -37,7 +31,8 @@ const attestationJson = z.looseObject({
 
 // EdDSA, ES256 and RS256 cover every authenticator in use. The library would add ML-DSA-44 where
 // the runtime has it, but Node's ML-DSA is still experimental (and warns on the first call).
-const SUPPORTED_ALGORITHMS = [COSEALG.EdDSA, COSEALG.ES256, COSEALG.RS256];
+// COSE algorithm identifiers (IANA registry, the library's COSEALG): EdDSA -8, ES256 -7, RS256 -257.
+const SUPPORTED_ALGORITHMS = [-8, -7, -257];
 
 type RegistrationScratch = {
   registration?: PublicKeyCredentialCreationOptionsJSON;
@@ -53,6 +48,7 @@ async function registrationOptionsFor(ctx: StageContext<Config>, user: UserRow):
   const scratch = ctx.scratch<RegistrationScratch>();
   if (scratch.registration) return scratch.registration;
   const existing = await listWebauthnDevicesOfUser(ctx.deps.db, user.id);
+  const { generateRegistrationOptions } = await webauthnLibrary();
   scratch.registration = await generateRegistrationOptions({
     rpName: 'Gatehouse',
     rpID: ctx.request.hostname,
@@ -97,6 +93,7 @@ export const authenticatorWebauthnStage: InteractiveStage<Config> = {
     const parsed = attestationJson.safeParse(credentialJsonOf(body.response));
     if (!parsed.success) return invalidResponse('The browser did not send a passkey; try again.');
     const response = parsed.data as unknown as RegistrationResponseJSON;
+    const { verifyRegistrationResponse } = await webauthnLibrary();
     let verification: Awaited<ReturnType<typeof verifyRegistrationResponse>>;
     try {
       verification = await verifyRegistrationResponse({

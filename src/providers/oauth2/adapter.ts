@@ -1,4 +1,4 @@
-import { type Adapter, type AdapterPayload, errors } from 'oidc-provider';
+import type { Adapter, AdapterPayload } from 'oidc-provider';
 import type { Queryable } from '../../store/db.ts';
 import {
   consumePayload,
@@ -69,6 +69,8 @@ export class PostgresAdapter implements Adapter {
     if (await consumePayloadOnce(this.db, this.model, id)) return;
     const grantId = await findGrantIdOfPayload(this.db, this.model, id);
     if (grantId) await deleteGrantWithPayloads(this.db, grantId);
+    // oidc-provider is loaded: only a Provider it built calls this adapter.
+    const { errors } = await import('oidc-provider');
     throw new errors.InvalidGrant('refresh token already used');
   }
 

@@ -1,5 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { compactVerify, importJWK, type JWK } from 'jose';
+import type { JWK } from 'jose';
 import type { CoreDeps, RequestContext } from '../../core/context.ts';
 import { recordEvent } from '../../core/events.ts';
 import { endSession, SESSION_COOKIE } from '../../core/sessions.ts';
@@ -34,6 +34,8 @@ async function isOwnIdToken(deps: CoreDeps, idToken: string, issuer: string, row
   const key = (await loadSigningKeys(deps)).find((k) => k.kid === kid);
   if (!key) return false;
   const publicJwk = Object.fromEntries(Object.entries(key.privateJwk).filter(([name]) => PUBLIC_FIELDS.includes(name))) as JWK;
+  // jose comes with oidc-provider, which is loaded by the time an issuer ends a session.
+  const { compactVerify, importJWK } = await import('jose');
   try {
     const { payload } = await compactVerify(idToken, await importJWK(publicJwk, key.algorithm));
     const claims = JSON.parse(Buffer.from(payload).toString('utf8')) as { iss?: string; aud?: string | string[] };

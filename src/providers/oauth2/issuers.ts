@@ -1,5 +1,5 @@
 import type { FastifyBaseLogger } from 'fastify';
-import { interactionPolicy, Provider } from 'oidc-provider';
+import type { Provider } from 'oidc-provider';
 import type { CoreDeps } from '../../core/context.ts';
 import { parseTimedelta } from '../../core/durations.ts';
 import { findOAuth2ClientByApplicationSlug, type OAuth2ClientRow } from '../../store/applications.ts';
@@ -33,8 +33,14 @@ const seconds = (validity: string, fallback: number) => Math.round(parseTimedelt
 /** A grant lives as long as the refresh tokens it may issue. */
 export const grantTtlSeconds = (row: OAuth2ClientRow) => seconds(row.refresh_token_validity, 30 * 86400);
 
+/**
+ * oidc-provider (with Koa and jose, ~25 MiB of resident memory) loads when the first issuer is
+ * built, i.e. with the first OAuth2/OIDC request, not with every server.
+ */
+export const oidcProviderLibrary = () => import('oidc-provider');
+
 /** The interaction policy: oidc-provider's, plus "the Gatehouse session is the one signed in". */
-function policy() {
+function policy({ interactionPolicy }: Awaited<ReturnType<typeof oidcProviderLibrary>>) {
   const prompts = interactionPolicy.base();
   prompts.get('login')?.checks.add(
     new interactionPolicy.Check('gatehouse_session', 'the Gatehouse session changed or ended', (ctx) => {
@@ -54,6 +60,8 @@ function policy() {
 async function buildProvider(deps: CoreDeps, log: FastifyBaseLogger, origin: string, row: OAuth2ClientRow): Promise<CachedProvider> {
   const slug = row.application_slug as string;
   const keys = await ensureSigningKeys(deps);
+  const library = await oidcProviderLibrary();
+  const { Provider } = library;
   let current = row;
   const accessTtl = seconds(row.access_token_validity, 3600);
   const provider = new Provider(`${origin}${issuerPath(slug)}`, {
@@ -98,7 +106,7 @@ async function buildProvider(deps: CoreDeps, log: FastifyBaseLogger, origin: str
     issueRefreshToken: async (_ctx: unknown, client: { grantTypeAllowed(type: string): boolean }, source: { scopes: Set<string> }) =>
       client.grantTypeAllowed('refresh_token') && source.scopes.has('offline_access'),
     rotateRefreshToken: true,
-    interactions: { url: (_ctx: unknown, interaction: { uid: string }) => interactionPath(slug, interaction.uid), policy: policy() },
+    interactions: { url: (_ctx: unknown, interaction: { uid: string }) => interactionPath(slug, interaction.uid), policy: policy(library) },
     pkce: { required: (_ctx: unknown, client: { clientAuthMethod: string }) => client.clientAuthMethod === 'none' },
     responseTypes: ['code'],
     routes: {
