@@ -39,7 +39,8 @@ export interface ModelRef {
     | 'saml_provider'
     | 'ldap_provider'
     | 'outpost'
-    | 'invitation';
+    | 'invitation'
+    | 'blueprint_instance';
   pk: string | number;
   name: string;
 }
