@@ -59,7 +59,7 @@ before(async () => {
     sessionMaxAgeSeconds: 3600,
     now: () => new Date(),
   };
-  await ensureDefaultFlows({ db });
+  await ensureDefaultFlows(deps);
   await bootstrapAdmin(deps, { token: 'soak-admin-token-0123456789', password: 'Soak-Admin-Password-1!' });
   app = await buildApp({ config: loadConfig({}, null), deps, logger: pino({ level: 'silent' }) });
   await app.listen({ port: 0, host: '127.0.0.1' });
