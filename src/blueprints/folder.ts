@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import { processEnvironment } from '../config/environment.ts';
 import type { Config } from '../config/schema.ts';
 import type { CoreDeps } from '../core/context.ts';
-import { findFingerprintsByPaths, type InstanceFingerprint, markOrphanedInstances } from '../store/blueprintInstances.ts';
+import { findFingerprintsByPaths, type InstanceFingerprint, syncOrphanedInstances } from '../store/blueprintInstances.ts';
 import { withAdvisoryLock } from '../store/locks.ts';
 import { type BlueprintFile, readBlueprintFolder, readDefaultBlueprints } from './files.ts';
 
@@ -11,7 +11,8 @@ import { type BlueprintFile, readBlueprintFolder, readDefaultBlueprints } from '
 // where inotify does not). What decides is the instance's last_applied_hash in the database, so
 // a restart, or a second server, does not apply an unchanged file again — and does not even load
 // the YAML parser. A blueprint labelled blueprints.goauthentik.io/instantiate: "false" is an
-// example: it gets no instance and is applied only on request (CLI, API), as in Authentik.
+// example: its instance is made disabled, so it is applied only on request (CLI, API, or once
+// the admin enables the instance).
 
 export { listBlueprintFiles } from './files.ts';
 
@@ -74,7 +75,7 @@ export function watchBlueprintFolder(deps: CoreDeps, options: BlueprintFolderOpt
       if (paths !== settledPaths) {
         // The shipped defaults are applied from the package, not from this folder: never orphans.
         const present = [...files.map((f) => f.path), ...readDefaultBlueprints().map((f) => f.path)];
-        const orphaned = await markOrphanedInstances(deps.db, present);
+        const orphaned = await syncOrphanedInstances(deps.db, present);
         if (orphaned.length) logger.warn({ blueprints: orphaned }, 'blueprint_orphaned');
       }
       const instances = await findFingerprintsByPaths(deps.db, changed.map((f) => f.path));

@@ -98,21 +98,22 @@ const parsedOrNull = (text: string, path: string): Blueprint | null => {
 };
 
 /** A file's instance: the existing one, or a new one named after the blueprint (its path when that name is taken). */
-async function instanceOfFile(deps: CoreDeps, file: BlueprintFile, blueprint: Blueprint | null): Promise<BlueprintInstanceRow> {
+async function instanceOfFile(deps: CoreDeps, file: BlueprintFile, blueprint: Blueprint | null, isEnabled: boolean): Promise<BlueprintInstanceRow> {
   const existing = await findInstanceByPath(deps.db, file.path);
   if (existing) return existing;
   const wanted = blueprint?.name ?? file.path;
   const name = (await isInstanceNameTaken(deps.db, wanted, null)) ? file.path : wanted;
   const metadata = blueprint ? { name: blueprint.name, labels: blueprint.labels } : {};
-  return insertInstance(deps.db, { name: name.slice(0, 200), path: file.path, content: '', metadata, context: {}, enabled: true });
+  return insertInstance(deps.db, { name: name.slice(0, 200), path: file.path, content: '', metadata, context: {}, enabled: isEnabled });
 }
 
 export type FileApplyResult = InstanceApplyResult | 'example' | 'adopted';
 
 /**
  * A file of the blueprints folder (or a shipped default) that is new or changed since its
- * instance last applied it. A new file labelled instantiate: "false" is an example: no instance,
- * nothing applied (an admin who creates an instance for it gets it applied).
+ * instance last applied it. A new file labelled instantiate: "false" is an example: it gets a
+ * disabled instance and nothing is applied (enabling the instance has it applied) — recorded, so
+ * that the next start finds it by its path without parsing it again.
  */
 export async function applyBlueprintFile(
   deps: CoreDeps,
@@ -121,8 +122,11 @@ export async function applyBlueprintFile(
 ): Promise<FileApplyResult> {
   const blueprint = parsedOrNull(file.text, file.path);
   const known = await findInstanceByPath(deps.db, file.path);
-  if (!known && blueprint && String(blueprint.labels[INSTANTIATE_LABEL]) === 'false') return 'example';
-  const instance = await instanceOfFile(deps, file, blueprint);
+  if (!known && blueprint && String(blueprint.labels[INSTANTIATE_LABEL]) === 'false') {
+    await instanceOfFile(deps, file, blueprint, false);
+    return 'example';
+  }
+  const instance = await instanceOfFile(deps, file, blueprint, true);
   if (!known && options.adoptExistingDefaults && blueprint && (await areDefaultFlowsPresent(deps, blueprint))) {
     // A database from before instances existed: its default flows are there and may be the
     // admin's edits. Record the file as applied instead of re-adding what the admin removed.

@@ -70,11 +70,20 @@ export async function recordInstanceApply(
   );
 }
 
-/** File instances whose path is not among `paths` (the files that exist): their file is gone. */
-export async function markOrphanedInstances(db: Queryable, paths: string[]): Promise<string[]> {
+/**
+ * File instances whose path is not among `paths` (the files that exist) become orphaned; a
+ * disabled orphan whose file is back is 'unknown' again (an enabled one is applied again, which
+ * sets its status). Returns the newly orphaned paths.
+ */
+export async function syncOrphanedInstances(db: Queryable, paths: string[]): Promise<string[]> {
   const { rows } = await db.query<{ path: string }>(
     `UPDATE blueprint_instances SET status = 'orphaned', updated_at = now()
      WHERE path <> '' AND status <> 'orphaned' AND NOT (path = ANY($1::text[])) RETURNING path`,
+    [paths],
+  );
+  await db.query(
+    `UPDATE blueprint_instances SET status = 'unknown', updated_at = now()
+     WHERE status = 'orphaned' AND NOT enabled AND path = ANY($1::text[])`,
     [paths],
   );
   return rows.map((r) => r.path);

@@ -60,7 +60,9 @@ describe('blueprints folder', () => {
       assert.equal((await findGroup('family'))?.is_superuser, true);
       const applied = lines.filter((l) => l.msg === 'blueprint_applied' && l.blueprint === 'custom/family.yaml');
       assert.deepEqual(applied.map((l) => [l.create, l.update]), [[1, 0], [0, 1]]);
-      assert.deepEqual(await instances(), { 'broken.yml': 'error', 'custom/family.yaml': 'successful' }, 'an example gets no instance');
+      assert.deepEqual(await instances(), { 'broken.yml': 'error', 'custom/family.yaml': 'successful', 'example.yaml': 'unknown' });
+      const example = (await t.api('GET', '/api/v3/managed/blueprints/?path=example.yaml')).json().results[0];
+      assert.equal(example.enabled, false, 'an example\'s instance is disabled: applied only on request');
     } finally {
       await watcher.stop();
     }

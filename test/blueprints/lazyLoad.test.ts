@@ -34,6 +34,8 @@ function child(target: string): Promise<{ applied: number; afterStart: string[];
 test('a start with nothing new to apply loads neither the blueprint engine nor the YAML parser', async () => {
   mkdirSync(folder);
   writeFileSync(join(folder, 'family.yaml'), 'version: 1\nentries:\n  - model: authentik_core.group\n    identifiers: {name: family}\n');
+  // An example too (as the image's /blueprints holds): its disabled instance spares parsing it again.
+  writeFileSync(join(folder, 'example.yaml'), 'version: 1\nmetadata:\n  name: example\n  labels: {blueprints.goauthentik.io/instantiate: "false"}\nentries: []\n');
   const applyFolder = async (deps: CoreDeps) => {
     const watcher = watchBlueprintFolder(deps, { dir: folder, env: {}, logger: pino({ level: 'silent' }), intervalMs: 60_000 });
     await watcher.runOnce();
