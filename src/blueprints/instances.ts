@@ -97,10 +97,8 @@ const parsedOrNull = (text: string, path: string): Blueprint | null => {
   }
 };
 
-/** A file's instance: the existing one, or a new one named after the blueprint (its path when that name is taken). */
-async function instanceOfFile(deps: CoreDeps, file: BlueprintFile, blueprint: Blueprint | null, isEnabled: boolean): Promise<BlueprintInstanceRow> {
-  const existing = await findInstanceByPath(deps.db, file.path);
-  if (existing) return existing;
+/** A new instance for a file, named after its blueprint (its path when that name is taken). */
+async function newInstanceOfFile(deps: CoreDeps, file: BlueprintFile, blueprint: Blueprint | null, isEnabled: boolean): Promise<BlueprintInstanceRow> {
   const wanted = blueprint?.name ?? file.path;
   const name = (await isInstanceNameTaken(deps.db, wanted, null)) ? file.path : wanted;
   const metadata = blueprint ? { name: blueprint.name, labels: blueprint.labels } : {};
@@ -123,10 +121,10 @@ export async function applyBlueprintFile(
   const blueprint = parsedOrNull(file.text, file.path);
   const known = await findInstanceByPath(deps.db, file.path);
   if (!known && blueprint && String(blueprint.labels[INSTANTIATE_LABEL]) === 'false') {
-    await instanceOfFile(deps, file, blueprint, false);
+    await newInstanceOfFile(deps, file, blueprint, false);
     return 'example';
   }
-  const instance = await instanceOfFile(deps, file, blueprint, true);
+  const instance = known ?? (await newInstanceOfFile(deps, file, blueprint, true));
   if (!known && options.adoptExistingDefaults && blueprint && (await areDefaultFlowsPresent(deps, blueprint))) {
     // A database from before instances existed: its default flows are there and may be the
     // admin's edits. Record the file as applied instead of re-adding what the admin removed.
