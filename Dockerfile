@@ -17,6 +17,8 @@ RUN npm ci --omit=optional --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 COPY migrations ./migrations
+# The default flows ship as blueprints; the build puts them next to the code (dist/blueprints/default).
+COPY blueprints/default ./blueprints/default
 RUN npm run build \
     && npm prune --omit=dev --omit=optional --no-audit --no-fund \
     && npm cache clean --force
@@ -55,6 +57,7 @@ COPY package.json package-lock.json ./
 COPY bin ./bin
 # Example blueprints (labelled instantiate: "false", so applied only on request); mount your own
 # at /blueprints/custom: every other *.yaml under /blueprints is applied at start and on change.
+# (/blueprints/default is for reading: the server applies its defaults from dist/blueprints/default.)
 COPY blueprints /blueprints
 
 # `docker compose exec server gatehouse create-recovery-key akadmin` works from any directory.

@@ -151,7 +151,9 @@ export async function openRuntime(config: Config, logger: Logger, options: Runti
     ...(options.metrics ? { metrics: options.metrics } : {}),
   };
   if (options.runMigrations) {
-    await withAdvisoryLock(db, LOCK_KEYS.bootstrap, () => ensureDefaultFlows(deps));
+    const started = performance.now();
+    const applied = await withAdvisoryLock(db, LOCK_KEYS.bootstrap, () => ensureDefaultFlows(deps));
+    if (applied > 0) logger.info({ applied, ms: Math.round(performance.now() - started) }, 'default_blueprints_applied');
   }
   if (options.runBootstrap) {
     // Replicas starting together: one creates akadmin, the others then find it and skip.

@@ -3,12 +3,11 @@ import type { Logger } from 'pino';
 import { processEnvironment } from '../config/environment.ts';
 import { usesPostgres } from '../config/load.ts';
 import type { Config } from '../config/schema.ts';
-import { type CoreDeps, SYSTEM_CONTEXT } from '../core/context.ts';
+import { SYSTEM_CONTEXT } from '../core/context.ts';
 import { openRuntime } from '../runtime.ts';
 import { BlueprintError } from './document.ts';
 import { applyBlueprint, describeChanges } from './engine.ts';
 import { exportBlueprint } from './export.ts';
-import { type BlueprintWatcher, watchBlueprintFolder } from './folder.ts';
 
 // `gatehouse blueprint apply FILE [--dry-run]` and `gatehouse blueprint export`, and the folder
 // the server applies at start.

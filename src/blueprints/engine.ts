@@ -25,6 +25,8 @@ export interface BlueprintChange {
 
 export interface ApplyOutcome {
   name: string;
+  /** The blueprint's metadata labels. */
+  labels: Record<string, unknown>;
   isDryRun: boolean;
   changes: BlueprintChange[];
   warnings: Problem[];
@@ -37,6 +39,8 @@ export interface ApplyOptions {
   /** Overrides the blueprint's own `context`. */
   context?: Record<string, unknown>;
   fallbackName?: string;
+  /** Runs inside the blueprint's transaction once every entry is applied (not on a dry run): what records the apply commits with it. */
+  onApplied?: (tx: Queryable, outcome: ApplyOutcome) => Promise<void>;
 }
 
 const SECRET_FIELDS = new Set(['client_secret', 'password']);
@@ -229,8 +233,9 @@ export async function applyBlueprint(deps: CoreDeps, ctx: RequestContext, text: 
         if (entry.id !== null && change.pk !== null) run.keys.set(entry.id, change.pk);
         changes.push(change);
       }
-      const outcome = { name: blueprint.name, isDryRun, changes, warnings };
+      const outcome = { name: blueprint.name, labels: blueprint.labels, isDryRun, changes, warnings };
       if (isDryRun) throw new DryRunRollback(outcome);
+      await options.onApplied?.(tx, outcome);
       return outcome;
     });
   } catch (error) {

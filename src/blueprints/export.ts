@@ -12,8 +12,8 @@ import { blueprintModels } from './registry.ts';
 const SKIPPED_MODELS = new Set(['authentik_core.user']);
 /** Fields that name another object by its pk. */
 const REFERENCE_FIELDS = new Set(['parent', 'authorization_flow', 'invalidation_flow', 'target', 'stage', 'provider', 'group', 'policy', 'configuration_stages', 'validation_policies', 'search_group', 'providers', 'roles']);
-/** Fields that would name users, who are not exported. */
-const USER_FIELDS = new Set(['users', 'groups']);
+/** A group's members: users, who are not exported. (A user-write stage's `groups` are group names and stay.) */
+const USER_FIELDS = new Set(['users']);
 
 const IDENTIFIERS: Record<string, string[]> = {
   'authentik_flows.flow': ['slug'],
@@ -80,6 +80,8 @@ export async function exportBlueprint(deps: CoreDeps, name = 'gatehouse-export')
       const values: Record<string, unknown> = {};
       for (const [field, value] of Object.entries(object.values)) {
         if (USER_FIELDS.has(field) || field === 'user') continue;
+        // Only the defaults carry a managed key; the admin's own objects are written without one.
+        if (field === 'managed' && value === null) continue;
         values[field] = REFERENCE_FIELDS.has(field) ? referenced(value, ids) : value;
       }
       const identifiers = Object.fromEntries(identifierFields.filter((f) => f !== 'user').map((f) => [f, values[f] ?? null]));

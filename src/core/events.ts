@@ -41,7 +41,8 @@ export interface ModelRef {
     | 'saml_provider'
     | 'ldap_provider'
     | 'outpost'
-    | 'invitation';
+    | 'invitation'
+    | 'blueprint_instance';
   pk: string | number;
   name: string;
   /** Authentik's app label of the model, when not authentik_core. */

@@ -15,17 +15,28 @@ export interface FlowInput {
   designation: flowStore.FlowDesignation;
   authentication: flowStore.FlowAuthentication;
   policyEngineMode: flowStore.PolicyEngineMode;
+  /** Set only by blueprints (Authentik's `managed`: the default flows' keys); the API leaves it alone. */
+  managed?: string | null;
 }
 
 const flowRef = (flow: flowStore.FlowRow) => ({ model_name: 'flow' as const, pk: flow.id, name: flow.slug });
 const duplicateSlug = () => ValidationError.field('slug', 'flow with this slug already exists.');
+const duplicateManaged = () => ValidationError.field('managed', 'flow with this managed key already exists.');
+
+/** A managed key names one flow: refuse taking another's (a clear 400, not the slug's conflict message). */
+async function assertManagedFree(tx: Queryable, managed: string | null | undefined, id: string | null): Promise<void> {
+  if (!managed) return;
+  const holder = await flowStore.findFlowByManaged(tx, managed);
+  if (holder && holder.id !== id) throw duplicateManaged();
+}
 
 export function createFlow(deps: CoreDeps, ctx: RequestContext, input: FlowInput): Promise<flowStore.FlowRow> {
   return translatingConflicts(
     () =>
       deps.db.transaction(async (tx) => {
         if (await flowStore.findFlowBySlug(tx, input.slug)) throw duplicateSlug();
-        let flow = await flowStore.insertFlow(tx, { ...input, managed: null });
+        await assertManagedFree(tx, input.managed, null);
+        let flow = await flowStore.insertFlow(tx, { ...input, managed: input.managed ?? null });
         if (input.policyEngineMode !== flow.policy_engine_mode) {
           flow = (await adminStore.updateFlow(tx, flow.id, { policyEngineMode: input.policyEngineMode })) as flowStore.FlowRow;
         }
@@ -50,6 +61,7 @@ export function updateFlow(
         if (changes.slug !== undefined && changes.slug !== current.slug && (await flowStore.findFlowBySlug(tx, changes.slug))) {
           throw duplicateSlug();
         }
+        await assertManagedFree(tx, changes.managed, current.id);
         const flow = (await adminStore.updateFlow(tx, current.id, changes)) as flowStore.FlowRow;
         await recordEvent(tx, deps, ctx, 'model_updated', {
           model: flowRef(flow),

@@ -15,10 +15,18 @@ export interface StageInput {
   name: string;
   /** The type's config fields, as the client sent them (top level, as in Authentik). */
   config: Record<string, unknown>;
+  /** Set only by blueprints (Authentik's `managed`: the default stages' keys); the API leaves it alone. */
+  managed?: string | null;
 }
 
 const stageRef = (stage: flowStore.StageRow) => ({ model_name: 'stage' as const, pk: stage.id, name: stage.name });
 const duplicateName = () => ValidationError.field('name', 'stage with this name already exists.');
+
+async function assertManagedFree(tx: Queryable, managed: string | null | undefined, id: string | null): Promise<void> {
+  if (!managed) return;
+  const holder = await flowStore.findStageByManaged(tx, managed);
+  if (holder && holder.id !== id) throw ValidationError.field('managed', 'stage with this managed key already exists.');
+}
 
 /**
  * Validates a config for a stage type; returns it parsed (defaults filled in) for the reference
@@ -64,7 +72,8 @@ export function createStage(deps: CoreDeps, ctx: RequestContext, type: string, i
       deps.db.transaction(async (tx) => {
         if (await stageStore.findStageByName(tx, input.name)) throw duplicateName();
         await assertValidReferences(tx, parsed);
-        const stage = await flowStore.insertStage(tx, { name: input.name, type, config: input.config, managed: null });
+        await assertManagedFree(tx, input.managed, null);
+        const stage = await flowStore.insertStage(tx, { name: input.name, type, config: input.config, managed: input.managed ?? null });
         await recordEvent(tx, deps, ctx, 'model_created', { model: stageRef(stage), context: { type } });
         return stage;
       }),
@@ -100,10 +109,11 @@ export function updateStage(
           throw duplicateName();
         }
         await assertValidReferences(tx, parsed);
-        const stage = (await stageStore.updateStage(tx, id, { name: changes.name, config })) as flowStore.StageRow;
+        await assertManagedFree(tx, changes.managed, id);
+        const stage = (await stageStore.updateStage(tx, id, { name: changes.name, config, managed: changes.managed })) as flowStore.StageRow;
         await recordEvent(tx, deps, ctx, 'model_updated', {
           model: stageRef(stage),
-          context: { type, changed: changedFields({ name: changes.name, ...changes.config }) },
+          context: { type, changed: changedFields({ name: changes.name, managed: changes.managed, ...changes.config }) },
         });
         return stage;
       }),

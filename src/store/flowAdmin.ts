@@ -46,13 +46,15 @@ export interface FlowChanges {
   designation?: FlowDesignation;
   authentication?: FlowAuthentication;
   policyEngineMode?: PolicyEngineMode;
+  /** Only blueprints set it (the default flows' keys); null clears it. */
+  managed?: string | null;
 }
 
 export async function updateFlow(db: Queryable, id: string, changes: FlowChanges): Promise<FlowRow | null> {
   const { rows } = await db.query<FlowRow>(
     `UPDATE flows f SET slug = COALESCE($2, slug), name = COALESCE($3, name), title = COALESCE($4, title),
        designation = COALESCE($5, designation), authentication = COALESCE($6, authentication),
-       policy_engine_mode = COALESCE($7, policy_engine_mode), updated_at = now()
+       policy_engine_mode = COALESCE($7, policy_engine_mode), managed = CASE WHEN $8 THEN $9 ELSE managed END, updated_at = now()
      WHERE id = $1 RETURNING ${FLOW_COLUMNS}`,
     [
       id,
@@ -62,6 +64,8 @@ export async function updateFlow(db: Queryable, id: string, changes: FlowChanges
       changes.designation ?? null,
       changes.authentication ?? null,
       changes.policyEngineMode ?? null,
+      changes.managed !== undefined,
+      changes.managed ?? null,
     ],
   );
   return rows[0] ?? null;

@@ -38,12 +38,13 @@ export async function listStages(db: Queryable, filter: StageFilter, page: PageR
 export async function updateStage(
   db: Queryable,
   id: string,
-  changes: { name?: string; config?: Record<string, unknown> },
+  changes: { name?: string; config?: Record<string, unknown>; managed?: string | null },
 ): Promise<StageRow | null> {
   const { rows } = await db.query<StageRow>(
-    `UPDATE stages s SET name = COALESCE($2, name), config = COALESCE($3::jsonb, config), updated_at = now()
+    `UPDATE stages s SET name = COALESCE($2, name), config = COALESCE($3::jsonb, config),
+       managed = CASE WHEN $4 THEN $5 ELSE managed END, updated_at = now()
      WHERE id = $1 RETURNING ${STAGE_COLUMNS}`,
-    [id, changes.name ?? null, changes.config === undefined ? null : JSON.stringify(changes.config)],
+    [id, changes.name ?? null, changes.config === undefined ? null : JSON.stringify(changes.config), changes.managed !== undefined, changes.managed ?? null],
   );
   return rows[0] ?? null;
 }

@@ -1,5 +1,6 @@
 // POST /api/v3/managed/blueprints/apply/: superusers only, a dry run writes nothing, errors come
 // back as {content: ["line N: …"]}, and a blueprint sent over the API cannot read the environment.
+// GET …/available/: the files an instance may name. (The instances themselves: instances.test.ts.)
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { createTestApp, type TestApp } from '../support/app.ts';
@@ -44,13 +45,17 @@ describe('blueprints API', () => {
     assert.equal((await t.api('POST', APPLY, { content: group, extra: 1 })).statusCode, 400);
   });
 
-  test('the folder\'s files are listed, examples as not enabled', async () => {
-    const res = await t.api('GET', '/api/v3/managed/blueprints/');
+  test('available/ lists the shipped defaults and the folder\'s files with their metadata', async () => {
+    const res = await t.api('GET', '/api/v3/managed/blueprints/available/');
     assert.equal(res.statusCode, 200);
-    const results = res.json().results as Array<{ path: string; enabled: boolean }>;
-    assert.ok(results.some((r) => r.path === 'examples/gitea.yaml' && r.enabled === false));
-    assert.ok(results.some((r) => r.path === 'homelab-groups.yaml'));
-    assert.ok(!results.some((r) => r.path.endsWith('.md') || r.path.includes('.gitkeep')));
-    assert.equal((await t.api('GET', '/api/v3/managed/blueprints/', undefined, null)).statusCode, 401);
+    const files = res.json() as Array<{ path: string; hash: string; meta: { name: string; labels: Record<string, string> } | null }>;
+    const gitea = files.find((f) => f.path === 'examples/gitea.yaml');
+    assert.equal(gitea?.meta?.labels['blueprints.goauthentik.io/instantiate'], 'false');
+    assert.match(gitea?.hash ?? '', /^[0-9a-f]{64}$/);
+    assert.equal(files.find((f) => f.path === 'default/flow-default-authentication-flow.yaml')?.meta?.name, 'Default - Authentication flow');
+    assert.ok(files.some((f) => f.path === 'homelab-groups.yaml'));
+    assert.ok(!files.some((f) => f.path.endsWith('.md') || f.path.includes('.gitkeep')));
+    assert.equal(new Set(files.map((f) => f.path)).size, files.length, 'each file once: the folder\'s default/ is the shipped one');
+    assert.equal((await t.api('GET', '/api/v3/managed/blueprints/available/', undefined, null)).statusCode, 401);
   });
 });

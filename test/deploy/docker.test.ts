@@ -278,6 +278,14 @@ describe('deployment files', () => {
       assert.match(pkg.scripts.build ?? '', /cp -r migrations dist/);
     });
 
+    test('the default flows\' blueprints and their YAML parser reach the image', () => {
+      const pkg = JSON.parse(read('package.json')) as { scripts: Record<string, string>; dependencies: Record<string, string> };
+      assert.match(pkg.scripts.build ?? '', /cp -r blueprints\/default dist\/blueprints\//, 'next to the code, where src/blueprints/files.ts looks');
+      const buildCopies = stages.slice(0, -1).flatMap((s) => instructions(s, 'COPY')).join('\n');
+      assert.match(buildCopies, /^blueprints\/default \.\/blueprints\/default$/m);
+      assert.ok(pkg.dependencies.yaml, 'yaml is a production dependency: first start parses the defaults');
+    });
+
     test('the final stage runs as a user other than root', () => {
       const user = instructions(finalStage, 'USER').at(-1);
       assert.ok(user, 'final stage sets USER');

@@ -81,10 +81,9 @@ export interface TestCore {
   close(): Promise<void>;
 }
 
-/** The identity core on a fresh migrated database and a namespaced cache, with a settable clock. */
-export async function createTestCore(overrides: Partial<CoreDeps> = {}): Promise<TestCore> {
+/** The identity core on a fresh migrated database (with the default flows unless told otherwise) and a namespaced cache, with a settable clock. */
+export async function createTestCore(overrides: Partial<CoreDeps> = {}, options: { withDefaultFlows?: boolean } = {}): Promise<TestCore> {
   const database = await createMigratedDatabase();
-  await ensureDefaultFlows(database);
   const cache = openTestCache(database.db);
   const deps: CoreDeps = {
     db: database.db,
@@ -98,6 +97,7 @@ export async function createTestCore(overrides: Partial<CoreDeps> = {}): Promise
     now: () => new Date(),
     ...overrides,
   };
+  if (options.withDefaultFlows ?? true) await ensureDefaultFlows(deps);
   return {
     deps,
     database,

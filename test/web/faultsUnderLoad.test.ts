@@ -52,7 +52,7 @@ before(async () => {
     now: () => new Date(),
   };
   const { ensureDefaultFlows } = await import('../../src/flows/defaults.ts');
-  await ensureDefaultFlows({ ...database, db });
+  await ensureDefaultFlows(deps);
   await bootstrapAdmin(deps, { token: TOKEN, password: PASSWORD, email: 'admin@example.com' });
   app = await buildApp({ config: loadConfig({}, null), deps, logger: pino({ level: 'silent' }) });
   await app.ready();

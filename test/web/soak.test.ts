@@ -123,7 +123,7 @@ before(async () => {
     // The worker installs the queue's schema; the app only adds jobs.
     jobs: openGraphileQueue(db, { canSendEmail: true, sendsSignInNotices: true }),
   };
-  await ensureDefaultFlows({ db });
+  await ensureDefaultFlows(deps);
   await bootstrapAdmin(deps, { token: 'soak-admin-token-0123456789', password: 'Soak-Admin-Password-1!' });
   app = await buildApp({ config: loadConfig({}, null), deps, logger: pino({ level: 'silent' }) });
   await app.listen({ port: 0, host: '127.0.0.1' });

@@ -28,15 +28,37 @@ import { ALL, type BlueprintModel, fieldsOf, parsedWith, str } from '../model.ts
 const defined = <T extends object>(input: T): Partial<T> =>
   Object.fromEntries(Object.entries(input).filter(([, value]) => value !== undefined)) as Partial<T>;
 
+// Authentik's `managed`: a key that finds a default object again whatever the admin renamed it to
+// (the shipped blueprints identify the default flows and stages by it). Not writable over the API.
+const managedSchema = z.string().trim().min(1).max(200).nullable();
+function withManaged(parse: (values: Record<string, unknown>) => Record<string, unknown>) {
+  return ({ managed, ...values }: Record<string, unknown>): Record<string, unknown> => {
+    const parsed = parse(values);
+    if (managed === undefined) return parsed;
+    const result = managedSchema.safeParse(managed);
+    if (!result.success) throw ValidationError.field('managed', 'Enter a key of 1 to 200 characters, or null.');
+    return { ...parsed, managed: result.data };
+  };
+}
+const managedOf = (v: Record<string, unknown>) => (v.managed === undefined ? {} : { managed: v.managed as string | null });
+
 export const flowModel: BlueprintModel = {
   name: 'authentik_flows.flow',
-  fields: fieldsOf(flowPatchSchema),
+  fields: new Set([...fieldsOf(flowPatchSchema), 'managed']),
   ignored: new Set(['layout', 'background', 'compatibility_mode', 'denied_action', 'related_flow']),
-  parse: parsedWith(flowPatchSchema),
+  parse: withManaged(parsedWith(flowPatchSchema)),
   async list(tx) {
     return (await listFlows(tx, {}, ALL)).rows.map((f) => ({
       pk: f.id,
-      values: { slug: f.slug, name: f.name, title: f.title, designation: f.designation, authentication: f.authentication, policy_engine_mode: f.policy_engine_mode },
+      values: {
+        slug: f.slug,
+        name: f.name,
+        title: f.title,
+        designation: f.designation,
+        authentication: f.authentication,
+        policy_engine_mode: f.policy_engine_mode,
+        managed: f.managed,
+      },
     }));
   },
   async create(deps, ctx, v) {
@@ -45,12 +67,13 @@ export const flowModel: BlueprintModel = {
       ...(input as FlowInput),
       authentication: input.authentication ?? 'none',
       policyEngineMode: input.policyEngineMode ?? 'any',
+      ...managedOf(v),
     });
     return flow.id;
   },
   async update(deps, ctx, pk, v) {
     const flow = await findFlowById(deps.db, str(pk));
-    if (flow) await updateFlow(deps, ctx, flow.slug, defined(flowInput(v)));
+    if (flow) await updateFlow(deps, ctx, flow.slug, { ...defined(flowInput(v)), ...managedOf(v) });
   },
   async remove(deps, ctx, pk) {
     const flow = await findFlowById(deps.db, str(pk));
@@ -106,23 +129,23 @@ function stageModel(type: string): BlueprintModel {
   const nameSchema = z.string().trim().min(1).max(200);
   return {
     name: stageModelName(type),
-    fields: new Set(['name', ...shapeKeys(definition?.configSchema)]),
+    fields: new Set(['name', 'managed', ...shapeKeys(definition?.configSchema)]),
     ignored: new Set(['flow_set']),
-    parse({ name, ...config }) {
+    parse: withManaged(({ name, ...config }) => {
       if (name === undefined) return config;
       const parsed = nameSchema.safeParse(name);
       if (!parsed.success) throw ValidationError.field('name', 'Enter a name of 1 to 200 characters.');
       return { name: parsed.data, ...config };
-    },
+    }),
     async list(tx) {
-      return (await listStages(tx, { type }, ALL)).rows.map((s) => ({ pk: s.id, values: { name: s.name, ...s.config } }));
+      return (await listStages(tx, { type }, ALL)).rows.map((s) => ({ pk: s.id, values: { name: s.name, managed: s.managed, ...s.config } }));
     },
-    async create(deps, ctx, { name, ...config }) {
+    async create(deps, ctx, { name, managed, ...config }) {
       if (typeof name !== 'string') throw ValidationError.field('name', 'This field is required.');
-      return (await createStage(deps, ctx, type, { name, config })).id;
+      return (await createStage(deps, ctx, type, { name, config, ...managedOf({ managed }) })).id;
     },
-    async update(deps, ctx, pk, { name, ...config }) {
-      await updateStage(deps, ctx, type, str(pk), { name: name as string | undefined, config, isReplacing: false });
+    async update(deps, ctx, pk, { name, managed, ...config }) {
+      await updateStage(deps, ctx, type, str(pk), { name: name as string | undefined, config, isReplacing: false, ...managedOf({ managed }) });
     },
     remove: (deps, ctx, pk) => deleteStage(deps, ctx, type, str(pk)),
   };
