@@ -1,4 +1,4 @@
-import type { FastifyRequest } from 'fastify';
+import type { IncomingHttpHeaders } from 'node:http';
 import { isWithinDomain } from '../../core/proxyProviderAdmin.ts';
 import type { ProxyProviderRow } from '../../store/proxyProviders.ts';
 import { forwardCookieName } from './forwardSessions.ts';
@@ -7,8 +7,15 @@ import { forwardCookieName } from './forwardSessions.ts';
 
 const first = (value: string | string[] | undefined): string | undefined => (Array.isArray(value) ? value[0] : value)?.split(',')[0]?.trim();
 
+/** What the answer reads of the proxy's request: Fastify's request, or the raw one before routing (earlyAnswer.ts). */
+export interface ProxyRequest {
+  headers: IncomingHttpHeaders;
+  /** http or https, as Fastify's `request.protocol` (X-Forwarded-Proto from a trusted proxy). */
+  readonly protocol: string;
+}
+
 /** The host the browser asked for: X-Forwarded-Host (Traefik, Caddy), else Host — lower case, port kept. */
-export function requestHost(request: FastifyRequest): string {
+export function requestHost(request: Pick<ProxyRequest, 'headers'>): string {
   return (first(request.headers['x-forwarded-host']) || first(request.headers.host) || '').toLowerCase();
 }
 
@@ -19,7 +26,7 @@ const hostnameOf = (host: string): string => host.replace(/:\d+$/, '').replace(/
  * X-Original-URI with the host (Nginx, Authentik's own snippet), or X-Forwarded-Proto/Host/Uri
  * (Traefik, Caddy). Null when the proxy sent nothing usable.
  */
-export function originalUrl(request: FastifyRequest): URL | null {
+export function originalUrl(request: ProxyRequest): URL | null {
   const headers = request.headers;
   const full = first(headers['x-original-url']);
   if (full && URL.canParse(full)) return new URL(full);
