@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import proxyAddr from '@fastify/proxy-addr';
 import type { AccessLog } from './accessLog.ts';
 import type { Answer } from './answers.ts';
 import { decideFromMemory, type ProxyKind, type ProxyQuestion } from './authEndpoint.ts';
 import type { ForwardAuthState } from './state.ts';
+import type { ProxyRequest } from './urls.ts';
 
 /**
  * Answers a request before Fastify sees it, or returns false (then Fastify does, as for any
@@ -59,6 +60,43 @@ export function protocolResolver(trustProxy: TrustProxy): (request: IncomingMess
   };
 }
 
+/** A raw request as the question decideFromMemory reads: one object, cookies parsed on first use. */
+class RawQuestion implements ProxyQuestion, ProxyRequest {
+  readonly request: ProxyRequest = this;
+  readonly headers: IncomingHttpHeaders;
+  #cookies: Record<string, string | undefined> | null = null;
+  readonly #raw: IncomingMessage;
+  readonly #parseCookie: (header: string) => Record<string, string | undefined>;
+  readonly #clientIp: (request: IncomingMessage) => string;
+  readonly #protocol: (request: IncomingMessage) => string;
+
+  constructor(
+    raw: IncomingMessage,
+    parseCookie: (header: string) => Record<string, string | undefined>,
+    clientIp: (request: IncomingMessage) => string,
+    protocol: (request: IncomingMessage) => string,
+  ) {
+    this.#raw = raw;
+    this.headers = raw.headers;
+    this.#parseCookie = parseCookie;
+    this.#clientIp = clientIp;
+    this.#protocol = protocol;
+  }
+
+  get protocol(): string {
+    return this.#protocol(this.#raw);
+  }
+
+  cookie(name: string): string | undefined {
+    this.#cookies ??= this.headers.cookie ? this.#parseCookie(this.headers.cookie) : {};
+    return this.#cookies[name];
+  }
+
+  clientIp(): string {
+    return this.#clientIp(this.#raw);
+  }
+}
+
 /**
  * Forward auth's hot path without Fastify: an authenticated request is a few lookups in memory,
  * and Fastify's own work around it (request and reply objects, a child logger, hooks, routing,
@@ -81,14 +119,21 @@ export function createEarlyAnswer(options: {
   const { state, accessLog, parseCookie, trustProxy } = options;
   const clientIpOf = clientAddressResolver(trustProxy);
   const protocolOf = protocolResolver(trustProxy);
+  // Each answer's response headers, built once: [name, value, …] with the request id's slot empty.
   const headerLists = new WeakMap<Answer, string[]>();
-  const answerHeaders = (answer: Answer): string[] => {
+  const bare = ['Cache-Control', 'no-store', 'X-Request-Id', '', 'Content-Length', '0'];
+  const headersFor = (answer: Answer): string[] => {
     let list = headerLists.get(answer);
     if (!list) {
-      list = Object.entries(answer.headers).flat();
+      list = [...bare.slice(0, 4), ...Object.entries(answer.headers).flat(), 'Content-Length', '0'];
       headerLists.set(answer, list);
     }
     return list;
+  };
+  const withRequestId = (list: string[]) => {
+    const copy = list.slice();
+    copy[3] = randomUUID();
+    return copy;
   };
 
   return (request, response) => {
@@ -96,34 +141,19 @@ export function createEarlyAnswer(options: {
     const query = url.indexOf('?');
     const kind = QUESTION_PATHS.get(query === -1 ? url : url.slice(0, query));
     if (!kind || !METHODS.has(request.method ?? '')) return false;
-    let cookies: Record<string, string | undefined> | null = null;
-    const question: ProxyQuestion = {
-      request: {
-        headers: request.headers,
-        get protocol() {
-          return protocolOf(request);
-        },
-      },
-      cookie: (name) => {
-        cookies ??= request.headers.cookie ? parseCookie(request.headers.cookie) : {};
-        return cookies[name];
-      },
-      clientIp: () => clientIpOf(request),
-    };
-    const verdict = decideFromMemory(state, question);
+    const verdict = decideFromMemory(state, new RawQuestion(request, parseCookie, clientIpOf, protocolOf));
     if (!verdict) return false;
-    const common = ['Cache-Control', 'no-store', 'X-Request-Id', randomUUID()];
     switch (verdict.outcome) {
       case 'allowed':
-        response.writeHead(200, [...common, ...answerHeaders(verdict.answer), 'Content-Length', '0']);
+        response.writeHead(200, withRequestId(headersFor(verdict.answer)));
         if (verdict.answer.applicationId) accessLog.record(verdict.answer.userId, verdict.answer.applicationId);
         break;
       case 'skipped':
-        response.writeHead(200, [...common, 'Content-Length', '0']);
+        response.writeHead(200, withRequestId(bare));
         break;
       case 'unauthenticated':
         if (kind !== 'nginx') return false;
-        response.writeHead(401, [...common, 'Content-Length', '0']);
+        response.writeHead(401, withRequestId(bare));
         break;
       default:
         return false;

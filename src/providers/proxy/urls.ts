@@ -5,7 +5,12 @@ import { forwardCookieName } from './forwardSessions.ts';
 
 // What a proxy tells us about the request it is asking about, and where a browser may be sent.
 
-const first = (value: string | string[] | undefined): string | undefined => (Array.isArray(value) ? value[0] : value)?.split(',')[0]?.trim();
+const first = (value: string | string[] | undefined): string | undefined => {
+  const text = Array.isArray(value) ? value[0] : value;
+  if (text === undefined) return undefined;
+  const comma = text.indexOf(',');
+  return (comma === -1 ? text : text.slice(0, comma)).trim();
+};
 
 /** What the answer reads of the proxy's request: Fastify's request, or the raw one before routing (earlyAnswer.ts). */
 export interface ProxyRequest {
