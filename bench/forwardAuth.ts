@@ -120,7 +120,9 @@ upstream floor_auth { server ${HOST}:${ports.floorAuth}; keepalive 32; }`;
     shape.authKeepalive
       ? `proxy_pass http://${upstream}/outpost.goauthentik.io;
 proxy_http_version 1.1;
-proxy_set_header Connection "";`
+proxy_set_header Connection "";
+proxy_pass_request_body off;
+proxy_set_header Content-Length "";`
       : `proxy_pass http://${HOST}:${address}/outpost.goauthentik.io;`;
   const content =
     shape.content === 'static_file'

@@ -13,7 +13,8 @@ import { Redis } from 'ioredis';
 import pg from 'pg';
 
 // What the container image runs: the JavaScript `npm run build` makes (`npm run bench` builds it).
-export const CLI = new URL('../dist/src/cli.js', import.meta.url).pathname;
+// BENCH_CLI runs another build (e.g. an older commit's src/cli.ts, for a before/after) instead of dist/.
+export const CLI = process.env.BENCH_CLI ?? new URL('../dist/src/cli.js', import.meta.url).pathname;
 export const HOST = '127.0.0.1';
 export const POSTGRES = { host: HOST, port: 5432, user: 'postgres' };
 export const REDIS = { host: HOST, port: 6379 };
