@@ -87,6 +87,9 @@ export async function buildApp({ config, deps, logger }: AppOptions): Promise<Fa
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   app.setErrorHandler(apiErrorHandler as Parameters<typeof app.setErrorHandler>[0]);
+  // Closing: Fastify answers 503 and plugins stop (forward auth flushes its access counts), so
+  // nothing may be answered around it any more.
+  app.addHook('preClose', async () => earlyAnswer.clear());
   app.setNotFoundHandler((_request, reply) => reply.status(404).send({ detail: 'Not found.' }));
 
   // An empty JSON body is no body: clients such as curl send Content-Type on a bare DELETE.

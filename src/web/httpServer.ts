@@ -5,6 +5,8 @@ import type { EarlyAnswer } from '../providers/proxy/earlyAnswer.ts';
 /** Where a plugin installs its answer-before-routing (forward auth's hot path, earlyAnswer.ts). */
 export interface EarlyAnswerSlot {
   set(answer: EarlyAnswer): void;
+  /** From here on every request is Fastify's (closing: it answers 503 and the plugins stop). */
+  clear(): void;
 }
 
 // How many requests each server answered early: for tests and diagnostics, never on a hot path.
@@ -63,6 +65,9 @@ export function earlyAnsweringServerFactory(logger: FastifyBaseLogger): {
     slot: {
       set(answer) {
         early = answer;
+      },
+      clear() {
+        early = null;
       },
     },
     serverFactory,
