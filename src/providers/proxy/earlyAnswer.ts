@@ -27,6 +27,7 @@ export const QUESTION_METHODS: readonly string[] = ['GET', 'HEAD', 'POST', 'PUT'
 const METHODS = new Set(QUESTION_METHODS);
 
 const MAX_MEMO = 10_000;
+const MAX_KEY_LENGTH = 200;
 
 /**
  * Fastify's request.ip for a raw request (@fastify/proxy-addr with the same trust), remembered
@@ -36,6 +37,8 @@ export function clientAddressResolver(trustProxy: TrustProxy): (request: Incomin
   const known = new Map<string, string>();
   return (request) => {
     const key = `${request.socket.remoteAddress} ${request.headers['x-forwarded-for'] ?? ''}`;
+    // A long X-Forwarded-For (a client can make it so) is worked out, not remembered.
+    if (key.length > MAX_KEY_LENGTH) return proxyAddr(request, trustProxy);
     let ip = known.get(key);
     if (ip === undefined) {
       ip = proxyAddr(request, trustProxy);

@@ -2,7 +2,7 @@ import type { FastifyBaseLogger as Logger } from 'fastify';
 import type { CoreDeps } from '../../core/context.ts';
 import { listAllProxyProviders, type ProxyProviderRow, readDirectoryVersion } from '../../store/proxyProviders.ts';
 import { type Answer, computeAnswer } from './answers.ts';
-import { type ForwardSession, findForwardSession } from './forwardSessions.ts';
+import { type ForwardSession, findForwardSession, isWellFormedCookie } from './forwardSessions.ts';
 import { type ForwardProvider, providerForHost, toForwardProvider } from './urls.ts';
 
 /*
@@ -21,6 +21,10 @@ export const SESSION_MEMO_MS = 750;
 const ANSWER_MEMO_MS = 60_000;
 const POLL_MS = 500;
 const MAX_ENTRIES = 100_000;
+// Hosts come from the request: only names a DNS host (with a port) can have are remembered, and
+// fewer of them, so odd or huge Host headers cannot fill memory.
+const MAX_HOST_LENGTH = 260;
+const MAX_HOSTS = 10_000;
 
 export interface ForwardAuthState {
   providerForHost(host: string): Promise<ForwardProvider | null>;
@@ -75,10 +79,11 @@ export function startForwardAuthState(deps: CoreDeps, logger: Logger, coreUrl: s
     version = current;
   };
   const matchHost = (host: string) => {
+    if (host.length > MAX_HOST_LENGTH) return providerForHost(providers, host);
     let found = hosts.get(host);
     if (found === undefined) {
       found = providerForHost(providers, host);
-      if (hosts.size >= MAX_ENTRIES) hosts.clear();
+      if (hosts.size >= MAX_HOSTS) hosts.clear();
       hosts.set(host, found);
     }
     return found;
@@ -119,6 +124,8 @@ export function startForwardAuthState(deps: CoreDeps, logger: Logger, coreUrl: s
       return providers.find((p) => p.provider_id === id) ?? null;
     },
     async sessionFor(cookieValue) {
+      // Not a value Gatehouse issues: no session, nothing looked up or remembered.
+      if (!isWellFormedCookie(cookieValue)) return null;
       const known = fresh(sessions, cookieValue);
       if (known !== undefined) return known;
       const pending = sessionReads.get(cookieValue);
@@ -142,7 +149,7 @@ export function startForwardAuthState(deps: CoreDeps, logger: Logger, coreUrl: s
       return read;
     },
     sessionNow(cookieValue) {
-      return fresh(sessions, cookieValue);
+      return isWellFormedCookie(cookieValue) ? fresh(sessions, cookieValue) : null;
     },
     forgetSession(cookieValue) {
       sessions.delete(cookieValue);
