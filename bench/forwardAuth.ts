@@ -16,23 +16,8 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import autocannon from 'autocannon';
-import {
-  adminApi,
-  type Cleanup,
-  createBenchStorage,
-  freePort,
-  HOST,
-  log,
-  machineCpuMs,
-  randomText,
-  round,
-  runBench,
-  schedRuntimeMs,
-  serverSettings,
-  startGatehouse,
-  stopChild,
-  waitUntilReady,
-} from './harness.ts';
+import { processRuntimeMs, startForwardAuthServer } from './forwardAuthSetup.ts';
+import { type Cleanup, freePort, HOST, log, machineCpuMs, round, runBench, stopChild } from './harness.ts';
 import { send } from './httpClient.ts';
 
 const QUICK = process.env.BENCH_QUICK === '1';
@@ -77,29 +62,6 @@ interface CpuFigures {
 }
 
 type Measured = Figures & { cpu_per_request: CpuFigures };
-
-const api = adminApi;
-
-/** Logs akadmin in through the executor, then /start on the auth host: the app cookie a browser would hold. */
-async function appCookie(baseUrl: string, authHost: string, appUrl: string, password: string): Promise<string> {
-  const executor = '/api/v3/flows/executor/default-authentication-flow/';
-  let session = '';
-  const step = async (method: 'GET' | 'POST', body?: object) => {
-    const headers: Record<string, string> = { ...(session ? { cookie: `authentik_session=${session}` } : {}), origin: baseUrl, ...(body ? { 'content-type': 'application/json' } : {}) };
-    const reply = await send(baseUrl, method, executor, headers, body ? JSON.stringify(body) : undefined);
-    const set = ((reply.headers['set-cookie'] as string[] | undefined) ?? []).find((c) => c.startsWith('authentik_session='));
-    if (set) session = set.split(';')[0]?.split('=')[1] ?? '';
-    return JSON.parse(reply.body);
-  };
-  await step('GET');
-  await step('POST', { uid_field: 'akadmin' });
-  const done = await step('POST', { password });
-  if (done.component !== 'xak-flow-redirect') throw new Error(`login failed: ${JSON.stringify(done)}`);
-  const start = await send(baseUrl, 'GET', `/outpost.goauthentik.io/start?rd=${encodeURIComponent(appUrl)}`, { host: authHost, cookie: `authentik_session=${session}` });
-  const cookie = ((start.headers['set-cookie'] as string[] | undefined) ?? []).find((c) => c.startsWith('authentik_proxy_'));
-  if (start.status !== 302 || !cookie) throw new Error(`/start gave ${start.status} without the app cookie`);
-  return cookie.split(';')[0] as string;
-}
 
 interface NginxPorts {
   nginx: number;
@@ -177,17 +139,6 @@ ${protectedServer('floor.bench.test', 'floor_auth', ports.floorAuth)}
 
 // ---------------------------------------------------------------------------------------------
 // CPU accounting, ns-precise where the kernel offers it.
-
-/** CPU ms so far of every thread of a process (from schedstat). */
-function processRuntimeMs(pid: number): number {
-  let total = 0;
-  try {
-    for (const tid of readdirSync(`/proc/${pid}/task`)) total += schedRuntimeMs(`${pid}/task/${tid}`);
-  } catch {
-    // gone
-  }
-  return total;
-}
 
 /** The pids whose parent is ppid (Nginx's workers). */
 function childrenOf(ppid: number): number[] {
@@ -372,25 +323,8 @@ async function runShape(name: 'seed' | 'lean', workDir: string, ports: Omit<Ngin
 }
 
 async function run(cleanup: Cleanup, workDir: string) {
-  const { database, redisPrefix } = await createBenchStorage(cleanup);
-  const apiToken = randomText(32);
-  const settings = serverSettings({ database, redisPrefix, apiToken });
-  const server = await startGatehouse('server', 'server', settings, workDir, cleanup);
-  await waitUntilReady(server);
+  const { server, cookie } = await startForwardAuthServer(cleanup, workDir);
   const ports = { gatehouse: Number(new URL(server.baseUrl).port), backend: await freePort(), floorAuth: await freePort() };
-  // One auth host for both Nginx instances: the cookie is for the whole bench.test domain.
-  const authHost = 'auth.bench.test';
-
-  const flows = await api(server.baseUrl, apiToken, 'GET', '/api/v3/flows/instances/?slug=default-provider-authorization-implicit-consent');
-  const provider = await api(server.baseUrl, apiToken, 'POST', '/api/v3/providers/proxy/', {
-    name: 'bench',
-    authorization_flow: flows.results[0].pk,
-    mode: 'forward_domain',
-    external_host: `http://${authHost}`,
-    cookie_domain: 'bench.test',
-  });
-  await api(server.baseUrl, apiToken, 'POST', '/api/v3/core/applications/', { name: 'Bench', slug: 'bench', provider: provider.pk });
-  const cookie = await appCookie(server.baseUrl, authHost, 'http://app.bench.test/', settings.GATEHOUSE_BOOTSTRAP_PASSWORD as string);
   const gatehousePid = server.pid;
 
   const loadBefore = loadavg().map((l) => round(l, 1));
