@@ -7,7 +7,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
 
-const BENCHES = ['core', 'processes', 'logins', 'oidc', 'forwardAuth', 'ldap', 'saml'] as const;
+const BENCHES = ['core', 'processes', 'logins', 'oidc', 'forwardAuth', 'scaleOut', 'ldap', 'saml'] as const;
 type Bench = (typeof BENCHES)[number];
 const here = new URL('.', import.meta.url).pathname;
 const log = (message: string) => process.stderr.write(`[bench:all] ${message}\n`);
@@ -38,7 +38,7 @@ const ratio = (a: unknown, b: unknown) => (typeof a === 'number' && typeof b ===
 /** One row per figure: what, Gatehouse, its floor or peer, the ratio, the goal. */
 function rows(results: Partial<Record<Bench, Json>>): string[][] {
   const r: string[][] = [];
-  const { core, processes, logins, oidc, forwardAuth, ldap, saml } = results;
+  const { core, processes, logins, oidc, forwardAuth, scaleOut, ldap, saml } = results;
   if (logins) r.push(['password logins/s (16 clients)', fmt(logins.logins_per_s, 1), `argon2 verifies/s ${fmt(logins.verifies_per_s, 1)}`, ratio(logins.logins_per_s, logins.verifies_per_s), '≥ 0.85']);
   if (oidc) {
     for (const [op, figures] of Object.entries<Json>(oidc.operations ?? {})) {
@@ -62,6 +62,14 @@ function rows(results: Partial<Record<Bench, Json>>): string[][] {
         shape === 'lean' ? '≥ 0.5, p99 < 5 ms' : '',
       ]);
     }
+  }
+  if (scaleOut) {
+    // One row per measurement: the figures for 1 / 2 / 3 servers, the ratios of 2 and 3 to one.
+    const perPool = (values: unknown, digits: number) => (Array.isArray(values) ? values.map((v) => fmt(v, digits)).join(' / ') : '—');
+    const ratios = (values: unknown) => (Array.isArray(values) ? values.slice(1).map((v) => fmt(v, 2)).join(' / ') : '—');
+    const ceiling = `CPU-bound on ${fmt(scaleOut.cpus)} cores`;
+    r.push(['scale-out: password logins/s, 1 / 2 / 3 servers via Nginx (16 clients)', perPool(scaleOut.logins_per_s, 1), 'one server, same run', ratios(scaleOut.ratio_to_one_server?.logins), ceiling]);
+    r.push(['scale-out: forward auth req/s, 1 / 2 / 3 servers (32 conn.)', perPool(scaleOut.forward_auth_req_per_s, 0), 'one server, same run', ratios(scaleOut.ratio_to_one_server?.forward_auth), ceiling]);
   }
   if (ldap) {
     for (const op of ['search_by_uid', 'groups_of_user', 'all_users']) {

@@ -2,28 +2,7 @@
 // for *.bench.test and the app cookie of a real login, and CPU time from schedstat.
 import { readdirSync } from 'node:fs';
 import { adminApi, type Cleanup, createBenchStorage, type GatehouseProcess, randomText, schedRuntimeMs, serverSettings, startGatehouse, waitUntilReady } from './harness.ts';
-import { send } from './httpClient.ts';
-
-/** Logs akadmin in through the executor, then /start on the auth host: the app cookie a browser would hold. */
-async function appCookie(baseUrl: string, authHost: string, appUrl: string, password: string): Promise<string> {
-  const executor = '/api/v3/flows/executor/default-authentication-flow/';
-  let session = '';
-  const step = async (method: 'GET' | 'POST', body?: object) => {
-    const headers: Record<string, string> = { ...(session ? { cookie: `authentik_session=${session}` } : {}), origin: baseUrl, ...(body ? { 'content-type': 'application/json' } : {}) };
-    const reply = await send(baseUrl, method, executor, headers, body ? JSON.stringify(body) : undefined);
-    const set = ((reply.headers['set-cookie'] as string[] | undefined) ?? []).find((c) => c.startsWith('authentik_session='));
-    if (set) session = set.split(';')[0]?.split('=')[1] ?? '';
-    return JSON.parse(reply.body);
-  };
-  await step('GET');
-  await step('POST', { uid_field: 'akadmin' });
-  const done = await step('POST', { password });
-  if (done.component !== 'xak-flow-redirect') throw new Error(`login failed: ${JSON.stringify(done)}`);
-  const start = await send(baseUrl, 'GET', `/outpost.goauthentik.io/start?rd=${encodeURIComponent(appUrl)}`, { host: authHost, cookie: `authentik_session=${session}` });
-  const cookie = ((start.headers['set-cookie'] as string[] | undefined) ?? []).find((c) => c.startsWith('authentik_proxy_'));
-  if (start.status !== 302 || !cookie) throw new Error(`/start gave ${start.status} without the app cookie`);
-  return cookie.split(';')[0] as string;
-}
+import { appCookie } from './forwardAuthLoad.ts';
 
 /**
  * The built `gatehouse server` on a throw-away database and Redis prefix, a proxy provider in

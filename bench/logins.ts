@@ -8,7 +8,7 @@ import { availableParallelism, cpus } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import argon2 from 'argon2';
 import { PASSWORD_HASH_OPTIONS } from '../src/core/passwords.ts';
-import { Browser, type Reply, send } from './httpClient.ts';
+import { type BenchUser, createUsers, driveLogins, login, loginFigures, STEPS, type Step, summarize } from './loginFlow.ts';
 import { startCountingProxies, type WireEvent, WireRecorder } from './census.ts';
 import {
   attributeCpu,
@@ -23,7 +23,6 @@ import {
   threadCpuBetween,
   threadCpuMs,
   POSTGRES,
-  percentile,
   REDIS,
   randomText,
   round,
@@ -36,7 +35,6 @@ import {
 } from './harness.ts';
 
 const USERS = 200;
-const SETUP_CONCURRENCY = 8;
 const LOAD = { clients: 16, warmupSeconds: 3, durationSeconds: 15 };
 const VERIFY = { inFlight: 16, warmupSeconds: 1, durationSeconds: 5 };
 const CENSUS_LOGINS = 30;
@@ -47,99 +45,6 @@ const KEYCLOAK_LOGINS_PER_S_PER_VCPU = 15;
 /** How long to wait for other work on the machine to stop before a measurement starts. */
 const QUIET_WAIT_MS = 60_000;
 const WATCHDOG_MS = 6 * 60_000;
-
-const FLOW_PATH = '/api/v3/flows/executor/default-authentication-flow/';
-const ME_PATH = '/api/v3/core/users/me/';
-const STEPS = ['get_flow', 'post_identification', 'post_password', 'get_me'] as const;
-type Step = (typeof STEPS)[number];
-
-interface TimedLogin {
-  ok: boolean;
-  totalMs: number;
-  stepMs: Partial<Record<Step, number>>;
-  error?: string;
-}
-
-function expect(reply: Reply, step: Step, check: (body: Record<string, unknown>) => boolean): void {
-  let body: Record<string, unknown> = {};
-  try {
-    body = JSON.parse(reply.body) as Record<string, unknown>;
-  } catch {
-    // not JSON: reported below
-  }
-  if (reply.status !== 200 || !check(body)) throw new Error(`${step}: HTTP ${reply.status} ${reply.body.slice(0, 200)}`);
-}
-
-/**
- * GET the flow, POST the username, POST the password (must end in a redirect), then GET
- * /core/users/me/ with the new session cookie (must be this user). A fresh browser each time.
- * `between` runs after every step (the census uses it to attribute traffic to steps).
- */
-async function login(
-  baseUrl: string,
-  user: BenchUser,
-  between: (step: Step) => Promise<void> = async () => {},
-): Promise<TimedLogin> {
-  const browser = new Browser(baseUrl);
-  const stepMs: TimedLogin['stepMs'] = {};
-  const started = performance.now();
-  const timed = async (step: Step, work: () => Promise<void>) => {
-    const at = performance.now();
-    await work();
-    stepMs[step] = performance.now() - at;
-    await between(step);
-  };
-  try {
-    await timed('get_flow', async () =>
-      expect(await browser.request('GET', FLOW_PATH), 'get_flow', (b) => b.component === 'ak-stage-identification'),
-    );
-    await timed('post_identification', async () =>
-      expect(await browser.request('POST', FLOW_PATH, { uid_field: user.username }), 'post_identification', (b) => b.component === 'ak-stage-password'),
-    );
-    await timed('post_password', async () =>
-      expect(await browser.request('POST', FLOW_PATH, { password: user.password }), 'post_password', (b) => b.component === 'xak-flow-redirect'),
-    );
-    await timed('get_me', async () =>
-      expect(await browser.request('GET', ME_PATH), 'get_me', (b) => (b.user as { username?: string } | undefined)?.username === user.username),
-    );
-    return { ok: true, totalMs: performance.now() - started, stepMs };
-  } catch (error) {
-    return { ok: false, totalMs: performance.now() - started, stepMs, error: (error as Error).message };
-  }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Users: created through the API with the bootstrap token, each with its own password.
-
-interface BenchUser {
-  id: number;
-  username: string;
-  password: string;
-}
-
-async function api(baseUrl: string, token: string, path: string, json: Record<string, unknown>): Promise<Reply> {
-  const body = JSON.stringify(json);
-  return send(baseUrl, 'POST', path, { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body);
-}
-
-async function createUsers(baseUrl: string, token: string, count: number): Promise<BenchUser[]> {
-  const users: BenchUser[] = [];
-  let next = 0;
-  const worker = async () => {
-    for (let i = next++; i < count; i = next++) {
-      const username = `login-${String(i).padStart(3, '0')}`;
-      const created = await api(baseUrl, token, '/api/v3/core/users/', { username, name: `Login User ${i}`, email: `${username}@bench.invalid` });
-      if (created.status !== 201) throw new Error(`create ${username}: HTTP ${created.status} ${created.body.slice(0, 200)}`);
-      const { pk } = JSON.parse(created.body) as { pk: number };
-      const password = `pw-${i}-${randomText(12)}`;
-      const set = await api(baseUrl, token, `/api/v3/core/users/${pk}/set_password/`, { password });
-      if (set.status !== 204) throw new Error(`set_password ${username}: HTTP ${set.status} ${set.body.slice(0, 200)}`);
-      users.push({ id: pk, username, password });
-    }
-  };
-  await Promise.all(Array.from({ length: SETUP_CONCURRENCY }, worker));
-  return users;
-}
 
 /** How this run's CPU is split: by pid/command name (see attributeCpu). */
 type CpuGroups = Record<string, (pid: number, comm: string) => boolean>;
@@ -207,20 +112,9 @@ async function measureVerifies(cpuGroups: () => Promise<CpuGroups>) {
 // ---------------------------------------------------------------------------------------------
 // The load: CLIENTS browsers logging in back to back.
 
-function summarize(values: number[]) {
-  const sorted = [...values].sort((a, b) => a - b);
-  return { p50_ms: round(percentile(sorted, 50)), p99_ms: round(percentile(sorted, 99)) };
-}
-
 async function loadLogins(server: GatehouseProcess, users: BenchUser[], cpuGroups: () => Promise<CpuGroups>) {
   const quiet = await waitForQuiet(QUIET_WAIT_MS);
   log(`logins: ${LOAD.clients} clients, ${LOAD.warmupSeconds} s warm-up then ${LOAD.durationSeconds} s`);
-  const warmEnd = performance.now() + LOAD.warmupSeconds * 1000;
-  const end = warmEnd + LOAD.durationSeconds * 1000;
-  const measured: TimedLogin[] = [];
-  const warmup = { logins: 0, failed: 0 };
-  const errors = new Map<string, number>();
-  // CPU is read exactly at the window's edges (timers), so logins in flight at both ends even out.
   // CLOCK_MONOTONIC in µs, the clock of V8's --cpu-prof timestamps: bench/profile.ts can cut a profile to the window.
   type Reading = {
     snapshot: CpuSnapshot;
@@ -236,31 +130,15 @@ async function loadLogins(server: GatehouseProcess, users: BenchUser[], cpuGroup
     const threads = threadCpuMs(server.pid);
     return { snapshot, threads, clientCpu, monotonicUs, groups: await cpuGroups() };
   };
-  const started = sleep(warmEnd - performance.now()).then(read);
-  const ended = sleep(end - performance.now()).then(read);
-  let turn = 0;
-  const client = async () => {
-    while (performance.now() < end) {
-      const user = users[turn++ % users.length] as BenchUser;
-      const result = await login(server.baseUrl, user);
-      const finishedAt = performance.now();
-      if (!result.ok) errors.set(result.error ?? '?', (errors.get(result.error ?? '?') ?? 0) + 1);
-      // Throughput counts the logins that end inside the window; a failure counts wherever it ends.
-      if (finishedAt >= warmEnd && finishedAt < end) measured.push(result);
-      else if (finishedAt < warmEnd) {
-        warmup.logins += 1;
-        if (!result.ok) warmup.failed += 1;
-      } else if (!result.ok) measured.push(result);
-    }
-  };
-  const [start, last] = await Promise.all([started, ended, ...Array.from({ length: LOAD.clients }, client)]);
+  const run = await driveLogins(server.baseUrl, users, LOAD, read);
+  const { atStart: start, atEnd: last } = run;
   const merged: CpuGroups = Object.fromEntries(
     Object.entries(last.groups).map(([name, isMember]) => [name, (pid: number, comm: string) => isMember(pid, comm) || (start.groups[name]?.(pid, comm) ?? false)]),
   );
   const cpu = attributeCpu(start.snapshot, last.snapshot, merged);
 
-  const ok = measured.filter((r) => r.ok);
-  const failed = measured.length - ok.length + warmup.failed;
+  const figures = loginFigures(run, LOAD);
+  const ok = run.measured.filter((r) => r.ok);
   const perLogin = (ms: number | undefined) => round((ms ?? 0) / Math.max(1, ok.length), 2);
   const clientCpuMs = (last.clientCpu.user - start.clientCpu.user + last.clientCpu.system - start.clientCpu.system) / 1000;
   // All the CPU one login costs on this machine, other work (foreign, unaccounted) left out.
@@ -269,13 +147,7 @@ async function loadLogins(server: GatehouseProcess, users: BenchUser[], cpuGroup
     0,
   );
   return {
-    logins_per_s: round(ok.length / LOAD.durationSeconds),
-    p50_ms: summarize(ok.map((r) => r.totalMs)).p50_ms,
-    p99_ms: summarize(ok.map((r) => r.totalMs)).p99_ms,
-    failed,
-    logins: ok.length,
-    warmup_logins: warmup.logins,
-    errors: Object.fromEntries(errors),
+    ...figures,
     steps: Object.fromEntries(STEPS.map((step) => [step, summarize(ok.map((r) => r.stepMs[step] ?? 0))])),
     quiet_before: quiet,
     /** The bench process itself (HTTP client, cookie jars, timing), from process.cpuUsage(). */

@@ -1,7 +1,7 @@
 import pino from 'pino';
 import { ConfigError, loadConfig } from './config/load.ts';
 import { createLogger } from './log.ts';
-import { runAll, runCreateRecoveryKey, runLdap, runMigrate, runServer, runWorker } from './processes.ts';
+import { runAll, runCreateRecoveryKey, runLdap, runMigrate, runRotateSecretKey, runServer, runWorker } from './processes.ts';
 import { runBackupCommand, runRestoreCommand } from './worker/backup/cli.ts';
 
 const USAGE = `Usage: gatehouse <command>
@@ -13,6 +13,8 @@ const USAGE = `Usage: gatehouse <command>
   ldap                           the LDAP outpost (needs only GATEHOUSE_HOST and GATEHOUSE_TOKEN)
   migrate                        apply migrations/*.sql and exit
   create-recovery-key USER [MIN] print a one-time login link for USER, valid MIN minutes (default 60)
+  rotate-secret-key [--dry-run]  re-encrypt every stored secret under GATEHOUSE_SECRET_KEY, reading older
+                                 ones with GATEHOUSE_SECRET_KEY_FALLBACKS (docs/operations.md)
   backup                         write an encrypted backup now and check it by restoring it to a scratch database
   restore FILE                   restore a backup into an empty database (or a data dir without one)
   blueprint apply FILE [--dry-run]  apply an Authentik-format blueprint (--dry-run: show the diff only)
@@ -26,6 +28,7 @@ const commands: Record<string, (args: string[]) => Promise<void>> = {
   ldap: () => runLdap(config, logger),
   migrate: () => runMigrate(config, logger),
   'create-recovery-key': (args) => runCreateRecoveryKey(config, logger, args),
+  'rotate-secret-key': (args) => runRotateSecretKey(config, logger, args),
   backup: () => runBackupCommand(config, logger),
   restore: (args) => runRestoreCommand(config, logger, args),
   // Loaded only for this command: the YAML parser and the engine stay out of every other process.

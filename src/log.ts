@@ -14,8 +14,10 @@ const REDACTED_PATHS = [
   '*.token',
   '*.secret',
   'config.secret_key',
+  'config.secret_key_fallbacks',
   'config.postgresql.password',
   'config.redis.password',
+  'config.redis.sentinel_password',
   'config.bootstrap_password',
   'config.bootstrap_token',
 ];

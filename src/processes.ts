@@ -114,6 +114,36 @@ export async function runMigrate(config: Config, logger: Logger) {
   }
 }
 
+/** `gatehouse rotate-secret-key [--dry-run]`: re-seal every stored secret under the current secret key. */
+export async function runRotateSecretKey(config: Config, logger: Logger, args: string[]) {
+  const dryRun = args.includes('--dry-run');
+  if (args.some((a) => a !== '--dry-run')) {
+    process.stderr.write('Usage: gatehouse rotate-secret-key [--dry-run]\n');
+    process.exit(2);
+  }
+  const runtime = await openRuntime(config, logger, { isEmbeddedAllowed: !usesPostgres(config), runMigrations: true, runBootstrap: false });
+  try {
+    const [{ rotateSealedSecrets, UnreadableSecrets }, { SYSTEM_CONTEXT }] = await Promise.all([import('./core/secretRotation.ts'), import('./core/context.ts')]);
+    const report = await rotateSealedSecrets(runtime.deps, SYSTEM_CONTEXT, { dryRun }).catch((error: Error) => {
+      if (!(error instanceof UnreadableSecrets)) throw error;
+      process.stderr.write(`gatehouse: ${error.message}\n`);
+      return null;
+    });
+    if (!report) {
+      process.exitCode = 1;
+      return;
+    }
+    for (const c of report.columns) process.stdout.write(`${c.column}: ${c.resealed} ${dryRun ? 'to re-encrypt' : 're-encrypted'}, ${c.current} already under the current key\n`);
+    process.stdout.write(
+      dryRun
+        ? `Dry run: ${report.resealed} secret(s) would be re-encrypted; nothing was changed.\n`
+        : `Done: ${report.resealed} secret(s) re-encrypted. Every stored secret is now under GATEHOUSE_SECRET_KEY; GATEHOUSE_SECRET_KEY_FALLBACKS can be removed once every process has restarted with the new key.\n`,
+    );
+  } finally {
+    await runtime.close();
+  }
+}
+
 export async function runCreateRecoveryKey(config: Config, logger: Logger, args: string[]) {
   const [username, minutesArg = '60'] = args;
   const minutes = Number(minutesArg);

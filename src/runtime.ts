@@ -116,8 +116,14 @@ export async function openRuntime(config: Config, logger: Logger, options: Runti
   if (options.runMigrations) await migrateWhenReachable(db, logger);
   const cache: Cache = usesRedis(config)
     ? openRedisCache({
-        host: config.redis.host as string,
-        port: config.redis.port,
+        target: config.redis.sentinels
+          ? {
+              sentinels: config.redis.sentinels,
+              masterName: config.redis.sentinel_master,
+              sentinelUsername: config.redis.sentinel_username,
+              sentinelPassword: config.redis.sentinel_password,
+            }
+          : { host: config.redis.host as string, port: config.redis.port },
         db: config.redis.db,
         username: config.redis.username,
         password: config.redis.password,
@@ -129,12 +135,13 @@ export async function openRuntime(config: Config, logger: Logger, options: Runti
   const deps: CoreDeps = {
     db,
     cache,
-    tokenBox: new SecretBox(secretKey, 'token-keys'),
-    totpBox: new SecretBox(secretKey, 'totp-seeds'),
-    clientSecretBox: new SecretBox(secretKey, 'oauth2-client-secrets'),
-    signingKeyBox: new SecretBox(secretKey, 'signing-keys'),
+    tokenBox: new SecretBox(secretKey, 'token-keys', config.secret_key_fallbacks),
+    totpBox: new SecretBox(secretKey, 'totp-seeds', config.secret_key_fallbacks),
+    clientSecretBox: new SecretBox(secretKey, 'oauth2-client-secrets', config.secret_key_fallbacks),
+    signingKeyBox: new SecretBox(secretKey, 'signing-keys', config.secret_key_fallbacks),
     eventRetentionDays: config.events.retention_days,
     sessionMaxAgeSeconds: config.sessions.max_age_hours * 3600,
+    rateLimits: config.rate_limits,
     now: () => new Date(),
     jobs: await openJobQueue(config, db, logger, { install: options.runMigrations }),
   };

@@ -73,6 +73,7 @@ const EMBEDDED_SMOKE = [
   'test/providers/proxy.test.ts',
   'test/worker/recovery.test.ts',
   'test/worker/backup.test.ts',
+  'test/worker/backupDiskFull.test.ts',
 ];
 
 const patterns = process.argv.slice(2);

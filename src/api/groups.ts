@@ -3,10 +3,11 @@ import { z } from 'zod';
 import { changeMembership, createGroup, deleteGroup, updateGroup } from '../core/groups.ts';
 import { NotFound } from '../errors.ts';
 import { findGroupById, type GroupRow, listGroups, membersOfGroups } from '../store/groups.ts';
+import { rolesOfGroups } from '../store/rbac.ts';
 import { findUsersByIds, type UserRow } from '../store/users.ts';
 import { requestContext, requireSuperuser } from '../web/authentication.ts';
 import { booleanQuery, errorSchema, orderingQuery, pageQuery, paginate, paginatedSchema, repeatedQuery } from './pagination.ts';
-import { groupWithUsersSchema, presentGroup, presentUserBrief } from './presenters.ts';
+import { groupWithUsersSchema, presentGroup, presentRole, presentUserBrief } from './presenters.ts';
 import type { ApiDeps } from './users.ts';
 
 const name = z.string().trim().min(1).max(80);
@@ -16,6 +17,7 @@ const groupWriteSchema = z.strictObject({
   parent: z.uuid().nullable().default(null),
   attributes: z.record(z.string(), z.unknown()).default({}),
   users: z.array(z.number().int().positive()).max(10_000).optional(),
+  roles: z.array(z.uuid()).max(1000).optional(),
 });
 export const groupPatchSchema = z.strictObject({
   name: name.optional(),
@@ -23,6 +25,7 @@ export const groupPatchSchema = z.strictObject({
   parent: z.uuid().nullable().optional(),
   attributes: z.record(z.string(), z.unknown()).optional(),
   users: z.array(z.number().int().positive()).max(10_000).optional(),
+  roles: z.array(z.uuid()).max(1000).optional(),
 });
 const uuidParams = z.object({ uuid: z.uuid() });
 const membershipBody = z.strictObject({ pk: z.number().int().positive() });
@@ -41,11 +44,15 @@ const toInput = (body: z.infer<typeof groupPatchSchema>) => ({
   parentId: body.parent,
   attributes: body.attributes,
   users: body.users,
+  roles: body.roles === undefined ? undefined : [...new Set(body.roles)],
 });
 
 export const groupsApi: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (app, { deps }) => {
   async function present(groups: GroupRow[], includeUsers = true) {
-    const members = await membersOfGroups(deps.db, groups.map((g) => g.id));
+    const [members, roles] = await Promise.all([
+      membersOfGroups(deps.db, groups.map((g) => g.id)),
+      rolesOfGroups(deps.db, groups.map((g) => g.id)),
+    ]);
     const users = includeUsers ? await findUsersByIds(deps.db, [...new Set([...members.values()].flat())]) : new Map<number, UserRow>();
     return groups.map((g) => {
       const ids = members.get(g.id) ?? [];
@@ -53,6 +60,8 @@ export const groupsApi: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (app, {
         ...presentGroup(g),
         users: ids,
         users_obj: includeUsers ? ids.flatMap((id) => (users.has(id) ? [presentUserBrief(users.get(id) as UserRow)] : [])) : null,
+        roles: (roles.get(g.id) ?? []).map((r) => r.id),
+        roles_obj: (roles.get(g.id) ?? []).map(presentRole),
       };
     });
   }
@@ -85,6 +94,7 @@ export const groupsApi: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (app, {
         parentId: b.parent,
         attributes: b.attributes,
         users: b.users,
+        roles: b.roles === undefined ? undefined : [...new Set(b.roles)],
       });
       return reply.status(201).send(await presentOne(group));
     },

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import type { EventRow } from '../store/events.ts';
 import type { GroupRow } from '../store/groups.ts';
+import type { RoleRow } from '../store/rbac.ts';
 import type { TokenRow } from '../store/tokens.ts';
 import type { UserRow } from '../store/users.ts';
 
@@ -102,9 +103,14 @@ export const presentUserBrief = (user: UserRow) => ({
   is_active: user.is_active,
 });
 
+export const roleSchema = z.object({ pk: z.uuid(), name: z.string() });
+export const presentRole = (role: RoleRow) => ({ pk: role.id, name: role.name });
+
 export const groupWithUsersSchema = groupSchema.extend({
   users: z.array(z.number().int()),
   users_obj: z.array(userBriefSchema).nullable(),
+  roles: z.array(z.uuid()),
+  roles_obj: z.array(roleSchema),
 });
 
 export const tokenSchema = z.object({

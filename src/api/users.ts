@@ -130,7 +130,7 @@ export const usersApi: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (app, { 
     schema: { tags: ['core'], response: { 200: z.object({ user: userSchema }) } },
     handler: async (request) => {
       const actor = requireActor(request);
-      const user = await findUserById(deps.db, actor.id);
+      const user = request.actorUser?.id === actor.id ? request.actorUser : await findUserById(deps.db, actor.id);
       if (!user) throw new NotFound();
       return { user: await presentOne(user) };
     },

@@ -63,6 +63,14 @@ export class Format {
 
 export type EntryState = 'present' | 'created' | 'absent';
 
+/** Authentik's BlueprintEntryPermission: a permission on the entry's object, for one role or user. */
+export interface BlueprintEntryPermission {
+  permission: unknown;
+  role: unknown;
+  user: unknown;
+  line: number;
+}
+
 export interface BlueprintEntry {
   model: string;
   identifiers: Record<string, unknown>;
@@ -70,6 +78,7 @@ export interface BlueprintEntry {
   state: EntryState;
   id: string | null;
   conditions: unknown[];
+  permissions: BlueprintEntryPermission[];
   line: number;
   /** Line of each key of identifiers and attrs. */
   fieldLines: Record<string, number>;
@@ -197,6 +206,7 @@ function readEntry(item: Node, lineOf: (node: Node | null | undefined) => number
     for (const pair of (node as YAMLMap).items) fieldLines[String(plain(pair.key))] ??= lineOf(pair.key as Node) ?? line;
   }
   if (typeof raw.model !== 'string') problems.push({ line, message: 'An entry needs a "model".' });
+  const permissions = readPermissions(map.get('permissions', true) as Node | undefined, line, lineOf, problems);
   const state = raw.state ?? 'present';
   if (typeof state !== 'string' || !STATES.has(state)) problems.push({ line, message: `Unknown state "${String(state)}" (present, created or absent).` });
   return {
@@ -206,9 +216,37 @@ function readEntry(item: Node, lineOf: (node: Node | null | undefined) => number
     state: state as EntryState,
     id: raw.id === undefined || raw.id === null ? null : String(raw.id),
     conditions: Array.isArray(raw.conditions) ? raw.conditions : [],
+    permissions,
     line,
     fieldLines,
   };
+}
+
+/** `permissions:` of an entry: a list of {permission, role} or {permission, user}. */
+function readPermissions(
+  node: Node | undefined,
+  entryLine: number,
+  lineOf: (node: Node | null | undefined) => number | null,
+  problems: Problem[],
+): BlueprintEntryPermission[] {
+  if (node === undefined || node === null || (isScalar(node) && node.value === null)) return [];
+  if (!isSeq(node)) {
+    problems.push({ line: lineOf(node) ?? entryLine, message: '"permissions" must be a list of {permission, role} or {permission, user}.' });
+    return [];
+  }
+  const result: BlueprintEntryPermission[] = [];
+  for (const item of (node as YAMLSeq).items) {
+    const line = lineOf(item as Node) ?? entryLine;
+    const raw = isMap(item) ? (plain(item) as Record<string, unknown>) : null;
+    const keys = raw ? Object.keys(raw) : [];
+    const holders = keys.filter((k) => k === 'role' || k === 'user');
+    if (!raw || !('permission' in raw) || holders.length !== 1 || keys.some((k) => !['permission', 'role', 'user'].includes(k))) {
+      problems.push({ line, message: 'A permission is {permission, role} or {permission, user}.' });
+      continue;
+    }
+    result.push({ permission: raw.permission, role: raw.role ?? null, user: raw.user ?? null, line });
+  }
+  return result;
 }
 
 /** YAML text of a blueprint built in code; KeyOf values are written as `!KeyOf id`. */

@@ -4,6 +4,7 @@ import { ValidationError } from '../errors.ts';
 import type { Database, Queryable } from '../store/db.ts';
 import { type Blueprint, type BlueprintEntry, BlueprintError, Context, Env, Find, Format, KeyOf, type Problem, parseBlueprint } from './document.ts';
 import { type BlueprintModel, type ExistingObject, matching, normalised, type Pk } from './model.ts';
+import { applyEntryPermissions } from './permissions.ts';
 import { blueprintModels } from './registry.ts';
 
 // Applies a blueprint: each entry found by its identifiers, then created, updated or deleted
@@ -218,6 +219,10 @@ export async function applyBlueprint(deps: CoreDeps, ctx: RequestContext, text: 
         let change: BlueprintChange;
         try {
           change = await applyEntry(run, entry);
+          const isPresent = change.action === 'create' || change.action === 'update' || change.action === 'unchanged';
+          if (entry.permissions.length && isPresent && change.pk !== null) {
+            await applyEntryPermissions(run.deps, run.ctx, entry, change.pk, (value) => resolveValue(run, value));
+          }
         } catch (error) {
           throw reported(entry, error);
         }

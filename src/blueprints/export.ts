@@ -1,4 +1,6 @@
 import type { CoreDeps } from '../core/context.ts';
+import { MODEL_CHOICES } from '../core/permissions.ts';
+import { listAssignmentsOnModel } from '../store/rbac.ts';
 import { KeyOf, stringifyBlueprint } from './document.ts';
 import type { BlueprintModel, ExistingObject, Pk } from './model.ts';
 import { blueprintModels } from './registry.ts';
@@ -9,7 +11,7 @@ import { blueprintModels } from './registry.ts';
 
 const SKIPPED_MODELS = new Set(['authentik_core.user']);
 /** Fields that name another object by its pk. */
-const REFERENCE_FIELDS = new Set(['parent', 'authorization_flow', 'invalidation_flow', 'target', 'stage', 'provider', 'group', 'policy', 'configuration_stages', 'validation_policies', 'search_group', 'providers']);
+const REFERENCE_FIELDS = new Set(['parent', 'authorization_flow', 'invalidation_flow', 'target', 'stage', 'provider', 'group', 'policy', 'configuration_stages', 'validation_policies', 'search_group', 'providers', 'roles']);
 /** Fields that would name users, who are not exported. */
 const USER_FIELDS = new Set(['users', 'groups']);
 
@@ -55,6 +57,16 @@ function parentsFirst(objects: ExistingObject[]): ExistingObject[] {
   return objects.map((o) => ({ o, d: depth(o) })).sort((a, b) => a.d - b.d).map(({ o }) => o);
 }
 
+/** Permissions roles hold on this object, as the entry's `permissions:` (users' are not exported, as users are not). */
+async function rolePermissionsOn(deps: CoreDeps, modelName: string, pk: Pk, ids: Map<string, string>): Promise<unknown[]> {
+  if (!MODEL_CHOICES.includes(modelName)) return [];
+  const [appLabel, model] = modelName.split('.') as [string, string];
+  const held = await listAssignmentsOnModel(deps.db, 'role', { appLabel, model, objectPk: String(pk) });
+  return held
+    .filter((a) => a.object_pk !== null && a.role_id !== null && ids.has(a.role_id))
+    .map((a) => ({ permission: a.codename, role: new KeyOf(ids.get(a.role_id as string) as string) }));
+}
+
 export async function exportBlueprint(deps: CoreDeps, name = 'gatehouse-export'): Promise<string> {
   const ids = new Map<string, string>();
   const taken = new Set<string>();
@@ -74,7 +86,8 @@ export async function exportBlueprint(deps: CoreDeps, name = 'gatehouse-export')
       const attrs = Object.fromEntries(Object.entries(values).filter(([f]) => !identifierFields.includes(f)));
       const id = entryId(model, identifiers, taken);
       ids.set(String(object.pk as Pk), id);
-      ofModel.push({ id, entry: { model: model.name, id, identifiers, attrs } });
+      const permissions = await rolePermissionsOn(deps, model.name, object.pk, ids);
+      ofModel.push({ id, entry: { model: model.name, id, identifiers, attrs, ...(permissions.length ? { permissions } : {}) } });
     }
     // Groups stay parents-first; everything else in id order, so two exports of equal data match.
     if (model.name !== 'authentik_core.group') ofModel.sort((a, b) => a.id.localeCompare(b.id));

@@ -3,11 +3,13 @@ import { applicationModel, groupModel, userModel } from './models/core.ts';
 import { flowModel, flowStageBindingModel, policyBindingModel, policyModels, stageModels } from './models/flows.ts';
 import { ldapProviderModel, outpostModel } from './models/ldap.ts';
 import { oauth2ProviderModel, proxyProviderModel, samlProviderModel } from './models/providers.ts';
+import { roleModel } from './models/rbac.ts';
 
 // The models a blueprint may name, in the order an export lists them (referenced before referencing).
 
 export function blueprintModels(): Map<string, BlueprintModel> {
   const models = [
+    roleModel,
     groupModel,
     userModel,
     flowModel,

@@ -11,10 +11,21 @@ async function unavailableOnError<T>(command: Promise<T>): Promise<T> {
   }
 }
 
+/** Where Redis is: one address, or the Sentinels that know which node is the primary now. */
+export type RedisTarget =
+  | { host: string; port: number }
+  | {
+      sentinels: { host: string; port: number }[];
+      /** The name in `sentinel monitor <name> …`. */
+      masterName: string;
+      sentinelUsername?: string;
+      sentinelPassword?: string;
+    };
+
 export interface RedisCacheOptions {
-  host: string;
-  port: number;
+  target: RedisTarget;
   db: number;
+  /** ACL user and password of the data nodes (the Sentinels' own are in the target). */
   username?: string;
   password?: string;
   tls: boolean;
@@ -22,22 +33,53 @@ export interface RedisCacheOptions {
   onError?: (error: Error) => void;
 }
 
-export function openRedisCache(options: RedisCacheOptions): Cache {
-  const base: RedisOptions = {
-    host: options.host,
-    port: options.port,
+/** Backoff between reconnection attempts, to a node or, with Sentinel, to the list of Sentinels. */
+const reconnectDelay = (attempt: number) => Math.min(attempt * 200, 2000);
+
+function connectionOptions(options: RedisCacheOptions): RedisOptions {
+  const common: RedisOptions = {
     db: options.db,
     username: options.username,
     password: options.password,
     tls: options.tls ? {} : undefined,
+    // CLIENT LIST on a node shows which connections are Gatehouse's.
+    connectionName: 'gatehouse',
     connectTimeout: 3000,
     // While Redis is away a command waits at most this long, then fails and the caller answers
     // 503; ioredis keeps reconnecting in the background and the next request succeeds.
     commandTimeout: 2000,
     maxRetriesPerRequest: 1,
-    retryStrategy: (attempt) => Math.min(attempt * 200, 2000),
+    retryStrategy: reconnectDelay,
+    // A node that was demoted to replica under us refuses writes with READONLY: reconnect (through
+    // the Sentinels or the load balancer, to the new primary) and send the refused command again.
+    reconnectOnError: (error) => (error.message.startsWith('READONLY') ? 2 : false),
   };
-  const client = new Redis({ ...base, keyPrefix: options.keyPrefix, lazyConnect: false });
+  const { target } = options;
+  if (!('sentinels' in target)) return { ...common, host: target.host, port: target.port };
+  return {
+    ...common,
+    sentinels: target.sentinels,
+    name: target.masterName,
+    role: 'master',
+    sentinelUsername: target.sentinelUsername,
+    sentinelPassword: target.sentinelPassword,
+    sentinelRetryStrategy: reconnectDelay,
+    // GATEHOUSE_REDIS__TLS covers the Sentinels and the data nodes alike.
+    enableTLSForSentinelMode: options.tls,
+    sentinelTLS: options.tls ? {} : undefined,
+    // No `failoverDetector`: a Sentinel that reconfigures a node disconnects its clients (CLIENT
+    // KILL), so the connections ask the Sentinels again anyway; and the detector's own Sentinel
+    // connections have no error listener, so each unreachable Sentinel would print an unhandled
+    // error outside the log.
+  };
+}
+
+export function openRedisCache(options: RedisCacheOptions): Cache {
+  const base = connectionOptions(options);
+  // Auto-pipelining: the commands of one event-loop tick (a flow request's session and state
+  // reads, many concurrent forward-auth checks) leave in one write and come back in one read,
+  // which on loopback costs far less CPU than a syscall pair per command.
+  const client = new Redis({ ...base, keyPrefix: options.keyPrefix, lazyConnect: false, enableAutoPipelining: true });
   // The subscriber queues SUBSCRIBE until it connects and re-subscribes after a reconnect.
   const subscriber = new Redis({ ...base, commandTimeout: undefined, maxRetriesPerRequest: null });
   const onError = (error: Error) => options.onError?.(error);

@@ -66,4 +66,4 @@ function deepFreeze<T>(value: T): T {
 }
 
 export const usesPostgres = (config: Config): boolean => config.postgresql.host !== undefined;
-export const usesRedis = (config: Config): boolean => config.redis.host !== undefined;
+export const usesRedis = (config: Config): boolean => config.redis.host !== undefined || config.redis.sentinels !== undefined;

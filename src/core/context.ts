@@ -1,3 +1,4 @@
+import { DEFAULT_RATE_LIMITS, type RateLimits } from '../config/schema.ts';
 import type { SecretBox } from './crypto.ts';
 import type { Cache } from '../cache/cache.ts';
 import type { Database } from '../store/db.ts';
@@ -36,4 +37,8 @@ export interface CoreDeps {
   now: () => Date;
   /** Background jobs (mail, …); absent where nothing is queued (some tests). */
   jobs?: JobQueue;
+  /** GATEHOUSE_RATE_LIMITS__*; the defaults when absent (some tests). */
+  rateLimits?: RateLimits;
 }
+
+export const rateLimitsOf = (deps: Pick<CoreDeps, 'rateLimits'>): RateLimits => deps.rateLimits ?? DEFAULT_RATE_LIMITS;

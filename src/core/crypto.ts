@@ -4,12 +4,19 @@ import { createCipheriv, createDecipheriv, createHash, createHmac, hkdfSync, ran
  * Encrypts secrets at rest (token keys, TOTP seeds, signing keys) with AES-256-GCM under a key
  * derived from GATEHOUSE_SECRET_KEY. Each purpose gets its own derived key, so one leaked
  * ciphertext class never helps against another.
+ *
+ * Rotation: the keys of GATEHOUSE_SECRET_KEY_FALLBACKS (older secret keys) still open what they
+ * sealed, as Django's SECRET_KEY_FALLBACKS; everything new is sealed under the current key, and
+ * `gatehouse rotate-secret-key` re-seals the rest so the fallbacks can be dropped.
  */
 export class SecretBox {
   private readonly key: Buffer;
+  private readonly fallbackKeys: Buffer[];
 
-  constructor(secretKey: string, purpose: string) {
-    this.key = Buffer.from(hkdfSync('sha256', secretKey, 'gatehouse', `secret-box:${purpose}`, 32));
+  constructor(secretKey: string, purpose: string, fallbackSecretKeys: readonly string[] = []) {
+    const derive = (secret: string) => Buffer.from(hkdfSync('sha256', secret, 'gatehouse', `secret-box:${purpose}`, 32));
+    this.key = derive(secretKey);
+    this.fallbackKeys = fallbackSecretKeys.filter((k) => k !== secretKey).map(derive);
   }
 
   seal(plaintext: string): string {
@@ -21,15 +28,48 @@ export class SecretBox {
 
   /** A stable secret for another use of the same purpose (e.g. cookie-signing keys), never the box key itself. */
   derive(label: string): string {
-    return createHmac('sha256', this.key).update(label, 'utf8').digest('base64url');
+    return SecretBox.hmac(this.key, label);
+  }
+
+  /** derive() under the current key, then under each fallback: for key lists that verify old signatures. */
+  deriveAll(label: string): string[] {
+    return [this.key, ...this.fallbackKeys].map((key) => SecretBox.hmac(key, label));
   }
 
   open(sealed: string): string {
+    const opened = this.tryOpen(sealed);
+    if (opened === null) throw new Error('cannot decrypt: sealed under another secret key');
+    return opened.plaintext;
+  }
+
+  /**
+   * For rotation: the value sealed under the current key, or null when it already is. Throws
+   * when no key opens it (then nothing should be written).
+   */
+  reseal(sealed: string): string | null {
+    const opened = this.tryOpen(sealed);
+    if (opened === null) throw new Error('cannot decrypt: sealed under a secret key that is neither current nor a fallback');
+    return opened.isCurrent ? null : this.seal(opened.plaintext);
+  }
+
+  private tryOpen(sealed: string): { plaintext: string; isCurrent: boolean } | null {
     if (!sealed.startsWith('v1.')) throw new Error('unknown ciphertext version');
     const raw = Buffer.from(sealed.slice(3), 'base64url');
-    const decipher = createDecipheriv('aes-256-gcm', this.key, raw.subarray(0, 12));
-    decipher.setAuthTag(raw.subarray(12, 28));
-    return Buffer.concat([decipher.update(raw.subarray(28)), decipher.final()]).toString('utf8');
+    for (const key of [this.key, ...this.fallbackKeys]) {
+      try {
+        const decipher = createDecipheriv('aes-256-gcm', key, raw.subarray(0, 12));
+        decipher.setAuthTag(raw.subarray(12, 28));
+        const plaintext = Buffer.concat([decipher.update(raw.subarray(28)), decipher.final()]).toString('utf8');
+        return { plaintext, isCurrent: key === this.key };
+      } catch {
+        // The tag does not match under this key: try the next.
+      }
+    }
+    return null;
+  }
+
+  private static hmac(key: Buffer, label: string): string {
+    return createHmac('sha256', key).update(label, 'utf8').digest('base64url');
   }
 }
 

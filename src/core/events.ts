@@ -13,6 +13,7 @@ export type EventAction =
   | 'model_deleted'
   | 'password_set'
   | 'secret_view'
+  | 'secret_rotate'
   | 'suspicious_request'
   | 'access_denied'
   | 'recovery_link_created'
@@ -24,6 +25,7 @@ export interface ModelRef {
   model_name:
     | 'user'
     | 'group'
+    | 'role'
     | 'token'
     | 'totp_device'
     | 'static_device'
@@ -42,6 +44,8 @@ export interface ModelRef {
     | 'invitation';
   pk: string | number;
   name: string;
+  /** Authentik's app label of the model, when not authentik_core. */
+  app?: string;
 }
 
 export interface EventDetails {

@@ -1,6 +1,7 @@
 import { NotFound, ValidationError } from '../errors.ts';
 import { isUniqueViolation, type Queryable } from '../store/db.ts';
 import * as groupStore from '../store/groups.ts';
+import { findExistingRoleIds, setRolesOfGroup } from '../store/rbac.ts';
 import * as userStore from '../store/users.ts';
 import type { CoreDeps, RequestContext } from './context.ts';
 import { recordEvent } from './events.ts';
@@ -12,6 +13,8 @@ export interface GroupInput {
   attributes: Record<string, unknown>;
   /** User pks; replaces direct members when given. */
   users?: number[];
+  /** Role uuids; replaces the group's roles when given (its members then hold what the roles hold). */
+  roles?: string[];
 }
 
 const modelRef = (group: groupStore.GroupRow) => ({ model_name: 'group' as const, pk: group.id, name: group.name });
@@ -37,6 +40,11 @@ async function assertValidReferences(tx: Queryable, input: Partial<GroupInput>, 
     const missing = input.users.filter((id) => !found.has(id));
     if (missing.length) throw ValidationError.field('users', `Unknown user(s): ${missing.join(', ')}`);
   }
+  if (input.roles?.length) {
+    const found = await findExistingRoleIds(tx, input.roles);
+    const missing = input.roles.filter((id) => !found.has(id));
+    if (missing.length) throw ValidationError.field('roles', `Unknown role(s): ${missing.join(', ')}`);
+  }
 }
 
 export function createGroup(deps: CoreDeps, ctx: RequestContext, input: GroupInput): Promise<groupStore.GroupRow> {
@@ -48,6 +56,7 @@ export function createGroup(deps: CoreDeps, ctx: RequestContext, input: GroupInp
       await assertValidReferences(tx, input);
       const group = await groupStore.insertGroup(tx, input);
       if (input.users?.length) await groupStore.setMembersOfGroup(tx, group.id, input.users);
+      if (input.roles?.length) await setRolesOfGroup(tx, group.id, input.roles);
       await recordEvent(tx, deps, ctx, 'model_created', { model: modelRef(group) });
       return group;
     }),
@@ -70,6 +79,7 @@ export function updateGroup(
       const group = await groupStore.updateGroup(tx, id, changes);
       if (!group) throw new NotFound();
       if (changes.users) await groupStore.setMembersOfGroup(tx, id, changes.users);
+      if (changes.roles) await setRolesOfGroup(tx, id, changes.roles);
       await recordEvent(tx, deps, ctx, 'model_updated', { model: modelRef(group), context: { changed: Object.keys(changes) } });
       return group;
     }),

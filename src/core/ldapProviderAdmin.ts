@@ -4,6 +4,7 @@ import { findFlowById } from '../store/flows.ts';
 import { findGroupById } from '../store/groups.ts';
 import * as ldapStore from '../store/ldapProviders.ts';
 import * as providerStore from '../store/providers.ts';
+import { deleteAssignmentsOnObject } from '../store/rbac.ts';
 import type { CoreDeps, RequestContext } from './context.ts';
 import { recordEvent } from './events.ts';
 import { changedFields, translatingConflicts } from './modelWrites.ts';
@@ -120,6 +121,7 @@ export function deleteLdapProvider(deps: CoreDeps, ctx: RequestContext, id: numb
   return deps.db.transaction(async (tx) => {
     const provider = await findProvider(tx, id);
     await providerStore.deleteProvider(tx, id);
+    await deleteAssignmentsOnObject(tx, 'authentik_providers_ldap', 'ldapprovider', String(id));
     await recordEvent(tx, deps, ctx, 'model_deleted', { model: providerRef(provider), context: { application: provider.application_slug } });
   });
 }

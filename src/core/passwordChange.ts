@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 // The login throttle lives with the flow engine; the user area shares its counters, so guessing
 // the current password here costs the same lockout as guessing it at the login form.
 import { runLimited } from '../flows/hashingQueue.ts';
-import { clearUsernameFailures, readThrottle, recordFailure, THROTTLE } from '../flows/throttle.ts';
+import { clearUsernameFailures, hasJustLockedUsername, readThrottle, recordFailure } from '../flows/throttle.ts';
 import { findUserById } from '../store/users.ts';
 import type { CoreDeps, RequestContext } from './context.ts';
 import { recordEvent } from './events.ts';
@@ -32,14 +32,14 @@ export async function changeOwnPassword(deps: CoreDeps, ctx: RequestContext, cha
   const user = await findUserById(deps.db, change.userId);
   const uid = user?.username ?? '';
   const ip = ctx.clientIp ?? '';
-  const throttle = await readThrottle(deps.cache, uid, ip);
+  const throttle = await readThrottle(deps, uid, ip);
   if (throttle.isLocked) return { kind: 'locked' };
   if (throttle.delayMs > 0) await sleep(throttle.delayMs);
 
   const { isValid } = await runLimited(() => checkPassword(user?.is_active ? user.password_hash : null, change.currentPassword));
   if (!user || !isValid) {
-    const after = await recordFailure(deps.cache, uid, ip);
-    if (after.isLocked && after.usernameFailures === THROTTLE.usernameLimit) {
+    const after = await recordFailure(deps, uid, ip);
+    if (after.isLocked && hasJustLockedUsername(deps, after)) {
       await recordEvent(deps.db, deps, ctx, 'suspicious_request', { context: { reason: 'password_change_locked' } });
     }
     return { kind: 'wrong_current' };

@@ -116,11 +116,13 @@ export async function endSessionsOfUser(
 const TOUCH_INTERVAL_MS = 60_000;
 const lastTouched = new Map<string, number>();
 
-export async function noteSessionSeen(deps: Pick<CoreDeps, 'db' | 'now'>, sessionId: string): Promise<void> {
+export async function noteSessionSeen(deps: Pick<CoreDeps, 'db' | 'now'>, sessionId: string, session: Pick<BrowserSession, 'createdAt'>): Promise<void> {
   const hash = sessionHash(sessionId);
   const key = hash.toString('hex');
   const now = deps.now().getTime();
-  if (now - (lastTouched.get(key) ?? 0) < TOUCH_INTERVAL_MS) return;
+  // A session made less than a minute ago was seen when its row was written (on any replica).
+  const lastSeen = Math.max(lastTouched.get(key) ?? 0, Date.parse(session.createdAt) || 0);
+  if (now - lastSeen < TOUCH_INTERVAL_MS) return;
   if (lastTouched.size > 50_000) lastTouched.clear();
   lastTouched.set(key, now);
   await store.touchUserSession(deps.db, hash);

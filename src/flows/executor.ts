@@ -1,6 +1,6 @@
 import type { CoreDeps } from '../core/context.ts';
 import { recordEvent } from '../core/events.ts';
-import { type BrowserSession, createSession, endSession } from '../core/sessions.ts';
+import { type BrowserSession, createSession, endSession, findSession } from '../core/sessions.ts';
 import type { FlowRow, StageRow } from '../store/flows.ts';
 import { findUserById, type UserRow } from '../store/users.ts';
 import { accessDeniedChallenge, type Challenge, fieldError, redirectChallenge } from './challenge.ts';
@@ -61,9 +61,10 @@ function contextFor(run: Run, stage: StageRow, config: unknown): StageContext {
     state: run.state,
     request: run.request,
     pendingUser: () => userOf(run, run.state.pendingUserId),
+    rememberUser: (user) => void run.users.set(user.id, Promise.resolve(user)),
     async audit(action, details = {}, tx = run.deps.db) {
       const user = await this.pendingUser();
-      await recordEvent(
+      return recordEvent(
         tx,
         run.deps,
         {
@@ -101,8 +102,11 @@ async function applyOutcome(run: Run, outcome: StageOutcome): Promise<Challenge 
       // with it any flow state kept under its id (unreachable from now on; it expires).
       const previous = run.sessionId;
       const session = { userId: user.id, clientIp: run.request.clientIp, userAgent: run.request.userAgent, method: outcome.method };
-      run.sessionId = await createSession(run.deps, session, outcome.sessionSeconds);
-      await endSession(run.deps, previous, { wasSignedIn: run.session?.userId != null });
+      const [sessionId] = await Promise.all([
+        createSession(run.deps, session, outcome.sessionSeconds),
+        endSession(run.deps, previous, { wasSignedIn: run.session?.userId != null }),
+      ]);
+      run.sessionId = sessionId;
       run.session = { ...session, createdAt: run.deps.now().toISOString() };
       run.cookieMaxAge = outcome.isPersistent ? outcome.sessionSeconds : null;
       run.state.index += 1;
@@ -181,11 +185,17 @@ async function advance(run: Run, errors?: Challenge['response_errors']): Promise
 }
 
 async function startRun(deps: CoreDeps, slug: string, request: FlowRequest, next: unknown): Promise<Run | FlowResponse> {
-  const definitions = await loadDefinitions(deps.db);
+  // The definitions, the session and the flow state kept under it are read at once (the two
+  // cache reads leave in one pipelined write); a session is made only once the flow exists.
+  const [definitions, found, stored] = await Promise.all([
+    loadDefinitions(deps.db),
+    request.sessionId ? findSession(deps, request.sessionId) : null,
+    request.sessionId ? loadFlowState(deps.cache, request.sessionId, slug) : null,
+  ]);
   const flow = await findFlow(definitions, slug);
-  const { sessionId, session, isNew } = await sessionFor(deps, request);
+  const { sessionId, session, isNew } = await sessionFor(deps, request, found);
   const users = new Map<number, Promise<UserRow | null>>();
-  const existing = isNew ? null : await loadFlowState(deps.cache, sessionId, slug);
+  const existing = isNew ? null : stored;
   // A request that names another destination starts over (a login abandoned for one app, begun
   // again for another, must not end at the first); one that names none continues. A plan an
   // app's authorization step made (it carries the application) is only ever continued.

@@ -27,13 +27,17 @@ export async function findFlow(definitions: Definitions, slug: string): Promise<
   return flow;
 }
 
-/** The browser's session, creating an anonymous one to hold flow state when it has none. */
+/**
+ * The browser's session, creating an anonymous one to hold flow state when it has none.
+ * `known`: the session of request.sessionId when the caller already read it.
+ */
 export async function sessionFor(
   deps: CoreDeps,
   request: FlowRequest,
+  known?: BrowserSession | null,
 ): Promise<{ sessionId: string; session: BrowserSession | null; isNew: boolean }> {
   if (request.sessionId) {
-    const session = await findSession(deps, request.sessionId);
+    const session = known === undefined ? await findSession(deps, request.sessionId) : known;
     if (session) return { sessionId: request.sessionId, session, isNew: false };
   }
   const session = { userId: null, clientIp: request.clientIp, userAgent: request.userAgent, method: 'anonymous' };

@@ -67,7 +67,7 @@ async function evaluateBinding(deps: CoreDeps, binding: PolicyBindingRow, subjec
     }
     case 'reputation': {
       const config = policyConfigSchemas.reputation.parse(binding.policy_config);
-      const score = await reputationScore(deps.cache, subject.state?.pendingUid ?? subject.user?.username ?? null, subject.clientIp);
+      const score = await reputationScore(deps, subject.state?.pendingUid ?? subject.user?.username ?? null, subject.clientIp);
       return { isPassing: score > config.threshold, messages: [] };
     }
     case 'password_strength': {

@@ -29,8 +29,10 @@ export interface StageContext<Config = Record<string, unknown>> {
   request: FlowRequest;
   /** The user the flow is about (identified, or signed in), if any. */
   pendingUser(): Promise<UserRow | null>;
+  /** A user row this stage just read: later stages of the same request use it instead of reading it again. */
+  rememberUser?(user: UserRow): void;
   /** Writes an audit event with this request's context; pass the transaction of the change it records. */
-  audit(action: EventAction, details?: EventDetails, tx?: Queryable): Promise<void>;
+  audit(action: EventAction, details?: EventDetails, tx?: Queryable): Promise<{ id: string }>;
   /** This stage's scratch space in the flow state (kept between challenge and answer). */
   scratch<T extends Record<string, unknown>>(): T;
 }

@@ -1,19 +1,20 @@
 import type { Cache } from '../cache/cache.ts';
+import type { RateLimits } from '../config/schema.ts';
+import { type CoreDeps, rateLimitsOf } from '../core/context.ts';
 
 /**
  * Failed-login counters per username and per client IP, in the cache so every replica sees them.
  * After a few failures each answer is delayed (doubling, capped), and past a limit the username
  * (or IP) is locked for the rest of the window. Counters are kept for usernames that do not
- * exist too, so the lockout does not reveal which ones do.
+ * exist too, so the lockout does not reveal which ones do. The numbers are
+ * GATEHOUSE_RATE_LIMITS__LOGIN__*.
  */
-export const THROTTLE = {
-  windowSeconds: 15 * 60,
-  usernameLimit: 10,
-  ipLimit: 50,
-  freeFailures: 3,
-  baseDelayMs: 250,
-  maxDelayMs: 4000,
-} as const;
+const BASE_DELAY_MS = 250;
+// An address's failures weigh a fifth of an account's towards the delay: an office behind one
+// NAT mistyping passwords is not slowed like one account under attack.
+const IP_FAILURE_WEIGHT = 1 / 5;
+
+type ThrottleDeps = Pick<CoreDeps, 'cache' | 'rateLimits'>;
 
 const usernameKey = (uid: string) => `login-failures:user:${uid.toLowerCase()}`;
 const ipKey = (ip: string) => `login-failures:ip:${ip}`;
@@ -25,30 +26,34 @@ export interface ThrottleStatus {
   ipFailures: number;
 }
 
-function statusOf(usernameFailures: number, ipFailures: number): ThrottleStatus {
-  const worst = Math.max(usernameFailures, ipFailures / 5);
-  const delayMs =
-    worst <= THROTTLE.freeFailures ? 0 : Math.min(THROTTLE.maxDelayMs, THROTTLE.baseDelayMs * 2 ** (worst - THROTTLE.freeFailures - 1));
+function statusOf(limits: RateLimits['login'], usernameFailures: number, ipFailures: number): ThrottleStatus {
+  const worst = Math.max(usernameFailures, ipFailures * IP_FAILURE_WEIGHT);
+  const delayMs = worst <= limits.free_failures ? 0 : Math.min(limits.max_delay_ms, BASE_DELAY_MS * 2 ** (worst - limits.free_failures - 1));
   return {
-    isLocked: usernameFailures >= THROTTLE.usernameLimit || ipFailures >= THROTTLE.ipLimit,
+    isLocked: usernameFailures >= limits.username_limit || ipFailures >= limits.ip_limit,
     delayMs: Math.round(delayMs),
     usernameFailures,
     ipFailures,
   };
 }
 
-export async function readThrottle(cache: Cache, uid: string, ip: string): Promise<ThrottleStatus> {
-  const [user, address] = await Promise.all([cache.get(usernameKey(uid)), cache.get(ipKey(ip))]);
-  return statusOf(Number(user ?? 0), Number(address ?? 0));
+export async function readThrottle(deps: ThrottleDeps, uid: string, ip: string): Promise<ThrottleStatus> {
+  const [user, address] = await Promise.all([deps.cache.get(usernameKey(uid)), deps.cache.get(ipKey(ip))]);
+  return statusOf(rateLimitsOf(deps).login, Number(user ?? 0), Number(address ?? 0));
 }
 
-export async function recordFailure(cache: Cache, uid: string, ip: string): Promise<ThrottleStatus> {
+export async function recordFailure(deps: ThrottleDeps, uid: string, ip: string): Promise<ThrottleStatus> {
+  const limits = rateLimitsOf(deps).login;
   const [user, address] = await Promise.all([
-    cache.increment(usernameKey(uid), THROTTLE.windowSeconds),
-    cache.increment(ipKey(ip), THROTTLE.windowSeconds),
+    deps.cache.increment(usernameKey(uid), limits.window_seconds),
+    deps.cache.increment(ipKey(ip), limits.window_seconds),
   ]);
-  return statusOf(user, address);
+  return statusOf(limits, user, address);
 }
+
+/** Whether this failure is the one that locked the username (worth a suspicious_request event, once). */
+export const hasJustLockedUsername = (deps: ThrottleDeps, status: ThrottleStatus): boolean =>
+  status.usernameFailures === rateLimitsOf(deps).login.username_limit;
 
 /** A successful login clears the username's counter (not the IP's: one good login must not hide a spray). */
 export async function clearUsernameFailures(cache: Cache, uid: string): Promise<void> {
@@ -56,7 +61,7 @@ export async function clearUsernameFailures(cache: Cache, uid: string): Promise<
 }
 
 /** Reputation as a score: minus the failures seen for this username and IP (the reputation policy). */
-export async function reputationScore(cache: Cache, uid: string | null, ip: string): Promise<number> {
-  const status = await readThrottle(cache, uid ?? '', ip);
+export async function reputationScore(deps: ThrottleDeps, uid: string | null, ip: string): Promise<number> {
+  const status = await readThrottle(deps, uid ?? '', ip);
   return -(uid ? status.usernameFailures : 0) - status.ipFailures;
 }

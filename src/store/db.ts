@@ -1,5 +1,6 @@
 import type { PGlite } from '@electric-sql/pglite';
 import pg from 'pg';
+import { statementName } from './preparedStatements.ts';
 
 export interface QueryResult<Row> {
   rows: Row[];
@@ -28,7 +29,8 @@ export interface Database extends Queryable {
 function wrapPgClient(client: pg.PoolClient | pg.Pool): Queryable {
   return {
     async query<Row>(sql: string, params?: unknown[]) {
-      const result = await client.query(sql, params as unknown[]);
+      const name = statementName(sql, params);
+      const result = await client.query(name ? { name, text: sql, values: params } : { text: sql, values: params });
       return { rows: result.rows as Row[], rowCount: result.rowCount ?? 0 };
     },
     async exec(sql: string) {

@@ -1,4 +1,5 @@
 import type { Queryable } from './db.ts';
+import { RBAC_FINGERPRINT_SQL } from './rbac.ts';
 
 // The directory an LDAP outpost serves: users, groups and who is in which, in one read each.
 // Outpost service accounts are plumbing, not people: they are left out.
@@ -45,7 +46,8 @@ export async function listDirectoryGroups(db: Queryable): Promise<DirectoryGroup
 /**
  * A digest of everything the directory shows, so an outpost polling it learns of any change
  * (a rename, a membership, a disabled user) without fetching the directory itself. Logins, which
- * only touch last_login, leave it alone; a password change moves it (outposts then drop cached binds).
+ * only touch last_login, leave it alone; a password change moves it (outposts then drop cached binds), and so
+ * does a granted or revoked permission (who may search the whole directory).
  */
 export async function directoryFingerprint(db: Queryable): Promise<string> {
   const { rows } = await db.query<{ digest: string }>(
@@ -54,7 +56,8 @@ export async function directoryFingerprint(db: Queryable): Promise<string> {
                  FROM users u WHERE ${PEOPLE}), '') || chr(29) ||
        COALESCE((SELECT string_agg(concat_ws(chr(31), g.id, g.num_pk, g.name, g.is_superuser, g.parent_id, g.attributes::text), chr(30) ORDER BY g.id)
                  FROM groups g), '') || chr(29) ||
-       COALESCE((SELECT string_agg(m.group_id || ':' || m.user_id, ',' ORDER BY m.group_id, m.user_id) FROM group_memberships m), '')
+       COALESCE((SELECT string_agg(m.group_id || ':' || m.user_id, ',' ORDER BY m.group_id, m.user_id) FROM group_memberships m), '') || chr(29) ||
+       ${RBAC_FINGERPRINT_SQL}
      ) AS digest`,
   );
   return rows[0]?.digest ?? '';

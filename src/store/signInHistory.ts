@@ -3,15 +3,21 @@ import type { Queryable } from './db.ts';
 /** Whether the user signed in before `before` from this address with this browser (last 180 days). */
 export async function hasSignedInFromBefore(
   db: Queryable,
-  sighting: { username: string; clientIp: string; userAgent: string; before: Date },
+  sighting: { username: string; clientIp: string; userAgent: string; before: Date; loginEventId?: string },
 ): Promise<boolean> {
+  // "Before" is the sign-in's own login event's time when it is known (the database's clock,
+  // like every event's `created`), else the time the app server put in the job.
   const { rows } = await db.query(
-    `SELECT 1 FROM events
+    `WITH this_login AS (
+       SELECT coalesce((SELECT created FROM events WHERE id = $5::uuid), $4::timestamptz) AS at
+     )
+     SELECT 1 FROM events, this_login
      WHERE lower(username) = lower($1) AND action = 'login' AND client_ip = $2
        AND context->'http_request'->>'user_agent' = $3
-       AND created < $4::timestamptz - interval '2 seconds' AND created > $4::timestamptz - interval '180 days'
+       AND ($5::uuid IS NULL OR id <> $5::uuid)
+       AND created < this_login.at - interval '2 seconds' AND created > this_login.at - interval '180 days'
      LIMIT 1`,
-    [sighting.username, sighting.clientIp, sighting.userAgent, sighting.before],
+    [sighting.username, sighting.clientIp, sighting.userAgent, sighting.before, sighting.loginEventId ?? null],
   );
   return rows.length > 0;
 }

@@ -20,6 +20,8 @@ import { eventsApi } from '../api/events.ts';
 import { eventVolumeApi } from '../api/eventVolume.ts';
 import { flowsApi } from '../api/flows.ts';
 import { groupsApi } from '../api/groups.ts';
+import { permissionAssignmentsApi } from '../api/permissionAssignments.ts';
+import { rolesApi } from '../api/roles.ts';
 import { offboardingApi } from '../api/offboarding.ts';
 import { adminAuthenticatorsApi } from '../api/adminAuthenticators.ts';
 import { recoveryEmailApi } from '../api/recoveryEmail.ts';
@@ -43,7 +45,7 @@ import { oauth2Routes } from '../providers/oauth2/routes.ts';
 import { proxyRoutes } from '../providers/proxy/routes.ts';
 import { samlRoutes } from '../providers/saml/routes.ts';
 import { findInstallationId } from '../store/users.ts';
-import { resolveActor } from './authentication.ts';
+import { resolveCaller, toActor } from './authentication.ts';
 import { avatarRoutes } from './avatars.ts';
 import { brandFromConfig, useBrand } from './brand.ts';
 import { useExternalOrigin } from './csrf.ts';
@@ -153,12 +155,16 @@ export async function buildApp({ config, deps, logger }: AppOptions): Promise<Fa
   await app.register(
     async (api) => {
       api.decorateRequest('actor', null);
+      api.decorateRequest('actorUser', null);
       api.addHook('preHandler', async (request) => {
-        request.actor = await resolveActor(deps, request);
+        request.actorUser = await resolveCaller(deps, request);
+        request.actor = request.actorUser ? toActor(request.actorUser) : null;
       });
       api.get('/schema/', { schema: { hide: true } }, async () => app.swagger());
       await api.register(usersApi, { deps: apiDeps });
       await api.register(groupsApi, { deps: apiDeps });
+      await api.register(rolesApi, { deps: apiDeps });
+      await api.register(permissionAssignmentsApi, { deps: apiDeps });
       await api.register(tokensApi, { deps: apiDeps });
       await api.register(eventVolumeApi, { deps: apiDeps });
       await api.register(eventsApi, { deps: apiDeps });

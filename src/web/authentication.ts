@@ -9,6 +9,8 @@ import { isCsrfSafe } from './csrf.ts';
 declare module 'fastify' {
   interface FastifyRequest {
     actor: Actor | null;
+    /** The actor's user row as read to authenticate this request (handlers about "me" reuse it). */
+    actorUser: UserRow | null;
   }
 }
 
@@ -24,19 +26,19 @@ export const toActor = (user: UserRow): Actor => ({
  * must pass the CSRF check). A presented but bad credential is refused outright rather than
  * falling through to the cookie.
  */
-export async function resolveActor(deps: CoreDeps, request: FastifyRequest): Promise<Actor | null> {
+export async function resolveCaller(deps: CoreDeps, request: FastifyRequest): Promise<UserRow | null> {
   const authorization = request.headers.authorization;
   if (authorization !== undefined) {
     const match = /^Bearer\s+(\S+)$/i.exec(authorization);
     if (!match) throw new NotAuthenticated('Invalid Authorization header; expected "Bearer <token>".');
     const holder = await authenticateTokenKey(deps, match[1] as string, ['api']);
     if (!holder) throw new NotAuthenticated('Token invalid or expired.');
-    return toActor(holder.user);
+    return holder.user;
   }
   const browser = await findSignedInBrowser(deps, request);
   if (!browser) return null;
   if (!isCsrfSafe(request)) throw new PermissionDenied('CSRF check failed.');
-  return toActor(browser.user);
+  return browser.user;
 }
 
 /** The audit context of this request; `actor` defaults to whoever the API authenticated. */

@@ -18,7 +18,7 @@ export async function findSignedInBrowser(deps: CoreDeps, request: FastifyReques
   if (session?.userId == null) return null;
   const user = await findUserById(deps.db, session.userId);
   if (!user?.is_active) return null;
-  await noteSessionSeen(deps, sessionId);
+  await noteSessionSeen(deps, sessionId, session);
   return { sessionId, session, user };
 }
 

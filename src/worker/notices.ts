@@ -4,18 +4,21 @@ import type { UserRow } from '../store/users.ts';
 
 /**
  * On the login path: one enqueue and nothing else. Whether the sign-in is new (never seen from
- * this address and browser) is decided by the job, off the hot path.
+ * this address and browser) is decided by the job, off the hot path, against the sign-ins
+ * recorded before this one's login event (`loginEventId`: the database's clock on both sides,
+ * so a server clock ahead of it cannot make this very sign-in look like an earlier one).
  */
 export async function queueSignInNotice(
   deps: Pick<CoreDeps, 'jobs' | 'now'>,
   user: Pick<UserRow, 'id' | 'email'>,
   request: { clientIp: string; userAgent: string },
   method: string,
+  loginEventId: string,
 ): Promise<void> {
   if (!deps.jobs?.sendsSignInNotices || !user.email) return;
   await deps.jobs.enqueue(
     'send_sign_in_notice',
-    { userId: user.id, clientIp: request.clientIp, userAgent: request.userAgent.slice(0, 500), method, at: deps.now().toISOString() },
+    { userId: user.id, clientIp: request.clientIp, userAgent: request.userAgent.slice(0, 500), method, at: deps.now().toISOString(), loginEventId },
     { maxAttempts: 5 },
   );
 }

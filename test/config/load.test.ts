@@ -3,7 +3,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { ConfigError, loadConfig } from '../../src/config/load.ts';
+import { ConfigError, loadConfig, usesRedis } from '../../src/config/load.ts';
 
 test('defaults give the embedded setup on 127.0.0.1:9000 and Authentik\'s listener ports', () => {
   const config = loadConfig({}, null);
@@ -49,6 +49,11 @@ test('a bad or unknown variable stops start-up with one line naming it', () => {
     [{ GATEHOUSE_REDIS__HOTS: 'typo' }, /^GATEHOUSE_REDIS__HOTS: unknown setting$/],
     [{ GATEHOUSE_SECRET_KEY: 'short' }, /^GATEHOUSE_SECRET_KEY: expected at least 32 characters/],
     [{ GATEHOUSE_BOOTSTRAP_EMAIL: 'nope' }, /^GATEHOUSE_BOOTSTRAP_EMAIL: /],
+    [{ GATEHOUSE_REDIS__SENTINELS: 'a:26379,b:notaport' }, /^GATEHOUSE_REDIS__SENTINELS: expected HOST\[:PORT\] separated by commas.*"b:notaport"/],
+    [{ GATEHOUSE_REDIS__SENTINELS: 'a:70000' }, /^GATEHOUSE_REDIS__SENTINELS: expected HOST\[:PORT\]/],
+    [{ GATEHOUSE_REDIS__SENTINELS: ' , ' }, /^GATEHOUSE_REDIS__SENTINELS: expected at least one sentinel address$/],
+    [{ GATEHOUSE_REDIS__SENTINELS: 'a:26379', GATEHOUSE_REDIS__HOST: 'redis' }, /^GATEHOUSE_REDIS__SENTINELS: set either GATEHOUSE_REDIS__HOST or GATEHOUSE_REDIS__SENTINELS, not both$/],
+    [{ GATEHOUSE_REDIS__SENTINEL_MASTER: '' }, /^GATEHOUSE_REDIS__SENTINEL_MASTER: /],
   ];
   for (const [env, message] of cases) {
     assert.throws(() => loadConfig(env, null), (error: Error) => {
@@ -82,4 +87,27 @@ test('the parsed config is frozen', () => {
   assert.throws(() => {
     (config.listen as { http: unknown }).http = null;
   }, TypeError);
+});
+
+test('Redis Sentinel: a list of sentinel addresses (port 26379 when left out), the monitored name and the sentinels\' own credentials', () => {
+  const config = loadConfig(
+    {
+      GATEHOUSE_REDIS__SENTINELS: 'sentinel-a:26380, 10.0.0.2 ,[fd00::3]:26381',
+      GATEHOUSE_REDIS__SENTINEL_MASTER: 'gatehouse',
+      GATEHOUSE_REDIS__SENTINEL_PASSWORD: 'sentinel-secret',
+      GATEHOUSE_REDIS__PASSWORD: 'node-secret',
+    },
+    null,
+  );
+  assert.deepEqual(config.redis.sentinels, [
+    { host: 'sentinel-a', port: 26380 },
+    { host: '10.0.0.2', port: 26379 },
+    { host: 'fd00::3', port: 26381 },
+  ]);
+  assert.equal(config.redis.sentinel_master, 'gatehouse');
+  assert.equal(config.redis.sentinel_password, 'sentinel-secret');
+  assert.equal(config.redis.password, 'node-secret');
+  assert.equal(usesRedis(config), true);
+  assert.equal(loadConfig({ GATEHOUSE_REDIS__SENTINELS: 'sentinel:26379' }, null).redis.sentinel_master, 'mymaster');
+  assert.equal(usesRedis(loadConfig({}, null)), false);
 });

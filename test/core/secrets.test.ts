@@ -81,3 +81,20 @@ test('secretsEqual compares whole values', () => {
   assert.equal(secretsEqual('abc', 'abd'), false);
   assert.equal(secretsEqual('abc', 'abcd'), false);
 });
+
+test('a secret box reads what older keys sealed (fallbacks), seals only under the current key, and re-seals on request', () => {
+  const old = new SecretBox('an-older-secret-key-of-at-least-thirty-two-chars', 'p');
+  const sealedByOld = old.seal('seed');
+  const current = new SecretBox('the-current-secret-key-of-at-least-thirty-two-c', 'p', ['an-older-secret-key-of-at-least-thirty-two-chars']);
+  assert.equal(current.open(sealedByOld), 'seed');
+  const resealed = current.reseal(sealedByOld);
+  assert.ok(resealed);
+  assert.throws(() => old.open(resealed), 'new seals are under the current key only');
+  assert.equal(new SecretBox('the-current-secret-key-of-at-least-thirty-two-c', 'p').open(resealed), 'seed');
+  assert.equal(current.reseal(resealed), null, 'already current: nothing to do');
+  assert.throws(() => new SecretBox('the-current-secret-key-of-at-least-thirty-two-c', 'p').open(sealedByOld), /another secret key/);
+  assert.throws(() => current.reseal(new SecretBox('a-third-unrelated-secret-key-thirty-two-chars-x', 'p').seal('x')), /neither current nor a fallback/);
+  assert.throws(() => current.reseal(new SecretBox('an-older-secret-key-of-at-least-thirty-two-chars', 'other purpose').seal('x')), 'purposes stay apart');
+  // Derived cookie keys: the current one first, so new cookies are signed with it and old ones still verify.
+  assert.deepEqual(current.deriveAll('c'), [current.derive('c'), old.derive('c')]);
+});

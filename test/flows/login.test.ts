@@ -141,7 +141,7 @@ test('repeated failures slow down and then lock the username, for real and unkno
     if (username === 'bob') await makeUser('bob', 'bob-password-1');
     const fresh = await timedLogin(username, 'wrong');
     assert.equal((fresh.res.response_errors as Record<string, Array<{ code: string }>>).password?.[0]?.code, 'invalid');
-    const status = await readThrottle(t.deps.cache, username, '10.255.255.1');
+    const status = await readThrottle(t.deps, username, '10.255.255.1');
     assert.equal(status.delayMs, 0, 'the first failures are not delayed');
     await failTimes(username, 4); // five failures so far
     const slowed = await timedLogin(username, 'wrong');

@@ -132,7 +132,7 @@ describe('OAuth 2.0 device authorization grant', { skip: !hasPostgres && 'needs 
     const device = await client.initiateDeviceAuthorization(config, { scope: 'openid' });
     const jar = await signedIn('dora', 'dora-password-1');
     const res = await enterCode(jar, device.verification_uri, 'WXYZ-BCDF');
-    assert.equal(res.status, 200, 'the form again, with the error');
+    assert.equal(res.status, 400, 'the form again, with the error');
     const body = await res.text();
     assert.match(body, /That code is not right/);
     assert.doesNotMatch(body, /onfocus=/, 'no inline handler for the CSP to refuse');

@@ -20,6 +20,7 @@ export async function createTestApp(env: Record<string, string> = {}): Promise<T
   const core = await createTestCore();
   await bootstrapAdmin(core.deps, { password: ADMIN_PASSWORD, token: ADMIN_TOKEN, email: 'admin@example.com' });
   const config = loadConfig(env, null);
+  core.deps.rateLimits = config.rate_limits;
   const app = await buildApp({ config, deps: core.deps, logger: pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }) });
   await app.ready();
   return {

@@ -66,8 +66,7 @@ export function openTestCache(db: Database, namespace = `${uniqueName('gh_test')
   if (!hasRedis) return openPostgresCache(db, namespace);
   const url = new URL(REDIS_URL);
   return openRedisCache({
-    host: url.hostname,
-    port: Number(url.port || 6379),
+    target: { host: url.hostname, port: Number(url.port || 6379) },
     db: 0,
     tls: false,
     keyPrefix: namespace,

@@ -65,8 +65,9 @@ export async function addUser(t: TestApp, username: string, password: string, gr
   return user;
 }
 
-export async function createLdapHarness(providerFields: Record<string, unknown> = {}): Promise<LdapHarness> {
-  const t = await createTestApp();
+/** `env`: GATEHOUSE_* settings of the core (e.g. its rate limits). */
+export async function createLdapHarness(providerFields: Record<string, unknown> = {}, env: Record<string, string> = {}): Promise<LdapHarness> {
+  const t = await createTestApp(env);
   await t.app.listen({ host: '127.0.0.1', port: 0 });
   const corePort = (t.app.server.address() as { port: number }).port;
   const flows = (await t.api('GET', '/api/v3/flows/instances/?slug=default-authentication-flow')).json();

@@ -31,7 +31,7 @@ before(async () => {
   const redisUrl = new URL(REDIS_URL);
   redisProxy = new TcpProxy({ host: redisUrl.hostname, port: Number(redisUrl.port || 6379) });
   db = openPostgres({ ...settings, host: '127.0.0.1', port: await pgProxy.start(), password: '', ssl: false, poolSize: 4 });
-  const cache = openRedisCache({ host: '127.0.0.1', port: await redisProxy.start(), db: 0, tls: false, keyPrefix: `${uniqueName('f')}:` });
+  const cache = openRedisCache({ target: { host: '127.0.0.1', port: await redisProxy.start() }, db: 0, tls: false, keyPrefix: `${uniqueName('f')}:` });
   deps = {
     db,
     cache,

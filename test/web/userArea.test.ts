@@ -4,7 +4,8 @@ import { SYSTEM_CONTEXT } from '../../src/core/context.ts';
 import { sha256 } from '../../src/core/crypto.ts';
 import { createSession, hashOfSession, SESSION_COOKIE } from '../../src/core/sessions.ts';
 import { checkCredentials, createUser, setUserPassword } from '../../src/core/users.ts';
-import { recordFailure, THROTTLE } from '../../src/flows/throttle.ts';
+import { DEFAULT_RATE_LIMITS } from '../../src/config/schema.ts';
+import { recordFailure } from '../../src/flows/throttle.ts';
 import { insertStaticDevice, insertTotpDevice, insertWebauthnDevice } from '../../src/store/devices.ts';
 import type { UserRow } from '../../src/store/users.ts';
 import { ADMIN_TOKEN, createTestApp, type TestApp } from '../support/app.ts';
@@ -278,7 +279,7 @@ describe('changing the password', () => {
 
   test('the login throttle applies: once locked, even the right password is refused', async () => {
     const user = await makeUser();
-    for (let i = 0; i < THROTTLE.usernameLimit; i += 1) await recordFailure(t.deps.cache, user.username, '10.9.9.9');
+    for (let i = 0; i < DEFAULT_RATE_LIMITS.login.username_limit; i += 1) await recordFailure(t.deps, user.username, '10.9.9.9');
     const res = await post('/if/user/password/', await signIn(user), form(PASSWORD, 'Brand-New-Pass-2'));
     assert.equal(res.statusCode, 429);
     assert.match(res.body, /Too many wrong passwords/);

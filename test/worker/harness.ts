@@ -40,6 +40,7 @@ export async function createWorkerTestApp(env: Record<string, string> = {}, opti
   );
   const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
   const core = await createTestCore();
+  core.deps.rateLimits = config.rate_limits;
   core.deps.jobs = await openJobQueue(config, core.deps.db, logger, { install: true });
   await bootstrapAdmin(core.deps, { password: ADMIN_PASSWORD, token: ADMIN_TOKEN, email: 'admin@example.com' });
   const app = await buildApp({ config, deps: core.deps, logger });

@@ -45,6 +45,21 @@ test('a sign-in from a new address or browser is mailed; the same one again is n
   assert.equal(mailsTo('frank@example.com', /192\.0\.2\.10/).length, 1, 'a known address and browser is not mailed again');
 });
 
+test('a server clock ahead of the database still mails a new sign-in (found by the soak\'s clock jump)', async () => {
+  // The job used to compare the app server's time with the events' database time: ten minutes
+  // ahead, the sign-in's own login event looked like an earlier one, and no mail left.
+  const realNow = t.deps.now;
+  t.deps.now = () => new Date(Date.now() + 10 * 60_000);
+  try {
+    const browser = new TestBrowser(t.app);
+    browser.clientIp = '203.0.113.77';
+    assert.equal((await browser.login('frank', 'frank-password-1')).component, 'xak-flow-redirect');
+    await t.sink.waitFor((m) => m.to.includes('frank@example.com') && /203\.0\.113\.77/.test(m.text));
+  } finally {
+    t.deps.now = realNow;
+  }
+});
+
 test('removing an authenticator mails its owner, from the same transaction', async () => {
   const deviceId = await insertStaticDevice(t.deps.db, { userId, name: 'Paper codes', tokenHashes: [] });
   await removeDeviceOfUser(t.deps, SYSTEM_CONTEXT, { kind: 'static', id: deviceId, userId });

@@ -7,6 +7,7 @@ import { createUser, deleteUser, setUserPassword, updateUser } from '../../core/
 import { ValidationError } from '../../errors.ts';
 import { findApplicationById, listAllApplications } from '../../store/applications.ts';
 import { groupsOfUsers, listGroups, membersOfGroups } from '../../store/groups.ts';
+import { rolesOfGroups } from '../../store/rbac.ts';
 import { listUsers } from '../../store/users.ts';
 import { ALL, type BlueprintModel, fieldsOf, num, parsedWith, str } from '../model.ts';
 
@@ -78,6 +79,7 @@ const groupInput = (v: Record<string, unknown>) => ({
   parentId: v.parent as string | null | undefined,
   attributes: v.attributes as Record<string, unknown> | undefined,
   users: v.users as number[] | undefined,
+  roles: v.roles as string[] | undefined,
 });
 
 export const groupModel: BlueprintModel = {
@@ -87,6 +89,7 @@ export const groupModel: BlueprintModel = {
   async list(tx) {
     const groups = (await listGroups(tx, {}, ALL)).rows;
     const members = await membersOfGroups(tx, groups.map((g) => g.id));
+    const roles = await rolesOfGroups(tx, groups.map((g) => g.id));
     return groups.map((g) => ({
       pk: g.id,
       values: {
@@ -95,6 +98,7 @@ export const groupModel: BlueprintModel = {
         parent: g.parent_id,
         attributes: g.attributes,
         users: [...(members.get(g.id) ?? [])].sort((a, b) => a - b),
+        roles: (roles.get(g.id) ?? []).map((r) => r.id).sort(),
       },
     }));
   },

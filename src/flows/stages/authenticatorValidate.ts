@@ -89,7 +89,7 @@ export const authenticatorValidateStage: InteractiveStage<Config> = {
     }
     // Second-factor guesses count against the same per-username and per-IP limits as passwords.
     const uid = ctx.state.pendingUid ?? user.username;
-    const throttle = await readThrottle(ctx.deps.cache, uid, ctx.request.clientIp);
+    const throttle = await readThrottle(ctx.deps, uid, ctx.request.clientIp);
     if (throttle.isLocked) {
       await ctx.audit('login_failed', { context: { reason: 'locked' } });
       return { kind: 'invalid', errors: fieldError('code', 'Too many failed attempts. Try again later.', 'locked') };
@@ -102,7 +102,7 @@ export const authenticatorValidateStage: InteractiveStage<Config> = {
         return { kind: 'next' };
       }
     }
-    await recordFailure(ctx.deps.cache, uid, ctx.request.clientIp);
+    await recordFailure(ctx.deps, uid, ctx.request.clientIp);
     await ctx.audit('login_failed', { context: { reason: 'invalid_mfa' } });
     const scratch = ctx.scratch<{ failures?: number }>();
     scratch.failures = (scratch.failures ?? 0) + 1;

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { rateLimitsOf } from '../../core/context.ts';
 import { fieldError } from '../challenge.ts';
 import type { InteractiveStage, StageContext } from '../stage.ts';
 
@@ -11,17 +12,15 @@ const config = z.strictObject({
 });
 type Config = z.infer<typeof config>;
 
-// Mails per hour: per user (or typed name) and per client IP. Past them the answer stays the
-// same and nothing is sent, so the limit reveals nothing either.
-const PER_UID_PER_HOUR = 5;
-const PER_IP_PER_HOUR = 30;
-
+// Mails per hour (GATEHOUSE_RATE_LIMITS__EMAIL__*): per user (or typed name) and per client IP.
+// Past them the answer stays the same and nothing is sent, so the limit reveals nothing either.
 async function isThrottled(ctx: StageContext<Config>, who: string): Promise<boolean> {
+  const limits = rateLimitsOf(ctx.deps).email;
   const [byUid, byIp] = await Promise.all([
     ctx.deps.cache.increment(`email-stage:who:${who}`, 3600),
     ctx.deps.cache.increment(`email-stage:ip:${ctx.request.clientIp}`, 3600),
   ]);
-  return byUid > PER_UID_PER_HOUR || byIp > PER_IP_PER_HOUR;
+  return byUid > limits.per_user_per_hour || byIp > limits.per_ip_per_hour;
 }
 
 /**

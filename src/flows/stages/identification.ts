@@ -42,6 +42,7 @@ export const identificationStage: InteractiveStage<Config> = {
     if (!user && ctx.config.user_fields.includes('email') && uid.includes('@')) user = await findUserByEmail(ctx.deps.db, uid);
     ctx.state.pendingUid = uid;
     ctx.state.pendingUserId = user?.is_active ? user.id : null;
+    if (user?.is_active) ctx.rememberUser?.(user);
     ctx.state.rememberMe = parsed.data.remember_me === true || parsed.data.remember_me === 'on' || parsed.data.remember_me === 'true';
     return { kind: 'next' };
   },

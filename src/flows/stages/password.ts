@@ -4,7 +4,7 @@ import { checkPassword } from '../../core/passwords.ts';
 import { recordLogin } from '../../store/users.ts';
 import { fieldError } from '../challenge.ts';
 import type { InteractiveStage } from '../stage.ts';
-import { readThrottle, recordFailure } from '../throttle.ts';
+import { hasJustLockedUsername, readThrottle, recordFailure } from '../throttle.ts';
 import { runLimited } from '../hashingQueue.ts';
 
 const config = z.strictObject({
@@ -33,7 +33,7 @@ export const passwordStage: InteractiveStage<Config> = {
     const parsed = answer.safeParse(body);
     if (!parsed.success) return { kind: 'invalid', errors: fieldError('password', 'Enter your password.', 'required') };
     const uid = ctx.state.pendingUid ?? (await ctx.pendingUser())?.username ?? '';
-    const throttle = await readThrottle(ctx.deps.cache, uid, ctx.request.clientIp);
+    const throttle = await readThrottle(ctx.deps, uid, ctx.request.clientIp);
     if (throttle.isLocked) {
       await ctx.audit('login_failed', { subject: { id: null, username: uid }, context: { reason: 'locked' } });
       return { kind: 'invalid', errors: fieldError('password', 'Too many failed attempts. Try again later.', 'locked') };
@@ -43,12 +43,12 @@ export const passwordStage: InteractiveStage<Config> = {
     const user = await ctx.pendingUser();
     const { isValid, rehashed } = await runLimited(() => checkPassword(user?.is_active ? user.password_hash : null, parsed.data.password));
     if (!user || !isValid) {
-      const after = await recordFailure(ctx.deps.cache, uid, ctx.request.clientIp);
+      const after = await recordFailure(ctx.deps, uid, ctx.request.clientIp);
       await ctx.audit('login_failed', {
         subject: { id: user?.id ?? null, username: uid, email: user?.email },
         context: { reason: 'invalid_credentials' },
       });
-      if (after.isLocked && after.usernameFailures === 10) {
+      if (after.isLocked && hasJustLockedUsername(ctx.deps, after)) {
         await ctx.audit('suspicious_request', { subject: { id: user?.id ?? null, username: uid }, context: { reason: 'login_locked' } });
       }
       const attempts = Number(ctx.scratch<{ attempts?: number }>().attempts ?? 0) + 1;

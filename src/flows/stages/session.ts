@@ -33,8 +33,8 @@ export const userLoginStage: AutomaticStage<LoginConfig> = {
       const actor = { id: user.id, username: user.username, email: user.email, isSuperuser: user.is_superuser };
       await revokeOtherSessions(ctx.deps, { actor, clientIp: ctx.request.clientIp }, user.id, null, 'password_change');
     }
-    await ctx.audit('login', { context: { auth_method: method, remember_me: ctx.state.rememberMe } });
-    await queueSignInNotice(ctx.deps, user, ctx.request, method);
+    const event = await ctx.audit('login', { context: { auth_method: method, remember_me: ctx.state.rememberMe } });
+    await queueSignInNotice(ctx.deps, user, ctx.request, method, event.id);
     return { kind: 'login', method, sessionSeconds, isPersistent: ctx.state.rememberMe };
   },
 };

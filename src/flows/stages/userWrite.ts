@@ -1,11 +1,11 @@
 import { z } from 'zod';
-import { SYSTEM_CONTEXT } from '../../core/context.ts';
+import { rateLimitsOf, SYSTEM_CONTEXT } from '../../core/context.ts';
 import { changeMembership, createGroup } from '../../core/groups.ts';
 import { createUser, setUserPassword, updateUser } from '../../core/users.ts';
 import { ValidationError } from '../../errors.ts';
 import { findGroupByName } from '../../store/groups.ts';
 import { findUserByUsername } from '../../store/users.ts';
-import type { AutomaticStage } from '../stage.ts';
+import type { AutomaticStage, StageContext } from '../stage.ts';
 import { claimInvitation } from './invitation.ts';
 
 const config = z.strictObject({
@@ -18,6 +18,15 @@ const config = z.strictObject({
   superuser_groups: z.array(z.string().max(80)).default([]),
 });
 type Config = z.infer<typeof config>;
+
+/**
+ * Accounts created through flows, per client address and hour (GATEHOUSE_RATE_LIMITS__ENROLLMENT__PER_IP_PER_HOUR):
+ * an open enrollment flow is unauthenticated work — an argon2 hash and rows per account.
+ */
+async function isEnrollmentLimited(ctx: StageContext<Config>): Promise<boolean> {
+  const count = await ctx.deps.cache.increment(`enrollment:ip:${ctx.request.clientIp}`, 3600);
+  return count > rateLimitsOf(ctx.deps).enrollment.per_ip_per_hour;
+}
 
 /** user_write: writes the prompt's answers to the pending user, creating it when allowed. */
 export const userWriteStage: AutomaticStage<Config> = {
@@ -32,6 +41,10 @@ export const userWriteStage: AutomaticStage<Config> = {
     if (user && ctx.config.user_creation_mode === 'always_create') return { kind: 'deny', message: 'This user already exists.' };
     if (!user && (ctx.config.user_creation_mode === 'never_create' || !username)) return { kind: 'deny', message: 'No user to write to.' };
     const context = { ...SYSTEM_CONTEXT, clientIp: ctx.request.clientIp };
+    if (!user && (await isEnrollmentLimited(ctx))) {
+      await ctx.audit('suspicious_request', { subject: { id: null, username: username ?? '' }, context: { reason: 'enrollment_rate_limited' } });
+      return { kind: 'deny', message: 'Too many accounts were created from your address; try again later.' };
+    }
     const invitation = user ? null : await claimInvitation(ctx);
     if (invitation === 'used') return { kind: 'deny', message: 'This invitation was already used.' };
     try {

@@ -42,8 +42,8 @@ export interface DirectoryTree {
   usersByName: Map<string, DirectoryUser>;
   /** Entries by (lower-case attribute, folded value), for cn/uid/mail lookups. */
   index: Map<string, Entry[]>;
-  /** Members of the provider's search group. */
-  searchGroupMembers: Set<number>;
+  /** Members of the provider's search group, and users holding `search_full_directory` on it. */
+  fullSearchUsers: Set<number>;
 }
 
 const USER_CLASSES = ['top', 'person', 'organizationalPerson', 'inetOrgPerson', 'user', 'posixAccount', 'goauthentik.io/ldap/user'];
@@ -144,7 +144,10 @@ export function buildTree(provider: OutpostProviderConfig, directory: Directory)
       }
     }
   }
-  const searchGroupMembers = new Set((members.get(provider.search_group ?? '') ?? []).map((u) => u.pk));
+  const fullSearchUsers = new Set([
+    ...(members.get(provider.search_group ?? '') ?? []).map((u) => u.pk),
+    ...directory.users.filter((u) => u.search_full_directory?.includes(provider.pk)).map((u) => u.pk),
+  ]);
   return {
     provider,
     baseDn,
@@ -155,12 +158,15 @@ export function buildTree(provider: OutpostProviderConfig, directory: Directory)
     userDnByPk,
     usersByName: new Map(directory.users.map((u) => [u.username.toLowerCase(), u])),
     index,
-    searchGroupMembers,
+    fullSearchUsers,
   };
 }
 
-/** Superusers and members of the search group see the whole tree; others see only themselves. */
+/**
+ * Superusers, members of the search group and holders of `search_full_directory` see the whole
+ * tree; others see only themselves.
+ */
 export function canSearchAll(tree: DirectoryTree, userPk: number): boolean {
   const user = tree.usersByPk.get(userPk);
-  return !!user && (user.is_superuser || tree.searchGroupMembers.has(userPk));
+  return !!user && (user.is_superuser || tree.fullSearchUsers.has(userPk));
 }

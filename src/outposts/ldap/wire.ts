@@ -26,6 +26,11 @@ export interface DirectoryUser {
   attributes: Record<string, string | string[]>;
   /** Group uuids (direct memberships). */
   groups: string[];
+  /**
+   * Providers (pks) on which the user holds Authentik's `search_full_directory`, directly or
+   * through a role of a group; absent from a core that predates permissions.
+   */
+  search_full_directory?: number[];
 }
 
 export interface DirectoryGroup {
@@ -46,5 +51,6 @@ export interface Directory {
 /** The answer to check_access after a bind flow signed a user in. */
 export interface AccessVerdict {
   access: { passing: boolean; messages: string[] };
+  has_search_permission?: boolean;
   user: { pk: number; username: string } | null;
 }

@@ -1,8 +1,11 @@
 import { createHash } from 'node:crypto';
 import type { CoreDeps } from '../../core/context.ts';
+import { SEARCH_FULL_DIRECTORY } from '../../core/permissions.ts';
 import type { Directory, OutpostProviderConfig } from '../../outposts/ldap/wire.ts';
+import type { Queryable } from '../../store/db.ts';
 import { directoryFingerprint, listDirectoryGroups, listDirectoryUsers } from '../../store/ldapDirectory.ts';
 import type { LdapProviderRow } from '../../store/ldapProviders.ts';
+import { holdersOfPermission } from '../../store/rbac.ts';
 
 // What the core hands an LDAP outpost: its providers' settings and the directory (users, groups,
 // memberships), plus a version string that changes whenever either does, so the outpost can
@@ -57,11 +60,26 @@ function superuserGroups(groups: Array<{ id: string; parent_id: string | null; i
   return result;
 }
 
-export async function loadDirectory(deps: Pick<CoreDeps, 'db'>, configVersion: string): Promise<Directory> {
-  const [users, groups, fingerprint] = await Promise.all([
+/**
+ * For each user holding `search_full_directory` (directly or through a role of one of their
+ * groups), the providers among `providerPks` it is held on: a grant on the model covers all of them.
+ */
+export async function fullDirectorySearchers(db: Queryable, providerPks: number[]): Promise<Map<number, number[]>> {
+  const result = new Map<number, number[]>();
+  for (const { user_id, object_pk } of await holdersOfPermission(db, SEARCH_FULL_DIRECTORY)) {
+    const covered = object_pk === null ? providerPks : providerPks.filter((pk) => String(pk) === object_pk);
+    if (covered.length) result.set(user_id, [...new Set([...(result.get(user_id) ?? []), ...covered])].sort((a, b) => a - b));
+  }
+  return result;
+}
+
+/** The directory for an outpost serving `providerPks`. */
+export async function loadDirectory(deps: Pick<CoreDeps, 'db'>, configVersion: string, providerPks: number[]): Promise<Directory> {
+  const [users, groups, fingerprint, searchers] = await Promise.all([
     listDirectoryUsers(deps.db),
     listDirectoryGroups(deps.db),
     directoryFingerprint(deps.db),
+    fullDirectorySearchers(deps.db, providerPks),
   ]);
   const admins = superuserGroups(groups);
   return {
@@ -76,6 +94,7 @@ export async function loadDirectory(deps: Pick<CoreDeps, 'db'>, configVersion: s
       is_superuser: u.group_ids.some((id) => admins.has(id)),
       attributes: ldapAttributes(u.attributes),
       groups: u.group_ids,
+      search_full_directory: searchers.get(u.id) ?? [],
     })),
     groups: groups.map((g) => ({
       pk: g.id,

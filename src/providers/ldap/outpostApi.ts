@@ -13,7 +13,7 @@ import { findLdapProvidersByIds } from '../../store/ldapProviders.ts';
 import { findOutpostByServiceAccount, type OutpostRow } from '../../store/outposts.ts';
 import { findUserById, findUsersByIds } from '../../store/users.ts';
 import { requestContext, requireActor } from '../../web/authentication.ts';
-import { configVersionOf, directoryVersion, loadDirectory, presentOutpostConfig } from './directory.ts';
+import { configVersionOf, directoryVersion, fullDirectorySearchers, loadDirectory, presentOutpostConfig } from './directory.ts';
 
 // The API an LDAP outpost calls with its own token (and nothing else): its providers' settings,
 // the directory, and — after it walked a bind flow through the flow executor — whether the user
@@ -50,6 +50,7 @@ const directorySchema = z.object({
       is_superuser: z.boolean(),
       attributes,
       groups: z.array(z.string()),
+      search_full_directory: z.array(z.number().int()).optional(),
     }),
   ),
   groups: z.array(
@@ -58,6 +59,7 @@ const directorySchema = z.object({
 });
 const verdictSchema = z.object({
   access: z.object({ passing: z.boolean(), messages: z.array(z.string()) }),
+  has_search_permission: z.boolean(),
   user: z.object({ pk: z.number().int(), username: z.string() }).nullable(),
 });
 
@@ -110,7 +112,7 @@ export const ldapOutpostApi: FastifyPluginAsyncZod<{ deps: CoreDeps }> = async (
     handler: async (request, reply) => {
       const configs = await configsOf(deps, await callingOutpost(deps, request));
       reply.header('Cache-Control', 'no-store');
-      return loadDirectory(deps, configVersionOf(configs));
+      return loadDirectory(deps, configVersionOf(configs), configs.map((c) => c.pk));
     },
   });
 
@@ -148,7 +150,7 @@ export const ldapOutpostApi: FastifyPluginAsyncZod<{ deps: CoreDeps }> = async (
       const session = await findSession(deps, request.body.session);
       await endSession(deps, request.body.session);
       const user = session?.userId != null ? await findUserById(deps.db, session.userId) : null;
-      if (!provider || !user) return { access: { passing: false, messages: ['Sign-in failed.'] }, user: null };
+      if (!provider || !user) return { access: { passing: false, messages: ['Sign-in failed.'] }, has_search_permission: false, user: null };
       const clientIp = request.body.client_ip ?? session?.clientIp ?? '';
       const application = provider.application_id
         ? { id: provider.application_id, policy_engine_mode: provider.application_policy_engine_mode ?? 'any' }
@@ -158,8 +160,11 @@ export const ldapOutpostApi: FastifyPluginAsyncZod<{ deps: CoreDeps }> = async (
         const app = { id: application.id, slug: provider.application_slug, name: provider.application_name ?? '' };
         await recordAccessDenied(deps, { ...requestContext(request, null), clientIp }, user, app, { ldap_provider: provider.provider_id });
       }
+      // As Authentik answers it (superusers hold every permission); the outpost itself goes by the directory.
+      const hasSearchPermission = user.is_superuser || (await fullDirectorySearchers(deps.db, [provider.provider_id])).has(user.id);
       return {
         access: { passing: isAllowed, messages: isAllowed ? [] : ['Access denied to this application.'] },
+        has_search_permission: hasSearchPermission,
         user: { pk: user.id, username: user.username },
       };
     },

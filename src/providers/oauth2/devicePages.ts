@@ -8,6 +8,7 @@ import { html, page, raw } from '../../web/html.ts';
 
 interface KoaContext {
   body: unknown;
+  status: number;
   type: string;
   set(name: string, value: string): void;
   oidc: { client?: { clientName?: string; clientId: string } };
@@ -34,8 +35,12 @@ function respond(ctx: KoaContext, title: string, body: ReturnType<typeof html>):
 const appName = (ctx: KoaContext) => ctx.oidc.client?.clientName || ctx.oidc.client?.clientId || 'the device';
 
 export async function userCodeInputSource(ctx: KoaContext, form: string, _out: unknown, err?: { name?: string; userCode?: unknown }) {
+  const isWrongCode = Boolean(err && (err.userCode || err.name === 'NoCodeError'));
+  // oidc-provider answers a wrong code with 200; 400 says what it is, and lets the per-address
+  // limit on refusals (rate_limits.device_code) count code guessing.
+  if (isWrongCode) ctx.status = 400;
   const message =
-    err && (err.userCode || err.name === 'NoCodeError')
+    isWrongCode
       ? html`<p class="error" role="alert">That code is not right, or it has expired. Check the code on your device and try again.</p>`
       : err
         ? html`<p class="error" role="alert">This sign-in could not be completed. Start again on your device.</p>`

@@ -70,7 +70,7 @@ async function buildProvider(deps: CoreDeps, log: FastifyBaseLogger, origin: str
     scopes: ['openid', 'profile', 'email', 'offline_access'],
     conformIdTokenClaims: !row.include_claims_in_id_token,
     cookies: {
-      keys: [deps.signingKeyBox.derive('oidc-provider-cookies')],
+      keys: deps.signingKeyBox.deriveAll('oidc-provider-cookies'),
       long: { signed: true, httpOnly: true, sameSite: 'lax' },
       short: { signed: true, httpOnly: true, sameSite: 'lax' },
     },

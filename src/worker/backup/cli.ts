@@ -8,17 +8,20 @@ import { openRuntime, resolveSecretKey } from '../../runtime.ts';
 import { buildWorkerServices } from '../services.ts';
 import { BackupFileError } from './archive.ts';
 import { RestoreRefused, restoreBackup } from './restore.ts';
-import { createBackup } from './run.ts';
+import { runBackup } from './run.ts';
 import { backupSettings } from './settings.ts';
 
 /** `gatehouse backup`: one backup now, checked by a restore into a scratch database. Exit 1 when the check fails. */
 export async function runBackupCommand(config: Config, logger: Logger): Promise<void> {
   const runtime = await openRuntime(config, logger, { isEmbeddedAllowed: !usesPostgres(config), runMigrations: true, runBootstrap: false });
   try {
-    const outcome = await createBackup(buildWorkerServices(config, runtime.deps, logger, runtime.secretKey));
-    process.stdout.write(`${outcome.file} (${outcome.sizeBytes} bytes)\n`);
+    const outcome = await runBackup(buildWorkerServices(config, runtime.deps, logger, runtime.secretKey));
+    if (outcome.file) process.stdout.write(`${outcome.file} (${outcome.sizeBytes} bytes)\n`);
     if (outcome.isVerified) process.stdout.write('Restore check passed: schema version, row counts and a password hash verified.\n');
-    else process.stdout.write(`Restore check FAILED:\n${outcome.problems.map((p) => `  - ${p}`).join('\n')}\n`);
+    else {
+      const what = outcome.file ? 'Restore check FAILED' : 'Backup FAILED';
+      process.stdout.write(`${what}:\n${outcome.problems.map((p) => `  - ${p}`).join('\n')}\n`);
+    }
     if (outcome.pruned.length) process.stdout.write(`Deleted ${outcome.pruned.length} backup(s) older than ${config.backup.keep_days} days.\n`);
     process.exitCode = outcome.isVerified ? 0 : 1;
   } finally {

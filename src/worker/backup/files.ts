@@ -1,8 +1,58 @@
 import type { Dirent } from 'node:fs';
-import { mkdir, readdir, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 
 const BACKUP_NAME = /^gatehouse-backup-\d{8}T\d{6}Z-[0-9a-f]{6}\.ghb$/;
+const PARTIAL_NAME = /^gatehouse-backup-\d{8}T\d{6}Z-[0-9a-f]{6}\.ghb\.partial$/;
+
+/** A write that failed because the disk (or the user's quota) is full. */
+export class BackupDiskFull extends Error {
+  override name = 'BackupDiskFull';
+}
+
+/**
+ * Writes the backup under `<path>.partial`, flushes it to the disk, and only then gives it its
+ * real name (and flushes the directory), so a backup file either is whole or does not exist. A
+ * failed write — a full disk shows up here, in write() or in fsync() — removes the partial file
+ * before the error goes on: a full backup disk must not be left fuller by a useless half file.
+ */
+export async function writeBackupFile(path: string, data: Buffer): Promise<void> {
+  const partial = `${path}.partial`;
+  try {
+    const file = await open(partial, 'wx', 0o600);
+    try {
+      await file.writeFile(data);
+      await file.sync();
+    } finally {
+      await file.close();
+    }
+    await rename(partial, path);
+  } catch (error) {
+    await unlink(partial).catch(() => undefined);
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOSPC' || code === 'EDQUOT') {
+      throw new BackupDiskFull(`no space left for ${data.length} bytes in ${dirname(path)} (${code}); the partial file was removed`);
+    }
+    throw error;
+  }
+  const dir = await open(dirname(path), 'r');
+  try {
+    await dir.sync();
+  } finally {
+    await dir.close();
+  }
+}
+
+/** Removes half files a crashed run left behind (a run that fails removes its own). */
+export async function removePartialBackups(dir: string): Promise<string[]> {
+  const removed: string[] = [];
+  for (const name of await readdir(dir)) {
+    if (!PARTIAL_NAME.test(name)) continue;
+    await unlink(join(dir, name));
+    removed.push(name);
+  }
+  return removed;
+}
 
 /** Every file under the media directory, as entries media/<relative path>. */
 export async function readMedia(mediaDir: string): Promise<Map<string, Buffer>> {
@@ -72,6 +122,12 @@ export async function writeMetrics(dir: string, run: { at: Date; sizeBytes: numb
     lines.push('# TYPE gatehouse_backup_last_success_timestamp_seconds gauge', `gatehouse_backup_last_success_timestamp_seconds ${seconds}`);
   }
   await mkdir(dir, { recursive: true, mode: 0o700 });
-  await writeFile(join(dir, 'gatehouse_backup.prom.tmp'), `${lines.join('\n')}\n`);
-  await rename(join(dir, 'gatehouse_backup.prom.tmp'), join(dir, 'gatehouse_backup.prom'));
+  const temporary = join(dir, 'gatehouse_backup.prom.tmp');
+  try {
+    await writeFile(temporary, `${lines.join('\n')}\n`);
+    await rename(temporary, join(dir, 'gatehouse_backup.prom'));
+  } catch (error) {
+    await unlink(temporary).catch(() => undefined);
+    throw error;
+  }
 }

@@ -13,6 +13,22 @@ export class RestoreRefused extends Error {
   override name = 'RestoreRefused';
 }
 
+/** A backup made before the secret key was rotated opens with a fallback key. */
+function openWithAnyKey(settings: BackupSettings, file: Buffer) {
+  try {
+    return openBackup(settings.key, file);
+  } catch (error) {
+    for (const key of settings.fallbackKeys) {
+      try {
+        return openBackup(key, file);
+      } catch {
+        // not this one either: the current key's error is the one reported
+      }
+    }
+    throw error;
+  }
+}
+
 /**
  * `gatehouse restore FILE`: into the configured database, which must be empty (a fresh Postgres
  * database, or no embedded data directory yet) — a restore never overwrites live data.
@@ -22,7 +38,7 @@ export async function restoreBackup(
   settings: BackupSettings,
   pgliteDir: string,
 ): Promise<{ manifest: Manifest; secretKey: string | null }> {
-  const entries = openBackup(settings.key, await readFile(file));
+  const entries = openWithAnyKey(settings, await readFile(file));
   const manifest = manifestSchema.parse(JSON.parse((entries.get('manifest.json') ?? Buffer.from('{}')).toString('utf8')));
   const data = entries.get('database');
   if (!data) throw new RestoreRefused('the backup holds no database');

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SYSTEM_CONTEXT } from '../../core/context.ts';
 import { recordEvent } from '../../core/events.ts';
@@ -8,9 +8,9 @@ import { insertBackupRun, writeCanaryHash } from '../../store/backups.ts';
 import { listAdminEmails } from '../../store/signInHistory.ts';
 import { hasActiveSuperuser } from '../../store/users.ts';
 import type { WorkerServices } from '../services.ts';
-import { openBackup, sealBackup } from './archive.ts';
+import { BackupFileError, openBackup, sealBackup } from './archive.ts';
 import { dumpDatabase } from './dump.ts';
-import { pruneOldBackups, readMedia, writeMetrics } from './files.ts';
+import { pruneOldBackups, readMedia, removePartialBackups, writeBackupFile, writeMetrics } from './files.ts';
 import { type Manifest, verifyBackup } from './verify.ts';
 
 export interface BackupOutcome {
@@ -25,14 +25,19 @@ const stamp = (date: Date) => date.toISOString().replace(/[-:]/g, '').replace(/\
 
 /**
  * One backup: a fresh canary hash, the database dump, the media; sealed into one encrypted file
- * (written to a temporary name, then renamed, so a crash leaves no half file under a real name);
- * then restored into a scratch database and checked. The result is an event, a row in
- * backup_runs, a metrics file, and, when the check fails, a mail to every administrator.
+ * (written to a temporary name, flushed, then renamed, so a crash or a full disk leaves no half
+ * file under a real name, and a failed write removes its half file); then restored into a scratch
+ * database and checked. The result is an event, a row in backup_runs, a metrics file, and, when
+ * the check fails, a mail to every administrator. Old backups are pruned only after a backup
+ * passed its check: a run that fails (disk full, dump refused, check failed) deletes nothing, so
+ * the last good backups stay however long the failures last.
  */
 export async function createBackup(services: WorkerServices): Promise<BackupOutcome> {
-  const { deps, backup } = services;
+  const { deps, backup, logger } = services;
   const startedAt = deps.now();
   await mkdir(backup.dir, { recursive: true, mode: 0o700 });
+  const leftovers = await removePartialBackups(backup.dir);
+  if (leftovers.length) logger.warn({ files: leftovers }, 'backup_partial_files_removed');
   const canary = randomBytes(24).toString('base64url');
   await writeCanaryHash(deps.db, await hashPassword(canary));
   const dump = await dumpDatabase(deps.db, backup.postgres);
@@ -53,18 +58,38 @@ export async function createBackup(services: WorkerServices): Promise<BackupOutc
   const sealed = sealBackup(backup.key, entries);
   const fileName = `gatehouse-backup-${stamp(createdAt)}-${randomBytes(3).toString('hex')}.ghb`;
   const path = join(backup.dir, fileName);
-  await writeFile(`${path}.partial`, sealed, { mode: 0o600 });
-  await rename(`${path}.partial`, path);
-  const pruned = await pruneOldBackups(backup.dir, backup.keepDays, createdAt);
+  await writeBackupFile(path, sealed);
 
   let problems: string[];
   try {
     problems = (await verifyBackup(openBackup(backup.key, await readFile(path)), deps.db, backup.postgres)).problems;
   } catch (error) {
     problems = [`restore check failed: ${(error as Error).message}`];
+    // A file that does not even open is damaged: keeping it would only pass for a backup.
+    if (error instanceof BackupFileError) {
+      await unlink(path).catch(() => undefined);
+      problems.push(`${fileName} was deleted`);
+    }
   }
+  const pruned = problems.length === 0 ? await pruneOldBackups(backup.dir, backup.keepDays, createdAt) : [];
   const isVerified = await reportBackup(services, { fileName, sizeBytes: sealed.length, kind: dump.kind, counts: dump.counts, problems, pruned, at: createdAt, startedAt });
   return { file: path, sizeBytes: sealed.length, isVerified, problems, pruned };
+}
+
+/**
+ * The backup as the schedule and `gatehouse backup` run it: a backup that cannot even be made
+ * (pg_dump missing or of an older major, a full disk) is reported like a failed check — event,
+ * backup_runs, metrics, log line, mail to the administrators — rather than thrown.
+ */
+export async function runBackup(services: WorkerServices): Promise<BackupOutcome> {
+  const startedAt = services.deps.now();
+  try {
+    return await createBackup(services);
+  } catch (error) {
+    const problems = [`the backup could not be made: ${(error as Error).message}`];
+    await reportBackup(services, { fileName: '-', sizeBytes: 0, kind: '-', counts: {}, problems, pruned: [], at: services.deps.now(), startedAt });
+    return { file: '', sizeBytes: 0, isVerified: false, problems, pruned: [] };
+  }
 }
 
 export interface BackupReport {

@@ -17,6 +17,8 @@ export interface BackupSettings {
   dir: string;
   /** 32 bytes; each file's own key is derived from it with the file's random salt. */
   key: Buffer;
+  /** Keys that still open older backups: derived from GATEHOUSE_SECRET_KEY_FALLBACKS (without a backup key of its own). */
+  fallbackKeys: Buffer[];
   keepDays: number;
   /** Uploaded media (logos, icons) saved beside the database: <data_dir>/media. */
   mediaDir: string;
@@ -34,11 +36,13 @@ export function backupSettings(config: Config, secretKey: string): BackupSetting
   // A key of its own when configured, so backups can be opened without the secret key (and the
   // secret key can be kept apart from them); else derived from the secret key.
   const base = config.backup.key ?? secretKey;
-  const key = Buffer.from(hkdfSync('sha256', base, 'gatehouse', 'backup-key', 32));
+  const deriveKey = (secret: string) => Buffer.from(hkdfSync('sha256', secret, 'gatehouse', 'backup-key', 32));
+  const key = deriveKey(base);
   const pg = config.postgresql;
   return {
     dir: resolve(config.backup.dir ?? join(config.data_dir, 'backups')),
     key,
+    fallbackKeys: config.backup.key ? [] : config.secret_key_fallbacks.map(deriveKey),
     keepDays: config.backup.keep_days,
     mediaDir: resolve(config.data_dir, 'media'),
     postgres: usesPostgres(config)

@@ -6,6 +6,8 @@ export interface MailMessage {
   subject: string;
   text: string;
   html: string;
+  /** `<…@…>`; by default nodemailer makes a random one. */
+  messageId?: string;
 }
 
 export interface Mailer {

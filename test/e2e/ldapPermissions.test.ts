@@ -1,0 +1,158 @@
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { addUser, BASE, createLdapHarness, dnsOf, eventually, type LdapHarness, ldapTool, userDn } from '../support/ldap.ts';
+
+// Authentik's `search_full_directory` permission on an LDAP provider, granted through the RBAC
+// API to a user or to a role of the user's group, seen by a real ldapsearch through the outpost.
+
+let h: LdapHarness;
+let staffGroup = '';
+let auditorsGroup = '';
+let teamGroup = '';
+const PASS = { alice: 'alice-Password-1', carol: 'carol-Password-1', tom: 'tom-Password-1' };
+const userPk: Record<string, number> = {};
+const LDAP_MODEL = 'authentik_providers_ldap.ldapprovider';
+
+const search = (name: keyof typeof PASS) =>
+  ldapTool('ldapsearch', ['-x', '-LLL', '-H', h.ldapUrl, '-D', userDn(name), '-w', PASS[name], '-b', BASE, '(objectClass=*)', '1.1']);
+
+/** The DNs `name` sees with a subtree search of the whole base. */
+async function visibleTo(name: keyof typeof PASS): Promise<string[]> {
+  const res = await search(name);
+  assert.equal(res.code, 0, res.stderr);
+  return dnsOf(res.stdout);
+}
+
+const seesOnlySelf = async (name: keyof typeof PASS) => {
+  const dns = await visibleTo(name);
+  return dns.length === 1 && dns[0] === userDn(name);
+};
+const seesEveryone = async (name: keyof typeof PASS) => {
+  const dns = await visibleTo(name);
+  return [userDn('alice'), userDn('carol'), userDn('tom'), `cn=staff,ou=groups,${BASE}`, `ou=users,${BASE}`, BASE].every((dn) => dns.includes(dn));
+};
+
+async function call(method: 'POST' | 'PATCH', url: string, body: unknown, expected: number) {
+  const res = await h.t.api(method, url, body);
+  assert.equal(res.statusCode, expected, `${method} ${url}: ${res.body}`);
+  return res;
+}
+const onProvider = (pk = h.providerPk) => ({ permissions: ['search_full_directory'], model: LDAP_MODEL, object_pk: String(pk) });
+
+before(async () => {
+  h = await createLdapHarness();
+  staffGroup = (await h.t.api('POST', '/api/v3/core/groups/', { name: 'staff' })).json().pk;
+  auditorsGroup = (await h.t.api('POST', '/api/v3/core/groups/', { name: 'auditors' })).json().pk;
+  // team is a child of auditors: a role on auditors reaches team's members too.
+  teamGroup = (await h.t.api('POST', '/api/v3/core/groups/', { name: 'team', parent: auditorsGroup })).json().pk;
+  userPk.alice = (await addUser(h.t, 'alice', PASS.alice, [staffGroup])).id;
+  userPk.carol = (await addUser(h.t, 'carol', PASS.carol, [staffGroup, auditorsGroup])).id;
+  userPk.tom = (await addUser(h.t, 'tom', PASS.tom, [staffGroup, teamGroup])).id;
+  const app = (await h.t.api('GET', '/api/v3/core/applications/test-ldap/')).json();
+  await call('POST', '/api/v3/policies/bindings/', { target: app.pk, group: staffGroup, order: 0 }, 201);
+  await eventually(async () => (await search('alice')).code === 0, 5000);
+});
+after(() => h.close());
+
+test('a user with no permission, no search group and no superuser flag sees only themselves', async () => {
+  for (const name of ['alice', 'carol', 'tom'] as const) assert.ok(await seesOnlySelf(name), name);
+});
+
+test('granted to the user on this provider: the whole directory, within about a second (cached search); revoked: only themselves again', async () => {
+  const url = `/api/v3/rbac/permissions/assigned_by_users/${userPk.alice}`;
+  const granted = await call('POST', `${url}/assign/`, onProvider(), 200);
+  assert.equal(granted.json().length, 1);
+  const started = Date.now();
+  await eventually(() => seesEveryone('alice'), 3000);
+  assert.ok(Date.now() - started < 2000, `visible after ${Date.now() - started} ms`);
+  assert.ok(await seesOnlySelf('carol'), 'nobody else gained anything');
+
+  await call('PATCH', `${url}/unassign/`, onProvider(), 204);
+  await eventually(() => seesOnlySelf('alice'), 3000);
+});
+
+test('check_access answers has_search_permission as Authentik does, from the same grants', async () => {
+  const hasSearchPermission = async () => {
+    const flow = await h.outpost.client.walkBindFlow('default-authentication-flow', { username: 'alice', password: PASS.alice, code: null, clientIp: '127.0.0.1' });
+    assert.ok(flow.isSignedIn, JSON.stringify(flow));
+    const verdict = await h.outpost.client.checkAccess(h.providerPk, flow.session, '127.0.0.1');
+    assert.equal(verdict.access.passing, true);
+    return verdict.has_search_permission;
+  };
+  assert.equal(await hasSearchPermission(), false);
+  const url = `/api/v3/rbac/permissions/assigned_by_users/${userPk.alice}`;
+  await call('POST', `${url}/assign/`, onProvider(), 200);
+  assert.equal(await hasSearchPermission(), true);
+  await call('PATCH', `${url}/unassign/`, onProvider(), 204);
+  assert.equal(await hasSearchPermission(), false);
+});
+
+test('granted to a role of the user\'s group (and so to members of its child groups); taking the role off the group or the permission off the role revokes it', async () => {
+  const role = (await call('POST', '/api/v3/rbac/roles/', { name: 'LDAP searchers' }, 201)).json();
+  await call('POST', `/api/v3/rbac/permissions/assigned_by_roles/${role.pk}/assign/`, onProvider(), 200);
+  assert.ok(await seesOnlySelf('carol'), 'a role on no group grants nobody anything');
+
+  const patched = await call('PATCH', `/api/v3/core/groups/${auditorsGroup}/`, { roles: [role.pk] }, 200);
+  assert.deepEqual(patched.json().roles, [role.pk]);
+  await eventually(() => seesEveryone('carol'), 3000);
+  await eventually(() => seesEveryone('tom'), 3000);
+  assert.ok(await seesOnlySelf('alice'), 'alice is not an auditor');
+
+  await call('PATCH', `/api/v3/core/groups/${auditorsGroup}/`, { roles: [] }, 200);
+  await eventually(() => seesOnlySelf('carol'), 3000);
+  await eventually(() => seesOnlySelf('tom'), 3000);
+
+  await call('PATCH', `/api/v3/core/groups/${auditorsGroup}/`, { roles: [role.pk] }, 200);
+  await eventually(() => seesEveryone('carol'), 3000);
+  await call('PATCH', `/api/v3/rbac/permissions/assigned_by_roles/${role.pk}/unassign/`, onProvider(), 204);
+  await eventually(() => seesOnlySelf('carol'), 3000);
+
+  // Leaving the group takes the role's permissions with it.
+  await call('POST', `/api/v3/rbac/permissions/assigned_by_roles/${role.pk}/assign/`, onProvider(), 200);
+  await eventually(() => seesEveryone('carol'), 3000);
+  await call('POST', `/api/v3/core/groups/${auditorsGroup}/remove_user/`, { pk: userPk.carol }, 204);
+  await eventually(() => seesOnlySelf('carol'), 3000);
+  await call('POST', `/api/v3/core/groups/${auditorsGroup}/add_user/`, { pk: userPk.carol }, 204);
+  await eventually(() => seesEveryone('carol'), 3000);
+  // Deleting the role revokes everything it held.
+  const deleted = await h.t.api('DELETE', `/api/v3/rbac/roles/${role.pk}/`);
+  assert.equal(deleted.statusCode, 204);
+  await eventually(() => seesOnlySelf('carol'), 3000);
+  await eventually(() => seesOnlySelf('tom'), 3000);
+});
+
+test('a grant on another LDAP provider does not open this one; a grant on every LDAP provider does', async () => {
+  const flows = (await h.t.api('GET', '/api/v3/flows/instances/?slug=default-authentication-flow')).json();
+  const other = await call('POST', '/api/v3/providers/ldap/', { name: 'other-ldap', authorization_flow: flows.results[0].pk, base_dn: 'dc=other,dc=example' }, 201);
+  const url = `/api/v3/rbac/permissions/assigned_by_users/${userPk.alice}`;
+  // The grant moves the directory's version: once the outpost reloaded, alice still sees only herself.
+  const loaded = h.outpost.trees[0];
+  await call('POST', `${url}/assign/`, onProvider(other.json().pk), 200);
+  await eventually(async () => h.outpost.trees[0] !== loaded, 3000);
+  assert.ok(await seesOnlySelf('alice'));
+
+  const global = { permissions: ['authentik_providers_ldap.search_full_directory'] };
+  await call('POST', `${url}/assign/`, global, 200);
+  await eventually(() => seesEveryone('alice'), 3000);
+  await call('PATCH', `${url}/unassign/`, global, 204);
+  await eventually(() => seesOnlySelf('alice'), 3000);
+});
+
+test('direct search mode: a grant and a revocation apply to the very next search', async () => {
+  await call('PATCH', `/api/v3/providers/ldap/${h.providerPk}/`, { search_mode: 'direct' }, 200);
+  await eventually(async () => h.outpost.trees[0]?.provider.search_mode === 'direct');
+  const url = `/api/v3/rbac/permissions/assigned_by_users/${userPk.alice}`;
+  assert.ok(await seesOnlySelf('alice'));
+  await call('POST', `${url}/assign/`, onProvider(), 200);
+  assert.ok(await seesEveryone('alice'), 'no waiting: the search asked the core first');
+  await call('PATCH', `${url}/unassign/`, onProvider(), 204);
+  assert.ok(await seesOnlySelf('alice'));
+
+  const role = (await call('POST', '/api/v3/rbac/roles/', { name: 'direct searchers' }, 201)).json();
+  await call('POST', `/api/v3/rbac/permissions/assigned_by_roles/${role.pk}/assign/`, onProvider(), 200);
+  await call('PATCH', `/api/v3/core/groups/${teamGroup}/`, { roles: [role.pk] }, 200);
+  assert.ok(await seesEveryone('tom'));
+  assert.ok(await seesOnlySelf('carol'), 'a role on a child group does not reach the parent\'s members');
+  await call('PATCH', `/api/v3/rbac/permissions/assigned_by_roles/${role.pk}/unassign/`, onProvider(), 204);
+  assert.ok(await seesOnlySelf('tom'));
+});
