@@ -58,7 +58,7 @@ function rows(results: Partial<Record<Bench, Json>>): string[][] {
         `forward auth via Nginx auth_request req/s (${label})`,
         `${fmt(s.gatehouse?.requests_per_s)} (p99 ${p99(s.gatehouse)} ms)`,
         `Nginx to a 200 upstream ${fmt(s.floor?.requests_per_s)} (p99 ${p99(s.floor)} ms)`,
-        `${ratio(s.gatehouse?.requests_per_s, s.floor?.requests_per_s)} (from CPU ${fmt(s.ratio_from_cpu, 2)})`,
+        `${ratio(s.gatehouse?.requests_per_s, s.floor?.requests_per_s)} (from CPU: machine ${fmt(s.ratio_from_machine_cpu, 2)}, own ${fmt(s.ratio_from_cpu, 2)})`,
         shape === 'lean' ? '≥ 0.5, p99 < 5 ms' : '',
       ]);
     }
