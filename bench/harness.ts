@@ -13,7 +13,8 @@ import { Redis } from 'ioredis';
 import pg from 'pg';
 
 // What the container image runs: the JavaScript `npm run build` makes (`npm run bench` builds it).
-export const CLI = new URL('../dist/src/cli.js', import.meta.url).pathname;
+// BENCH_CLI runs another build (e.g. an older commit's src/cli.ts, for a before/after) instead of dist/.
+export const CLI = process.env.BENCH_CLI ?? new URL('../dist/src/cli.js', import.meta.url).pathname;
 export const HOST = '127.0.0.1';
 export const POSTGRES = { host: HOST, port: 5432, user: 'postgres' };
 export const REDIS = { host: HOST, port: 6379 };
@@ -99,14 +100,29 @@ export interface GatehouseProcess {
   stop(): Promise<void>;
 }
 
-export async function freePort(): Promise<number> {
+// BENCH_PORTS=22500-22999 keeps every port a bench listens on within that range (a machine shared
+// with other runs, each given its own range); without it the system picks free ports.
+const PORT_RANGE = /^(\d+)-(\d+)$/.exec(process.env.BENCH_PORTS ?? '');
+let nextPort = PORT_RANGE ? Number(PORT_RANGE[1]) : 0;
+
+async function listensOn(port: number): Promise<number | null> {
   const server = createServer();
-  server.listen(0, HOST);
-  await once(server, 'listening');
-  const { port } = server.address() as { port: number };
+  server.listen(port, HOST);
+  const outcome = await Promise.race([once(server, 'listening').then(() => true), once(server, 'error').then(() => false)]);
+  if (!outcome) return null;
+  const bound = (server.address() as { port: number }).port;
   server.close();
   await once(server, 'close');
-  return port;
+  return bound;
+}
+
+export async function freePort(): Promise<number> {
+  if (!PORT_RANGE) return (await listensOn(0)) as number;
+  for (; nextPort <= Number(PORT_RANGE[2]); ) {
+    const port = await listensOn(nextPort++);
+    if (port !== null) return port;
+  }
+  throw new Error(`no free port left in BENCH_PORTS=${process.env.BENCH_PORTS}`);
 }
 
 /** The bench's environment without any GATEHOUSE_* of its own, plus the given settings. */

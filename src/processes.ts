@@ -66,7 +66,8 @@ function onShutdown(logger: Logger, stop: () => Promise<void>) {
 async function serveHttp(config: Config, logger: Logger, runtime: Runtime) {
   const app = await buildApp({ config, deps: runtime.deps, logger });
   const idleCollector = startIdleCollector();
-  app.addHook('onRequest', async () => idleCollector.noteRequest());
+  // On the server itself: forward auth's early answers (earlyAnswer.ts) never reach Fastify's hooks.
+  app.server.on('request', () => idleCollector.noteRequest());
   app.addHook('onClose', async () => idleCollector.stop());
   const { host, port } = config.listen.http;
   await app.listen({ host, port });

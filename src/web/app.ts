@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import cookie from '@fastify/cookie';
+import proxyAddr from '@fastify/proxy-addr';
 import formbody from '@fastify/formbody';
 import swagger from '@fastify/swagger';
 import Fastify, { type FastifyInstance, type FastifyServerOptions, LogController } from 'fastify';
@@ -52,6 +53,7 @@ import { apiErrorHandler } from './errors.ts';
 import { flowExecutorRoutes } from './flowExecutor.ts';
 import { flowPageRoutes } from './flowPages.ts';
 import { healthRoutes } from './health.ts';
+import { earlyAnsweringServerFactory } from './httpServer.ts';
 import { rateLimits } from './rateLimits.ts';
 import { recoveryRoutes } from './recovery.ts';
 import { rootRoutes } from './root.ts';
@@ -73,11 +75,16 @@ const zodCompilers = { buildValidator: () => validatorCompiler, buildSerializer:
 export async function buildApp({ config, deps, logger }: AppOptions): Promise<FastifyInstance> {
   useBrand(brandFromConfig(config));
   useExternalOrigin(config.external_url);
+  // Compiled once and shared: Fastify's request.ip and forward auth's early answer read the
+  // client's address with the same trust.
+  const trustProxy = proxyAddr.compile([...config.listen.trusted_proxy_cidrs]);
+  const { slot: earlyAnswer, serverFactory } = earlyAnsweringServerFactory(logger);
   const app = Fastify({
     loggerInstance: logger,
+    serverFactory,
     // Our own id for every request; a client-sent one is not trusted into the logs.
     genReqId: () => randomUUID(),
-    trustProxy: [...config.listen.trusted_proxy_cidrs],
+    trustProxy,
     bodyLimit: 1024 * 1024,
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 600 },
     // Requests are logged once, on response, by the hook below (with secrets cut from the URL).
@@ -87,6 +94,9 @@ export async function buildApp({ config, deps, logger }: AppOptions): Promise<Fa
     schemaController: { compilersFactory: zodCompilers },
   }).withTypeProvider<ZodTypeProvider>();
   app.setErrorHandler(apiErrorHandler as Parameters<typeof app.setErrorHandler>[0]);
+  // Closing: Fastify answers 503 and plugins stop (forward auth flushes its access counts), so
+  // nothing may be answered around it any more.
+  app.addHook('preClose', async () => earlyAnswer.clear());
   app.setNotFoundHandler((_request, reply) => reply.status(404).send({ detail: 'Not found.' }));
 
   // An empty JSON body is no body: clients such as curl send Content-Type on a bare DELETE.
@@ -103,6 +113,8 @@ export async function buildApp({ config, deps, logger }: AppOptions): Promise<Fa
   });
   const { metrics } = deps;
   app.addHook('onResponse', async (request, reply) => {
+    // Routes that log warnings only (forward auth's questions) skip building the line.
+    if (!(request.log as Logger).isLevelEnabled('info')) return;
     request.log.info(
       { method: request.method, url: redactUrl(request.url), status: reply.statusCode, ms: Math.round(reply.elapsedTime), ip: request.ip },
       'request',
@@ -149,7 +161,7 @@ export async function buildApp({ config, deps, logger }: AppOptions): Promise<Fa
   await app.register(flowExecutorRoutes, { deps });
   await app.register(flowPageRoutes, { deps });
   await app.register(oauth2Routes, { deps, externalUrl: config.external_url });
-  await app.register(proxyRoutes, { deps, externalUrl: config.external_url });
+  await app.register(proxyRoutes, { deps, externalUrl: config.external_url, earlyAnswer, trustProxy });
   await app.register(samlRoutes, { deps, externalUrl: config.external_url });
   await app.register(
     async (api) => {

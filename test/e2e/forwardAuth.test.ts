@@ -5,6 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import { earlyAnswersOf } from '../../src/web/httpServer.ts';
 import { ADMIN_PASSWORD, createTestApp, type TestApp } from '../support/app.ts';
 import { hasChromium, launchChromium } from '../support/chromium.ts';
 import { freePort } from '../support/processes.ts';
@@ -86,7 +87,17 @@ before(async () => {
   // The single-application variant: the same block with the outpost location reachable (not `internal`).
   const singleBlock = appBlock.replace('server_name app.yourdomain.com;', 'server_name single.yourdomain.com;').replace('internal;\nproxy_pass', 'proxy_pass');
   assert.notEqual(singleBlock, appBlock.replace('server_name app.yourdomain.com;', 'server_name single.yourdomain.com;'));
-  nginx = await startNginx(dir, [authBlock, appBlock, filesBlock, singleBlock], nginxPort);
+  // docs/integrations/forward-auth.md's tuning: the checks over an upstream keepalive pool.
+  const pooled = /proxy_pass http:\/\/127\.0\.0\.1:\d+\/outpost\.goauthentik\.io;/;
+  assert.match(appBlock, pooled);
+  const pooledBlock = appBlock
+    .replace('server_name app.yourdomain.com;', 'server_name pooled.yourdomain.com;')
+    .replace(
+      pooled,
+      'proxy_pass http://gatehouse/outpost.goauthentik.io;\nproxy_http_version 1.1;\nproxy_set_header Connection "";\nproxy_pass_request_body off;\nproxy_set_header Content-Length "";',
+    );
+  const upstream = `upstream gatehouse {\nserver 127.0.0.1:${ports.gatehouse};\nkeepalive 32;\n}`;
+  nginx = await startNginx(dir, [upstream, authBlock, appBlock, filesBlock, singleBlock, pooledBlock], nginxPort);
 
   const flows = await api('GET', '/api/v3/flows/instances/?slug=default-provider-authorization-implicit-consent');
   const flow = flows.results[0].pk;
@@ -161,6 +172,41 @@ test('a POST through auth_request is answered at once and its body reaches the a
   assert.equal(posted.status, 200, posted.body);
   assert.ok(Date.now() - started < 2000, 'no wait for a body nginx never sends');
   assert.deepEqual(JSON.parse(posted.body), { method: 'POST', url: '/upload', headers: JSON.parse(posted.body).headers, body: '{"a":1}' });
+});
+
+test('the tuned block (upstream keepalive pool): checks reuse a few connections and are answered early; bodies still reach the app', { skip }, async () => {
+  const jar = newJar();
+  await logInThroughApp(jar, `${host('app')}/`);
+  let connections = 0;
+  const count = () => connections++;
+  t.app.server.on('connection', count);
+  try {
+    const early = earlyAnswersOf(t.app.server);
+    for (let i = 0; i < 20; i++) {
+      const reached = await get(jar, `${host('pooled')}/page/${i}`);
+      assert.equal(reached.status, 200, reached.body);
+      assert.equal(JSON.parse(reached.body).headers['x-authentik-username'], 'akadmin');
+    }
+    assert.ok(connections <= 2, `${connections} connections from Nginx for 20 checks`);
+    assert.ok(earlyAnswersOf(t.app.server) - early >= 10, 'answered from memory before routing');
+    const posted = await get(jar, `${host('pooled')}/upload`, ['-X', 'POST', '-H', 'Content-Type: application/json', '--data', '{"a":1}']);
+    assert.equal(posted.status, 200, posted.body);
+    assert.equal(JSON.parse(posted.body).body, '{"a":1}');
+    const anonymous = await get(newJar(), `${host('pooled')}/x`);
+    assert.equal(anonymous.status, 302);
+    assert.equal(anonymous.location, `${AUTH()}/outpost.goauthentik.io/start?rd=${host('pooled')}/x`);
+  } finally {
+    t.app.server.off('connection', count);
+  }
+  // The seed block, for comparison: a connection per check.
+  connections = 0;
+  t.app.server.on('connection', count);
+  try {
+    for (let i = 0; i < 5; i++) assert.equal((await get(jar, `${host('app')}/page/${i}`)).status, 200);
+    assert.ok(connections >= 5, `${connections} connections for 5 checks`);
+  } finally {
+    t.app.server.off('connection', count);
+  }
 });
 
 test('no open redirect: rd outside the cookie domain, look-alikes, userinfo, backslashes and downgrades go to the external host', { skip }, async () => {

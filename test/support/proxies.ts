@@ -160,7 +160,7 @@ export interface CurlReply {
  * curl's own domain rules), redirects are not followed unless `-L` is passed.
  */
 export async function curl(jar: string, ports: number[], url: string, extra: string[] = []): Promise<CurlReply> {
-  const hosts = ports.flatMap((port) => ['auth', 'app', 'files', 'single', 'caddy'].flatMap((h) => ['--resolve', `${h}.yourdomain.com:${port}:127.0.0.1`]));
+  const hosts = ports.flatMap((port) => ['auth', 'app', 'files', 'single', 'caddy', 'pooled'].flatMap((h) => ['--resolve', `${h}.yourdomain.com:${port}:127.0.0.1`]));
   const { stdout } = await run('curl', [
     '-s', '-k', '-b', jar, '-c', jar, ...hosts, '-D', '-', '-w', '\n%{http_code} %{redirect_url}', ...extra, url,
   ], { maxBuffer: 10 * 1024 * 1024 });

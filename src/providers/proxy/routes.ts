@@ -1,7 +1,9 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { CoreDeps } from '../../core/context.ts';
 import { startAccessLog } from './accessLog.ts';
+import type { EarlyAnswerSlot } from '../../web/httpServer.ts';
 import { answerProxy, type ProxyKind } from './authEndpoint.ts';
+import { createEarlyAnswer, QUESTION_METHODS, QUESTION_PATHS, type TrustProxy } from './earlyAnswer.ts';
 import { callback, handoff, start } from './login.ts';
 import { unknownHostPage } from './pages.ts';
 import { signOut } from './signOut.ts';
@@ -12,19 +14,14 @@ export interface ProxyRouteOptions {
   deps: CoreDeps;
   /** Gatehouse's own address (GATEHOUSE_EXTERNAL_URL): where single-mode logins are sent. */
   externalUrl?: string;
+  /** Where the proxies' questions get answered before Fastify's routing when memory allows (earlyAnswer.ts). */
+  earlyAnswer?: EarlyAnswerSlot;
+  /** The trust Fastify's request.ip uses, for the early answer to read the same address. */
+  trustProxy?: TrustProxy;
 }
 
 /** The proxies' questions (the hot path): their own counter by outcome, no per-request histogram. */
-export const PROXY_QUESTIONS = new Map<string, ProxyKind>([
-  ['/outpost.goauthentik.io', 'nginx'],
-  ['/outpost.goauthentik.io/auth/nginx', 'nginx'],
-  ['/outpost.goauthentik.io/auth/traefik', 'traefik'],
-  ['/outpost.goauthentik.io/auth/caddy', 'caddy'],
-]);
-
-// Nginx's auth_request repeats the browser's method (and may announce a body it never sends):
-// the answer is given before any body is read, for every method.
-const ANY_METHOD = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
+export const PROXY_QUESTIONS: ReadonlyMap<string, ProxyKind> = QUESTION_PATHS;
 
 /**
  * Forward auth on Authentik's embedded-outpost paths (DESIGN.md, "Forward auth"):
@@ -32,7 +29,7 @@ const ANY_METHOD = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] 
  * for the proxies' questions; /start, /callback, /sign_out for browsers; /handoff/ for the
  * single-mode login on Gatehouse's own host.
  */
-export async function proxyRoutes(app: FastifyInstance, { deps, externalUrl }: ProxyRouteOptions) {
+export async function proxyRoutes(app: FastifyInstance, { deps, externalUrl, earlyAnswer, trustProxy }: ProxyRouteOptions) {
   const coreUrl = externalUrl ? externalUrl.replace(/\/+$/, '') : null;
   const state = startForwardAuthState(deps, app.log, coreUrl);
   const accessLog = startAccessLog(deps, app.log);
@@ -41,8 +38,14 @@ export async function proxyRoutes(app: FastifyInstance, { deps, externalUrl }: P
     await accessLog.stop();
   });
 
+  if (earlyAnswer && trustProxy) {
+    earlyAnswer.set(createEarlyAnswer({ state, accessLog, parseCookie: (header) => app.parseCookie(header), trustProxy, metrics: deps.metrics }));
+  }
+
+  // Nginx's auth_request repeats the browser's method (and may announce a body it never sends):
+  // the answer is given before any body is read, for every method.
   const proxyQuestion = (kind: ProxyKind) => ({
-    method: [...ANY_METHOD],
+    method: [...QUESTION_METHODS],
     // One line per request at 10,000 requests a second is a log nobody reads: warnings only.
     logLevel: 'warn' as const,
     onRequest: async (request: FastifyRequest, reply: FastifyReply) => {

@@ -1,14 +1,26 @@
-import type { FastifyRequest } from 'fastify';
+import type { IncomingHttpHeaders } from 'node:http';
 import { isWithinDomain } from '../../core/proxyProviderAdmin.ts';
 import type { ProxyProviderRow } from '../../store/proxyProviders.ts';
 import { forwardCookieName } from './forwardSessions.ts';
 
 // What a proxy tells us about the request it is asking about, and where a browser may be sent.
 
-const first = (value: string | string[] | undefined): string | undefined => (Array.isArray(value) ? value[0] : value)?.split(',')[0]?.trim();
+const first = (value: string | string[] | undefined): string | undefined => {
+  const text = Array.isArray(value) ? value[0] : value;
+  if (text === undefined) return undefined;
+  const comma = text.indexOf(',');
+  return (comma === -1 ? text : text.slice(0, comma)).trim();
+};
+
+/** What the answer reads of the proxy's request: Fastify's request, or the raw one before routing (earlyAnswer.ts). */
+export interface ProxyRequest {
+  headers: IncomingHttpHeaders;
+  /** http or https, as Fastify's `request.protocol` (X-Forwarded-Proto from a trusted proxy). */
+  readonly protocol: string;
+}
 
 /** The host the browser asked for: X-Forwarded-Host (Traefik, Caddy), else Host — lower case, port kept. */
-export function requestHost(request: FastifyRequest): string {
+export function requestHost(request: Pick<ProxyRequest, 'headers'>): string {
   return (first(request.headers['x-forwarded-host']) || first(request.headers.host) || '').toLowerCase();
 }
 
@@ -19,7 +31,7 @@ const hostnameOf = (host: string): string => host.replace(/:\d+$/, '').replace(/
  * X-Original-URI with the host (Nginx, Authentik's own snippet), or X-Forwarded-Proto/Host/Uri
  * (Traefik, Caddy). Null when the proxy sent nothing usable.
  */
-export function originalUrl(request: FastifyRequest): URL | null {
+export function originalUrl(request: ProxyRequest): URL | null {
   const headers = request.headers;
   const full = first(headers['x-original-url']);
   if (full && URL.canParse(full)) return new URL(full);
