@@ -1,5 +1,6 @@
 import { canAccessApplication } from '../../core/applicationAccess.ts';
 import type { CoreDeps } from '../../core/context.ts';
+import { findApplicationByProviderId } from '../../store/applications.ts';
 import { listGroupNamesOfUser } from '../../store/groups.ts';
 import type { ProxyProviderRow } from '../../store/proxyProviders.ts';
 import { findUserById } from '../../store/users.ts';
@@ -34,12 +35,16 @@ export async function computeAnswer(
 ): Promise<Answer | null> {
   const user = await findUserById(deps.db, userId);
   if (!user?.is_active) return null;
-  const applicationId = provider.application_id;
-  const allowed =
-    applicationId !== null && (await canAccessApplication(deps, user, { id: applicationId, policy_engine_mode: provider.application_policy_engine_mode }, clientIp));
+  // The loaded provider is at most one reload (0.5 s) old: an application made since counts already.
+  const application =
+    provider.application_id !== null
+      ? { id: provider.application_id, slug: provider.application_slug ?? '', policy_engine_mode: provider.application_policy_engine_mode }
+      : await findApplicationByProviderId(deps.db, provider.provider_id);
+  const applicationId = application?.id ?? null;
+  const allowed = application !== null && (await canAccessApplication(deps, user, application, clientIp));
   const groups = await listGroupNamesOfUser(deps.db, user.id);
   const uid = await subjectFor(deps, user, 'hashed_user_id');
-  const slug = provider.application_slug ?? '';
+  const slug = application?.slug ?? '';
   // Domain mode's external host is Gatehouse itself; single mode's is the app.
   const issuerOrigin = provider.mode === 'forward_domain' ? provider.external_host : (coreUrl ?? provider.external_host);
   const jwt = allowed

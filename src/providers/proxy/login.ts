@@ -5,7 +5,7 @@ import { secretsEqual, sha256 } from '../../core/crypto.ts';
 import { parseTimedelta } from '../../core/durations.ts';
 import { recordEvent } from '../../core/events.ts';
 import { hashOfSession } from '../../core/sessions.ts';
-import { findApplicationById } from '../../store/applications.ts';
+import { findApplicationByProviderId } from '../../store/applications.ts';
 import type { ProxyProviderRow } from '../../store/proxyProviders.ts';
 import { findLiveUserSession } from '../../store/userSessions.ts';
 import { requestContext, toActor } from '../../web/authentication.ts';
@@ -44,7 +44,9 @@ type Authorized = { kind: 'authorized'; browser: SignedInBrowser; seconds: numbe
 async function authorizeHere(deps: CoreDeps, provider: ProxyProviderRow, request: FastifyRequest, reply: FastifyReply, here: string): Promise<Authorized> {
   const browser = await findSignedInBrowser(deps, request);
   if (!browser) return { kind: 'replied', reply: reply.redirect(`${LOGIN_FLOW_PATH}?next=${encodeURIComponent(here)}`, 302) };
-  const application = provider.application_id ? await findApplicationById(deps.db, provider.application_id) : null;
+  // By the provider, from the database: the loaded providers are at most one reload (0.5 s) old, and
+  // an application made a moment ago (an admin trying it right away) must already count here.
+  const application = await findApplicationByProviderId(deps.db, provider.provider_id);
   if (!application) {
     return { kind: 'replied', reply: messagePage(reply, 400, 'Not set up', 'This forward auth provider has no application yet: an administrator must create one for it.') };
   }

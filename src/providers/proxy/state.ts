@@ -95,6 +95,12 @@ export function startForwardAuthState(deps: CoreDeps, logger: Logger, coreUrl: s
     });
     return refreshing;
   };
+  // A miss must see what was committed before it: a reload already under way may have read the
+  // version earlier, so wait for it and read again (concurrent misses still share one reload).
+  const refreshAfterNow = async () => {
+    await refreshing?.catch(() => undefined);
+    await refresh();
+  };
   const timer = setInterval(() => {
     refresh().catch((error) => logger.warn({ err: error }, 'forward_auth_refresh_failed'));
   }, POLL_MS);
@@ -110,7 +116,7 @@ export function startForwardAuthState(deps: CoreDeps, logger: Logger, coreUrl: s
       const found = matchHost(host);
       if (found) return found;
       // A provider made a moment ago may not be here yet: look once more before saying no.
-      await refresh();
+      await refreshAfterNow();
       return matchHost(host);
     },
     providerForHostNow(host) {
@@ -120,7 +126,7 @@ export function startForwardAuthState(deps: CoreDeps, logger: Logger, coreUrl: s
       await ensureLoaded();
       const found = providers.find((p) => p.provider_id === id);
       if (found) return found;
-      await refresh();
+      await refreshAfterNow();
       return providers.find((p) => p.provider_id === id) ?? null;
     },
     async sessionFor(cookieValue) {
