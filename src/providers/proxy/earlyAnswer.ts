@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import proxyAddr from '@fastify/proxy-addr';
 import type { AccessLog } from './accessLog.ts';
+import { boundedMemo } from './boundedMemo.ts';
 import type { Answer } from './answers.ts';
 import type { Metrics } from '../../metrics/metrics.ts';
 import { decideFromMemory, type ProxyKind, type ProxyQuestion, report } from './authEndpoint.ts';
@@ -35,19 +36,10 @@ const MAX_KEY_LENGTH = 200;
  * per peer address and X-Forwarded-For value, the only inputs it depends on.
  */
 export function clientAddressResolver(trustProxy: TrustProxy): (request: IncomingMessage) => string {
-  const known = new Map<string, string>();
-  return (request) => {
-    const key = `${request.socket.remoteAddress} ${request.headers['x-forwarded-for'] ?? ''}`;
+  const known = boundedMemo<string>({ maxKeyLength: MAX_KEY_LENGTH, maxEntries: MAX_MEMO });
+  return (request) =>
     // A long X-Forwarded-For (a client can make it so) is worked out, not remembered.
-    if (key.length > MAX_KEY_LENGTH) return proxyAddr(request, trustProxy);
-    let ip = known.get(key);
-    if (ip === undefined) {
-      ip = proxyAddr(request, trustProxy);
-      if (known.size >= MAX_MEMO) known.clear();
-      known.set(key, ip);
-    }
-    return ip;
-  };
+    known.get(`${request.socket.remoteAddress} ${request.headers['x-forwarded-for'] ?? ''}`, () => proxyAddr(request, trustProxy));
 }
 
 /** Fastify's request.protocol for a raw request: X-Forwarded-Proto (its last entry) from a trusted peer, else the socket's. */

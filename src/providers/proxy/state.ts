@@ -3,6 +3,7 @@ import type { CoreDeps } from '../../core/context.ts';
 import { listAllProxyProviders, type ProxyProviderRow, readDirectoryVersion } from '../../store/proxyProviders.ts';
 import { type Answer, computeAnswer } from './answers.ts';
 import { type ForwardSession, findForwardSession, isWellFormedCookie } from './forwardSessions.ts';
+import { boundedMemo } from './boundedMemo.ts';
 import { type ForwardProvider, providerForHost, toForwardProvider } from './urls.ts';
 
 /*
@@ -68,7 +69,7 @@ export function startForwardAuthState(deps: CoreDeps, logger: Logger, coreUrl: s
   const sessions = new Map<string, Memo<ForwardSession | null>>();
   const sessionReads = new Map<string, Promise<ForwardSession | null>>();
   // Hosts seen, with the provider answering for them (null: none): matching costs a regex or two.
-  const hosts = new Map<string, ForwardProvider | null>();
+  const hosts = boundedMemo<ForwardProvider | null>({ maxKeyLength: MAX_HOST_LENGTH, maxEntries: MAX_HOSTS });
 
   const reload = async () => {
     const current = await readDirectoryVersion(deps.db);
@@ -78,16 +79,7 @@ export function startForwardAuthState(deps: CoreDeps, logger: Logger, coreUrl: s
     hosts.clear();
     version = current;
   };
-  const matchHost = (host: string) => {
-    if (host.length > MAX_HOST_LENGTH) return providerForHost(providers, host);
-    let found = hosts.get(host);
-    if (found === undefined) {
-      found = providerForHost(providers, host);
-      if (hosts.size >= MAX_HOSTS) hosts.clear();
-      hosts.set(host, found);
-    }
-    return found;
-  };
+  const matchHost = (host: string) => hosts.get(host, () => providerForHost(providers, host));
   // One reload at a time: the poller and a request that missed share it.
   const refresh = () => {
     refreshing ??= reload().finally(() => {
