@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { type CoreResponse, coreExchange } from './coreHttp.ts';
 import type { AccessVerdict, Directory, OutpostProviderConfig } from './wire.ts';
 
 // The outpost's only line to the core: HTTP with the outpost's token (it holds no database
@@ -41,9 +42,9 @@ export class CoreClient {
   }
 
   private async api<T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
-    let response: Response;
+    let response: CoreResponse;
     try {
-      response = await fetch(`${this.host}/api/v3${path}`, {
+      response = await coreExchange(`${this.host}/api/v3${path}`, {
         method,
         headers: {
           authorization: `Bearer ${this.token}`,
@@ -56,13 +57,10 @@ export class CoreClient {
     } catch (error) {
       throw new CoreUnavailable(`core unreachable: ${(error as Error).message}`);
     }
-    if (!response.ok) {
-      await response.body?.cancel();
-      throw new CoreUnavailable(`core answered ${response.status} to ${path}`);
-    }
+    if (response.status < 200 || response.status > 299) throw new CoreUnavailable(`core answered ${response.status} to ${path}`);
     if (response.status === 204) return undefined as T;
     try {
-      return (await response.json()) as T;
+      return JSON.parse(response.text) as T;
     } catch (error) {
       throw new CoreUnavailable(`core sent no JSON for ${path}: ${(error as Error).message}`);
     }
@@ -98,9 +96,9 @@ export class CoreClient {
     const url = `${this.host}/api/v3/flows/executor/${encodeURIComponent(slug)}/?query=`;
     const deadline = AbortSignal.timeout(FLOW_TIMEOUT_MS);
     const step = async (body?: Record<string, unknown>) => {
-      let response: Response;
+      let response: CoreResponse;
       try {
-        response = await fetch(url, {
+        response = await coreExchange(url, {
           method: body ? 'POST' : 'GET',
           headers: {
             cookie: [...cookies].map(([k, v]) => `${k}=${v}`).join('; '),
@@ -117,13 +115,18 @@ export class CoreClient {
       } catch (error) {
         throw new CoreUnavailable(`core unreachable: ${(error as Error).message}`);
       }
-      for (const line of response.headers.getSetCookie()) {
+      for (const line of response.setCookies) {
         const [pair = ''] = line.split(';');
         const cut = pair.indexOf('=');
         if (cut > 0) cookies.set(pair.slice(0, cut).trim(), pair.slice(cut + 1).trim());
       }
       if (response.status >= 500) throw new CoreUnavailable(`core answered ${response.status} to the bind flow`);
-      const challenge = (await response.json().catch(() => ({}))) as { component?: string; response_errors?: unknown };
+      let challenge: { component?: string; response_errors?: unknown } = {};
+      try {
+        challenge = (JSON.parse(response.text) as typeof challenge | null) ?? {};
+      } catch {
+        // Not JSON: no challenge; the walk ends on the status or the missing component.
+      }
       return { status: response.status, challenge };
     };
 

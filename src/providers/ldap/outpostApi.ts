@@ -146,22 +146,27 @@ export const ldapOutpostApi: FastifyPluginAsyncZod<{ deps: CoreDeps }> = async (
     handler: async (request) => {
       const outpost = await callingOutpost(deps, request);
       if (!outpost.provider_ids.includes(request.params.pk)) throw new PermissionDenied('This outpost does not serve that provider.');
-      const [provider] = await findLdapProvidersByIds(deps.db, [request.params.pk]);
-      const session = await findSession(deps, request.body.session);
-      await endSession(deps, request.body.session);
-      const user = session?.userId != null ? await findUserById(deps.db, session.userId) : null;
+      // Independent reads side by side: a direct bind waits on this answer.
+      const [[provider], session] = await Promise.all([findLdapProvidersByIds(deps.db, [request.params.pk]), findSession(deps, request.body.session)]);
+      const [user] = await Promise.all([
+        session?.userId != null ? findUserById(deps.db, session.userId) : null,
+        endSession(deps, request.body.session),
+      ]);
       if (!provider || !user) return { access: { passing: false, messages: ['Sign-in failed.'] }, has_search_permission: false, user: null };
       const clientIp = request.body.client_ip ?? session?.clientIp ?? '';
       const application = provider.application_id
         ? { id: provider.application_id, policy_engine_mode: provider.application_policy_engine_mode ?? 'any' }
         : null;
-      const isAllowed = application ? await canAccessApplication(deps, user, application, clientIp) : false;
+      const [isAllowed, searchers] = await Promise.all([
+        application ? canAccessApplication(deps, user, application, clientIp) : false,
+        user.is_superuser ? null : fullDirectorySearchers(deps.db, [provider.provider_id]),
+      ]);
       if (!isAllowed && application && provider.application_slug) {
         const app = { id: application.id, slug: provider.application_slug, name: provider.application_name ?? '' };
         await recordAccessDenied(deps, { ...requestContext(request, null), clientIp }, user, app, { ldap_provider: provider.provider_id });
       }
       // As Authentik answers it (superusers hold every permission); the outpost itself goes by the directory.
-      const hasSearchPermission = user.is_superuser || (await fullDirectorySearchers(deps.db, [provider.provider_id])).has(user.id);
+      const hasSearchPermission = user.is_superuser || (searchers?.has(user.id) ?? false);
       return {
         access: { passing: isAllowed, messages: isAllowed ? [] : ['Access denied to this application.'] },
         has_search_permission: hasSearchPermission,
