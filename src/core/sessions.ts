@@ -35,16 +35,20 @@ export async function createSession(
   const sessionId = randomBytes(32).toString('base64url');
   const hash = sessionHash(sessionId);
   const value: BrowserSession = { ...session, createdAt: deps.now().toISOString() };
-  if (session.userId !== null) {
-    await store.insertUserSession(deps.db, {
-      hash,
-      userId: session.userId,
-      clientIp: session.clientIp,
-      userAgent: session.userAgent,
-      ttlSeconds,
-    });
-  }
-  await deps.cache.set(cacheKey(hash), JSON.stringify(value), ttlSeconds);
+  // Row and cache entry side by side: the cache write then leaves with whatever else the login
+  // sends to Redis at that moment. If either fails, the login fails and nobody gets the id.
+  await Promise.all([
+    session.userId === null
+      ? null
+      : store.insertUserSession(deps.db, {
+          hash,
+          userId: session.userId,
+          clientIp: session.clientIp,
+          userAgent: session.userAgent,
+          ttlSeconds,
+        }),
+    deps.cache.set(cacheKey(hash), JSON.stringify(value), ttlSeconds),
+  ]);
   return sessionId;
 }
 
@@ -67,8 +71,8 @@ export async function endSession(
 }
 
 export async function endSessionByHash(deps: Pick<CoreDeps, 'cache' | 'db'>, hash: Buffer): Promise<void> {
-  await deps.cache.delete(cacheKey(hash));
-  await endLinkedEntries(deps, hash);
+  // Both cache steps at once (one Redis round trip); the row last, so a failure leaves it listed.
+  await Promise.all([deps.cache.delete(cacheKey(hash)), endLinkedEntries(deps, hash)]);
   await store.deleteUserSession(deps.db, hash);
 }
 
@@ -88,6 +92,8 @@ export async function linkToSession(deps: Pick<CoreDeps, 'cache'>, sessionHashHe
 
 async function endLinkedEntries(deps: Pick<CoreDeps, 'cache'>, hash: Uint8Array): Promise<void> {
   const count = Number((await deps.cache.get(linkCountKey(hash))) ?? 0);
+  // Most sessions never had a link (no forward-auth app was opened with them): nothing to delete.
+  if (count === 0) return;
   for (let slot = 1; slot <= count; slot++) {
     const linked = await deps.cache.get(`${linkCountKey(hash)}:${slot}`);
     if (linked) await deps.cache.delete(linked);

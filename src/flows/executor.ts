@@ -33,6 +33,8 @@ interface Run {
   state: FlowState;
   cookieMaxAge?: number | null;
   isSignedOut?: boolean;
+  /** The session whose cache entry holds this flow's state, if one does (what to delete at the end). */
+  stateHeldBy: string | null;
   /** Rows read during this request, so a stage, its policies and the login share one read. */
   users: Map<number, Promise<UserRow | null>>;
   definitions: Definitions;
@@ -45,6 +47,19 @@ function userOf(run: Run, id: number | null): Promise<UserRow | null> {
   const user = findUserById(run.deps.db, id);
   run.users.set(id, user);
   return user;
+}
+
+async function keepFlowState(run: Run): Promise<void> {
+  await saveFlowState(run.deps.cache, run.sessionId, run.flow.slug, run.state);
+  run.stateHeldBy = run.sessionId;
+}
+
+/** The flow ended (or the session it was kept under did): its state goes, if any was kept. */
+async function forgetFlowState(run: Run): Promise<void> {
+  const holder = run.stateHeldBy;
+  if (holder === null) return;
+  run.stateHeldBy = null;
+  await deleteFlowState(run.deps.cache, holder, run.flow.slug);
 }
 
 /** The stage waiting at the current position, ready to challenge or to judge an answer. */
@@ -98,7 +113,7 @@ async function applyOutcome(run: Run, outcome: StageOutcome): Promise<Challenge 
       run.state.index += 1;
       return null;
     case 'deny':
-      await deleteFlowState(run.deps.cache, run.sessionId, run.flow.slug);
+      await forgetFlowState(run);
       return accessDeniedChallenge(flowInfo(run.flow), outcome.message);
     case 'login': {
       const user = await userOf(run, run.state.pendingUserId);
@@ -107,9 +122,11 @@ async function applyOutcome(run: Run, outcome: StageOutcome): Promise<Challenge 
       // with it any flow state kept under its id (unreachable from now on; it expires).
       const previous = run.sessionId;
       const session = { userId: user.id, clientIp: run.request.clientIp, userAgent: run.request.userAgent, method: outcome.method };
+      // The cache writes of all three leave together (one pipelined Redis write).
       const [sessionId] = await Promise.all([
         createSession(run.deps, session, outcome.sessionSeconds),
         endSession(run.deps, previous, { wasSignedIn: run.session?.userId != null }),
+        forgetFlowState(run),
       ]);
       run.sessionId = sessionId;
       run.session = { ...session, createdAt: run.deps.now().toISOString() };
@@ -118,8 +135,7 @@ async function applyOutcome(run: Run, outcome: StageOutcome): Promise<Challenge 
       return null;
     }
     case 'logout':
-      await endSession(run.deps, run.sessionId);
-      await deleteFlowState(run.deps.cache, run.sessionId, run.flow.slug);
+      await Promise.all([endSession(run.deps, run.sessionId), forgetFlowState(run)]);
       run.sessionId = (await sessionFor(run.deps, { ...run.request, sessionId: null })).sessionId;
       run.session = null;
       run.isSignedOut = true;
@@ -139,7 +155,7 @@ async function settle(run: Run): Promise<Settled> {
   for (;;) {
     const entry = run.state.plan[run.state.index];
     if (!entry) {
-      await deleteFlowState(run.deps.cache, run.sessionId, run.flow.slug);
+      await forgetFlowState(run);
       return { kind: 'done', challenge: redirectChallenge(run.state.next) };
     }
     const binding = entry.bindingId ? await run.definitions.binding(entry.bindingId) : null;
@@ -179,7 +195,7 @@ async function advance(run: Run, errors?: Challenge['response_errors']): Promise
   const current = await settle(run);
   if (current.kind === 'done') return current.challenge;
   const fields = await current.definition.challenge(current.ctx);
-  await saveFlowState(run.deps.cache, run.sessionId, run.flow.slug, run.state);
+  await keepFlowState(run);
   return {
     type: 'native',
     flow_info: flowInfo(run.flow),
@@ -201,17 +217,19 @@ async function startRun(deps: CoreDeps, slug: string, request: FlowRequest, next
   const { sessionId, session, isNew } = await sessionFor(deps, request, found);
   const users = new Map<number, Promise<UserRow | null>>();
   const existing = isNew ? null : stored;
+  // Whatever was stored under this session for the flow is replaced or deleted by this run.
+  const stateHeldBy = existing ? sessionId : null;
   // A request that names another destination starts over (a login abandoned for one app, begun
   // again for another, must not end at the first); one that names none continues. A plan an
   // app's authorization step made (it carries the application) is only ever continued.
   const isElsewhere =
     typeof next === 'string' && next !== '' && existing !== null && !existing.application && safeNext(next, DEFAULT_NEXT) !== existing.next;
-  if (existing && existing.flowId === flow.id && !isElsewhere) return { deps, flow, request, sessionId, session, state: existing, users, definitions };
+  if (existing && existing.flowId === flow.id && !isElsewhere) return { deps, flow, request, sessionId, session, state: existing, users, definitions, stateHeldBy };
   const refusal = await refusalOf(deps, flow, session);
   if (refusal) return { challenge: accessDeniedChallenge(flowInfo(flow), refusal), sessionId };
   const { state, denial } = await planFlow(deps, flow, request, session, safeNext(next, DEFAULT_NEXT), definitions);
   if (denial) return { challenge: accessDeniedChallenge(flowInfo(flow), denial), sessionId };
-  return { deps, flow, request, sessionId, session, state, users, definitions };
+  return { deps, flow, request, sessionId, session, state, users, definitions, stateHeldBy };
 }
 
 const respond = (run: Run, challenge: Challenge): FlowResponse => ({
@@ -259,7 +277,7 @@ export async function answerChallenge(
   const outcome = await definition.submit(ctx, answer);
   if (outcome.kind === 'invalid') {
     run.state.lastErrors = outcome.errors;
-    await saveFlowState(deps.cache, run.sessionId, slug, run.state);
+    await keepFlowState(run);
     return respond(run, { ...(await advance(run, outcome.errors)) });
   }
   const stop = await applyOutcome(run, outcome);

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { SYSTEM_CONTEXT } from '../../src/core/context.ts';
 import { createUser, setUserPassword } from '../../src/core/users.ts';
+import { loadFlowState } from '../../src/flows/state.ts';
 import { readThrottle } from '../../src/flows/throttle.ts';
 import { ADMIN_PASSWORD, createTestApp, type TestApp } from '../support/app.ts';
 import { TestBrowser } from '../support/browser.ts';
@@ -40,9 +41,13 @@ test('identification → password → session → redirect, with a new session i
   const password = await browser.flow(FLOW, { uid_field: 'alice' });
   assert.equal(password.component, 'ak-stage-password');
   assert.equal(password.pending_user, 'alice');
+  assert.ok(await loadFlowState(t.deps.cache, anonymousSession, FLOW), 'the plan is kept under the anonymous session');
   const done = await browser.flow(FLOW, { password: 'alice-password-1' });
   assert.deepEqual(done, { type: 'redirect', component: 'xak-flow-redirect', to: '/if/user/' });
   assert.notEqual(browser.sessionId, anonymousSession, 'session id rotated at login');
+  // The finished flow leaves no state behind, under the old session or the new one.
+  assert.equal(await loadFlowState(t.deps.cache, anonymousSession, FLOW), null);
+  assert.equal(await loadFlowState(t.deps.cache, browser.sessionId as string, FLOW), null);
   const me = await browser.request('GET', '/api/v3/core/users/me/');
   assert.equal(me.json().user.username, 'alice');
   assert.equal((await browser.request('GET', '/if/user/')).statusCode, 200);

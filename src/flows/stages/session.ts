@@ -26,14 +26,17 @@ export const userLoginStage: AutomaticStage<LoginConfig> = {
     if (!user?.is_active || ctx.state.authMethods.length === 0) return { kind: 'deny', message: 'Sign-in failed.' };
     const baseSeconds = ctx.config.session_duration || ctx.deps.sessionMaxAgeSeconds;
     const sessionSeconds = ctx.state.rememberMe ? ctx.config.remember_me_duration || baseSeconds : baseSeconds;
-    await recordLogin(ctx.deps.db, user.id, null);
-    await clearUsernameFailures(ctx.deps.cache, ctx.state.pendingUid ?? user.username);
     const method = [...new Set(ctx.state.authMethods)].join('+');
     if (ctx.config.terminate_other_sessions) {
       const actor = { id: user.id, username: user.username, email: user.email, isSuperuser: user.is_superuser };
       await revokeOtherSessions(ctx.deps, { actor, clientIp: ctx.request.clientIp }, user.id, null, 'password_change');
     }
-    const event = await ctx.audit('login', { context: { auth_method: method, remember_me: ctx.state.rememberMe } });
+    // Three independent writes side by side: every sign-in waits on them.
+    const [, , event] = await Promise.all([
+      recordLogin(ctx.deps.db, user.id, null),
+      clearUsernameFailures(ctx.deps.cache, ctx.state.pendingUid ?? user.username),
+      ctx.audit('login', { context: { auth_method: method, remember_me: ctx.state.rememberMe } }),
+    ]);
     await queueSignInNotice(ctx.deps, user, ctx.request, method, event.id);
     return { kind: 'login', method, sessionSeconds, isPersistent: ctx.state.rememberMe };
   },
