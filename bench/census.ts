@@ -112,13 +112,21 @@ function postgresMessages(onMessage: (type: string, body: Buffer) => void, untyp
  * ReadyForQuery that answers it (answers come in order).
  */
 function postgresParsers(onStatement: (sql: string, ms: number) => void): Parsers {
-  let parsed = '(a prepared statement)';
+  // Named prepared statements are parsed once per connection and then only bound by name.
+  const named = new Map<string, string>();
+  let bound = '(a prepared statement)';
   const pending: Array<{ sql: string; at: number }> = [];
   const cString = (body: Buffer, from = 0) => body.subarray(from, body.indexOf(0, from)).toString('utf8');
   return {
     fromClient: postgresMessages((type, body) => {
-      if (type === 'P') parsed = collapse(cString(body, body.indexOf(0) + 1));
-      else if (type === 'S') pending.push({ sql: parsed, at: performance.now() });
+      if (type === 'P') {
+        const name = cString(body);
+        bound = collapse(cString(body, body.indexOf(0) + 1));
+        if (name) named.set(name, bound);
+      } else if (type === 'B') {
+        const statement = cString(body, body.indexOf(0) + 1); // after the portal's name
+        if (statement) bound = named.get(statement) ?? `(prepared statement ${statement})`;
+      } else if (type === 'S') pending.push({ sql: bound, at: performance.now() });
       else if (type === 'Q') pending.push({ sql: collapse(cString(body)), at: performance.now() });
     }, true),
     fromServer: postgresMessages((type) => {

@@ -25,6 +25,7 @@ const CONNECTIONS = 32;
 const WARMUP_SECONDS = QUICK ? 1 : 2;
 const SECONDS = Number(process.env.BENCH_FWD_SECONDS ?? (QUICK ? 3 : 5));
 const ROUNDS = Number(process.env.BENCH_FWD_ROUNDS ?? (QUICK ? 1 : 3));
+// BENCH_FWD_SHAPES: which shapes to run, `seed,lean` by default (see run() below).
 const GOALS = { ratio_to_floor: 0.5, p99_ms: 5 };
 
 interface ShapeSpec {
@@ -331,8 +332,10 @@ async function run(cleanup: Cleanup, workDir: string) {
   const gatehousePid = server.pid;
 
   const loadBefore = loadavg().map((l) => round(l, 1));
-  const seed = await runShape('seed', workDir, ports, gatehousePid, cookie, cleanup);
-  const lean = await runShape('lean', workDir, ports, gatehousePid, cookie, cleanup);
+  // BENCH_FWD_SHAPES=lean measures one shape only (quicker, when comparing a hot-path change).
+  const shapes = new Set((process.env.BENCH_FWD_SHAPES ?? 'seed,lean').split(','));
+  const seed = shapes.has('seed') ? await runShape('seed', workDir, ports, gatehousePid, cookie, cleanup) : null;
+  const lean = shapes.has('lean') ? await runShape('lean', workDir, ports, gatehousePid, cookie, cleanup) : null;
   return {
     cpus: availableParallelism(),
     load_average_before: loadBefore,
