@@ -57,8 +57,8 @@ function rows(results: Partial<Record<Bench, Json>>): string[][] {
       r.push([
         `forward auth via Nginx auth_request req/s (${label})`,
         `${fmt(s.gatehouse?.requests_per_s)} (p99 ${p99(s.gatehouse)} ms)`,
-        `Nginx to a 200 upstream ${fmt(s.floor?.requests_per_s)} (p99 ${p99(s.floor)} ms)`,
-        `${ratio(s.gatehouse?.requests_per_s, s.floor?.requests_per_s)} (from CPU: machine ${fmt(s.ratio_from_machine_cpu, 2)}, own ${fmt(s.ratio_from_cpu, 2)})`,
+        `Nginx to a 200 upstream ${fmt(s.floor?.requests_per_s)} (p99 ${p99(s.floor)} ms); to a bare node:http server ${fmt(s.node_floor?.requests_per_s)} (p99 ${p99(s.node_floor)} ms)`,
+        `${ratio(s.gatehouse?.requests_per_s, s.floor?.requests_per_s)} (from CPU: machine ${fmt(s.ratio_from_machine_cpu, 2)}, own ${fmt(s.ratio_from_cpu, 2)}); of bare node:http ${fmt(s.ratio_to_node_floor, 2)}`,
         shape === 'lean' ? '≥ 0.5, p99 < 5 ms' : '',
       ]);
     }

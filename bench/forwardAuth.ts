@@ -6,7 +6,9 @@
 // - `lean`: the tuned block docs/integrations/forward-auth.md recommends (an upstream keepalive
 //   pool for the checks, `worker_processes auto`), the page served by Nginx itself, as the issue's
 //   25,000–30,000 req/s floor (STACK.md) was measured.
-// Floor and Gatehouse alternate for BENCH_FWD_ROUNDS rounds; the figures are the rounds' medians.
+// Beside the floor, the same block with a bare node:http server as the auth upstream, writing
+// Gatehouse's very answer: Node's own floor, which separates what Node costs from what Gatehouse adds.
+// Floor, Gatehouse and Node floor alternate for BENCH_FWD_ROUNDS rounds; the figures are the rounds' medians.
 // Run: npm run build && node_modules/.bin/node bench/forwardAuth.ts > forward-auth.json — one JSON
 // object on stdout, progress on stderr. bench/README.md explains every figure.
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
@@ -16,7 +18,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import autocannon from 'autocannon';
-import { processRuntimeMs, startForwardAuthServer } from './forwardAuthSetup.ts';
+import { processRuntimeMs, startBareAnswerer, startForwardAuthServer } from './forwardAuthSetup.ts';
 import { type Cleanup, freePort, HOST, log, machineCpuMs, round, runBench, stopChild } from './harness.ts';
 import { send } from './httpClient.ts';
 
@@ -69,6 +71,8 @@ interface NginxPorts {
   gatehouse: number;
   backend: number;
   floorAuth: number;
+  /** The bare node:http server writing Gatehouse's answer (forwardAuthSetup.ts). */
+  nodeFloor: number;
 }
 
 /**
@@ -78,7 +82,8 @@ interface NginxPorts {
  */
 function nginxConfig(dir: string, shape: ShapeSpec, ports: NginxPorts): string {
   const upstreams = `upstream gatehouse { server ${HOST}:${ports.gatehouse}; keepalive 32; }
-upstream floor_auth { server ${HOST}:${ports.floorAuth}; keepalive 32; }`;
+upstream floor_auth { server ${HOST}:${ports.floorAuth}; keepalive 32; }
+upstream node_floor { server ${HOST}:${ports.nodeFloor}; keepalive 32; }`;
   const authLocation = (upstream: string, address: number) =>
     shape.authKeepalive
       ? `proxy_pass http://${upstream}/outpost.goauthentik.io;
@@ -134,6 +139,7 @@ server { listen ${HOST}:${ports.backend}; location / { return 200 "ok\\n"; } }
 server { listen ${HOST}:${ports.floorAuth}; location / { return 200; } }
 ${protectedServer('app.bench.test', 'gatehouse', ports.gatehouse)}
 ${protectedServer('floor.bench.test', 'floor_auth', ports.floorAuth)}
+${protectedServer('nodefloor.bench.test', 'node_floor', ports.nodeFloor)}
 }
 `;
 }
@@ -164,13 +170,14 @@ function reapedChildrenCpuMs(): number {
 }
 
 interface Parties {
-  gatehousePid: number;
+  /** The auth upstream's process: Gatehouse, or the bare node:http server in the Node-floor rounds. */
+  upstreamPid: number;
   nginxPids: number[];
 }
 
 function cpuReading(parties: Parties) {
   return {
-    gatehouse: processRuntimeMs(parties.gatehousePid),
+    gatehouse: processRuntimeMs(parties.upstreamPid),
     nginx: parties.nginxPids.reduce((sum, pid) => sum + processRuntimeMs(pid), 0),
     client: reapedChildrenCpuMs(),
     machine: machineCpuMs(),
@@ -279,34 +286,50 @@ async function startNginx(name: string, shape: ShapeSpec, workDir: string, ports
   return { port: all.nginx, pids: [nginx.pid as number, ...childrenOf(nginx.pid as number)], stop: () => stopChild(nginx) };
 }
 
-async function runShape(name: 'seed' | 'lean', workDir: string, ports: Omit<NginxPorts, 'nginx'>, gatehousePid: number, cookie: string, cleanup: Cleanup) {
+async function runShape(
+  name: 'seed' | 'lean',
+  workDir: string,
+  ports: Omit<NginxPorts, 'nginx'>,
+  pids: { gatehouse: number; nodeFloor: number },
+  cookie: string,
+  cleanup: Cleanup,
+) {
   const shape = SHAPES[name];
   const nginx = await startNginx(name, shape, workDir, ports, cleanup);
   const url = `http://${HOST}:${nginx.port}/dashboard`;
   const app = `app.bench.test:${nginx.port}`;
   const floorHost = `floor.bench.test:${nginx.port}`;
+  const nodeFloorHost = `nodefloor.bench.test:${nginx.port}`;
 
   const probe = await send(`http://${HOST}:${nginx.port}`, 'GET', '/dashboard', { host: app, cookie });
   if (probe.status !== 200) throw new Error(`${name}: an authenticated request through nginx answered ${probe.status}`);
   const anonymous = await send(`http://${HOST}:${nginx.port}`, 'GET', '/dashboard', { host: app });
   if (anonymous.status !== 302) throw new Error(`${name}: an anonymous request through nginx answered ${anonymous.status}`);
 
-  const parties = { gatehousePid, nginxPids: nginx.pids };
-  log(`${name}: warm-up ${WARMUP_SECONDS} s each, then ${ROUNDS} round(s) of ${SECONDS} s floor / gatehouse (load average ${loadavg()[0]?.toFixed(1)})`);
+  const parties = { upstreamPid: pids.gatehouse, nginxPids: nginx.pids };
+  const nodeFloorParties = { upstreamPid: pids.nodeFloor, nginxPids: nginx.pids };
+  log(`${name}: warm-up ${WARMUP_SECONDS} s each, then ${ROUNDS} round(s) of ${SECONDS} s floor / gatehouse / node floor (load average ${loadavg()[0]?.toFixed(1)})`);
   await load(url, floorHost, cookie, shape.wrkThreads, WARMUP_SECONDS);
   await load(url, app, cookie, shape.wrkThreads, WARMUP_SECONDS);
+  await load(url, nodeFloorHost, cookie, shape.wrkThreads, WARMUP_SECONDS);
   const floorRounds: Measured[] = [];
   const gatehouseRounds: Measured[] = [];
+  const nodeFloorRounds: Measured[] = [];
   for (let i = 0; i < ROUNDS; i++) {
     floorRounds.push(await measure(url, floorHost, cookie, shape, parties));
     gatehouseRounds.push(await measure(url, app, cookie, shape, parties));
+    nodeFloorRounds.push(await measure(url, nodeFloorHost, cookie, shape, nodeFloorParties));
     const f = floorRounds.at(-1) as Measured;
     const g = gatehouseRounds.at(-1) as Measured;
-    log(`${name} round ${i + 1}: floor ${f.requests_per_s}/s p99 ${f.p99_ms} ms, gatehouse ${g.requests_per_s}/s p99 ${g.p99_ms} ms (${g.cpu_per_request.gatehouse_us} µs CPU each)`);
+    const n = nodeFloorRounds.at(-1) as Measured;
+    log(
+      `${name} round ${i + 1}: floor ${f.requests_per_s}/s p99 ${f.p99_ms} ms, gatehouse ${g.requests_per_s}/s p99 ${g.p99_ms} ms (${g.cpu_per_request.gatehouse_us} µs CPU each), node floor ${n.requests_per_s}/s p99 ${n.p99_ms} ms (${n.cpu_per_request.gatehouse_us} µs)`,
+    );
   }
   await nginx.stop();
   const floor = medianOf(floorRounds);
   const gatehouse = medianOf(gatehouseRounds);
+  const nodeFloor = medianOf(nodeFloorRounds);
   const ratio = round(gatehouse.requests_per_s / floor.requests_per_s, 3);
   // On a CPU-bound machine throughput is the CPUs over the CPU each request costs, so the ratio
   // of the bench's own CPU per request predicts the throughput ratio without other work's noise.
@@ -316,26 +339,32 @@ async function runShape(name: 'seed' | 'lean', workDir: string, ports: Omit<Ngin
     client: WRK ? `wrk, ${shape.wrkThreads} thread(s), ${CONNECTIONS} connections` : `autocannon, ${CONNECTIONS} connections`,
     floor,
     gatehouse,
+    // The same block with a bare node:http server writing Gatehouse's very answer as the auth
+    // upstream (its CPU is under cpu_per_request.gatehouse_us): what any Node server reaches here.
+    node_floor: nodeFloor,
     ratio_to_floor: ratio,
+    ratio_to_node_floor: round(gatehouse.requests_per_s / nodeFloor.requests_per_s, 3),
+    node_floor_ratio_to_floor: round(nodeFloor.requests_per_s / floor.requests_per_s, 3),
     ratio_from_cpu: round(ownCpu(floor) / ownCpu(gatehouse), 3),
     // The same from the whole machine's CPU per request: also counts what no process is charged
     // for (wake-ups, softirq), but other work on the machine too — right when others_share is ~0.
     ratio_from_machine_cpu: round(floor.cpu_per_request.machine_us / gatehouse.cpu_per_request.machine_us, 3),
     goals: { ...GOALS, ratio_met: ratio >= GOALS.ratio_to_floor, p99_met: gatehouse.p99_ms < GOALS.p99_ms },
-    rounds: { floor: floorRounds, gatehouse: gatehouseRounds },
+    rounds: { floor: floorRounds, gatehouse: gatehouseRounds, node_floor: nodeFloorRounds },
   };
 }
 
 async function run(cleanup: Cleanup, workDir: string) {
   const { server, cookie } = await startForwardAuthServer(cleanup, workDir);
-  const ports = { gatehouse: Number(new URL(server.baseUrl).port), backend: await freePort(), floorAuth: await freePort() };
-  const gatehousePid = server.pid;
+  const bare = await startBareAnswerer(server, cookie, cleanup);
+  const ports = { gatehouse: Number(new URL(server.baseUrl).port), backend: await freePort(), floorAuth: await freePort(), nodeFloor: bare.port };
+  const pids = { gatehouse: server.pid, nodeFloor: bare.pid };
 
   const loadBefore = loadavg().map((l) => round(l, 1));
   // BENCH_FWD_SHAPES=lean measures one shape only (quicker, when comparing a hot-path change).
   const shapes = new Set((process.env.BENCH_FWD_SHAPES ?? 'seed,lean').split(','));
-  const seed = shapes.has('seed') ? await runShape('seed', workDir, ports, gatehousePid, cookie, cleanup) : null;
-  const lean = shapes.has('lean') ? await runShape('lean', workDir, ports, gatehousePid, cookie, cleanup) : null;
+  const seed = shapes.has('seed') ? await runShape('seed', workDir, ports, pids, cookie, cleanup) : null;
+  const lean = shapes.has('lean') ? await runShape('lean', workDir, ports, pids, cookie, cleanup) : null;
   return {
     cpus: availableParallelism(),
     load_average_before: loadBefore,

@@ -6,27 +6,14 @@
 // Both with kept-alive connections and with a connection per request (the seed block's HTTP/1.0).
 // Run: npm run build && node_modules/.bin/node bench/forwardAuthCpu.ts > forward-auth-cpu.json
 // BENCH_FWD_ROUNDS (default 6) rounds of 3 s each mode; needs wrk.
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
-import { processRuntimeMs, startForwardAuthServer } from './forwardAuthSetup.ts';
-import { type Cleanup, freePort, HOST, log, round, runBench, stopChild } from './harness.ts';
-import { send } from './httpClient.ts';
+import { forwardAuthQuestion, processRuntimeMs, startBareAnswerer, startForwardAuthServer } from './forwardAuthSetup.ts';
+import { type Cleanup, HOST, log, round, runBench } from './harness.ts';
 
 const ROUNDS = Number(process.env.BENCH_FWD_ROUNDS ?? 6);
 const execute = promisify(execFile);
-
-// The bare server: the headers it is given (Gatehouse's real answer) plus a fresh request id.
-const BARE_SERVER = `
-const { createServer } = require('node:http');
-const { randomUUID } = require('node:crypto');
-const headers = JSON.parse(process.argv[2]);
-createServer((req, res) => {
-  res.writeHead(200, [...headers, 'X-Request-Id', randomUUID(), 'Content-Length', '0']);
-  res.end();
-}).listen(Number(process.argv[1]), '127.0.0.1');
-`;
 
 const median = (values: number[]) => {
   const sorted = [...values].sort((a, b) => a - b);
@@ -37,19 +24,12 @@ const median = (values: number[]) => {
 async function run(cleanup: Cleanup, workDir: string) {
   if (!existsSync('/usr/bin/wrk')) throw new Error('needs wrk (apt-get install wrk)');
   const { server, cookie } = await startForwardAuthServer(cleanup, workDir);
-  const question = { host: 'app.bench.test', cookie, 'x-original-url': 'http://app.bench.test/dashboard', 'x-forwarded-for': '10.0.0.7', 'x-forwarded-proto': 'http' };
-  const probe = await send(server.baseUrl, 'GET', '/outpost.goauthentik.io', question);
-  if (probe.status !== 200) throw new Error(`the question answered ${probe.status}`);
-  const answerHeaders = Object.entries(probe.headers)
-    .filter(([name]) => name.startsWith('x-authentik-') || name === 'cache-control')
-    .flatMap(([name, value]) => [name, String(value)]);
+  const question = forwardAuthQuestion(cookie);
+  const bare = await startBareAnswerer(server, cookie, cleanup);
+  const answerHeaders = bare.headers;
+  const barePort = bare.port;
 
-  const barePort = await freePort();
-  const bare: ChildProcess = spawn(process.execPath, ['-e', BARE_SERVER, String(barePort), JSON.stringify(answerHeaders)], { stdio: 'ignore' });
-  cleanup.add('stop the bare server', () => stopChild(bare));
-  await sleep(500);
-
-  const targets = { gatehouse: { url: `${server.baseUrl}/outpost.goauthentik.io`, pid: server.pid }, bare_node: { url: `http://${HOST}:${barePort}/outpost.goauthentik.io`, pid: bare.pid as number } };
+  const targets = { gatehouse: { url: `${server.baseUrl}/outpost.goauthentik.io`, pid: server.pid }, bare_node: { url: `http://${HOST}:${barePort}/outpost.goauthentik.io`, pid: bare.pid } };
   // wrk adds its own Host unless given one spelled `Host`.
   const headerArgs = Object.entries(question).flatMap(([name, value]) => ['-H', `${name === 'host' ? 'Host' : name}: ${value}`]);
   const result: Record<string, unknown> = { rounds: ROUNDS, seconds_per_round: 3, answer_header_bytes: answerHeaders.join(': ').length };
