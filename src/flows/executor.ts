@@ -119,7 +119,7 @@ async function applyOutcome(run: Run, outcome: StageOutcome): Promise<Challenge 
       const user = await userOf(run, run.state.pendingUserId);
       if (!user?.is_active) return accessDeniedChallenge(flowInfo(run.flow), 'This account cannot sign in.');
       // A fresh id at login (session fixation); the old anonymous or signed-in session ends, and
-      // with it any flow state kept under its id (unreachable from now on; it expires).
+      // with it the flow state kept under its id (unreachable from now on, so deleted now).
       const previous = run.sessionId;
       const session = { userId: user.id, clientIp: run.request.clientIp, userAgent: run.request.userAgent, method: outcome.method };
       // The cache writes of all three leave together (one pipelined Redis write).

@@ -1,4 +1,4 @@
-import { Agent as HttpAgent, type IncomingHttpHeaders, request as httpRequest } from 'node:http';
+import { Agent as HttpAgent, request as httpRequest } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 
 // The outpost's HTTP to the core: node:http with kept-alive connections. fetch (undici) cost
@@ -7,7 +7,6 @@ import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 
 export interface CoreResponse {
   status: number;
-  headers: IncomingHttpHeaders;
   /** Set-Cookie lines, one per cookie. */
   setCookies: string[];
   text: string;
@@ -51,7 +50,6 @@ export function coreExchange(url: string, options: CoreRequest): Promise<CoreRes
         const setCookie = response.headers['set-cookie'];
         resolve({
           status: response.statusCode ?? 0,
-          headers: response.headers,
           setCookies: setCookie ?? [],
           text: Buffer.concat(chunks).toString('utf8'),
         });
