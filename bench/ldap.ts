@@ -28,6 +28,7 @@ import {
   serverSettings,
   startGatehouse,
   stopChild,
+  waitForQuiet,
   waitUntilReady,
   withPostgres,
 } from './harness.ts';
@@ -283,6 +284,9 @@ await runBench({
         redis: (_pid, comm) => comm.startsWith('redis-server'),
       },
     });
+    // As bench/logins.ts: the bound is taken once the machine is quiet (the binds' tail, the
+    // outpost's reports), or it measures argon2 competing with them.
+    const quietBeforeArgon2 = await waitForQuiet(20_000);
     const argon2Bound = await argon2VerifiesPerSecond();
     const verifies = argon2Bound.per_s;
     const directCpu = (gatehouse.direct_binds as { cpu_ms_per_operation?: Record<string, number> }).cpu_ms_per_operation ?? {};
@@ -297,6 +301,7 @@ await runBench({
       slapd,
       argon2_verifies_per_s: verifies,
       argon2_cpu_ms_per_verify: argon2Bound.cpu_ms_per_verify,
+      argon2_quiet_before: quietBeforeArgon2,
       /** The direct-bind ratio as CPU accounting predicts it if nothing else ran: argon2 CPU / all CPU a bind costs. */
       direct_binds_to_argon2_from_cpu: round(argon2Bound.cpu_ms_per_verify / Math.max(0.01, cpuPerBind), 2),
       ratios_to_slapd: { search_by_uid: ratio('search_by_uid'), groups_of_user: ratio('groups_of_user'), all_users: ratio('all_users') },
