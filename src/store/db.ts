@@ -221,11 +221,19 @@ function wrapPglite(db: Pick<PGlite, 'query' | 'exec'>): Queryable {
   };
 }
 
+const PGLITE_SHARED_BUFFERS = '16MB';
+
 /** The embedded default: PGlite, one connection in this process (STACK.md). */
 export async function openPglite(dataDir: string | null, loadDataDir?: Blob): Promise<Database & { pglite: PGlite }> {
   const { PGlite } = await import('@electric-sql/pglite');
   // loadDataDir: a dump from dumpDataDir (a backup being checked or restored).
-  const db = await PGlite.create({ ...(dataDir === null ? {} : { dataDir }), ...(loadDataDir ? { loadDataDir } : {}) });
+  const db = await PGlite.create({
+    ...(dataDir === null ? {} : { dataDir }),
+    ...(loadDataDir ? { loadDataDir } : {}),
+    // initdb's 128 MB of shared buffers live in this process's memory for good (WASM memory never
+    // shrinks); a small install's tables fit in 16 MB, and the files below are in the OS page cache.
+    startParams: [...PGlite.defaultStartParams, '-c', `shared_buffers=${PGLITE_SHARED_BUFFERS}`],
+  });
   return {
     kind: 'pglite',
     pglite: db,
