@@ -79,5 +79,6 @@ EXPOSE 9000 9443 3389 6636 9300
 HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
     CMD ["node", "-e", "fetch('http://127.0.0.1:9000/-/health/live/').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
 
-ENTRYPOINT ["node", "dist/src/cli.js"]
+# Through bin/gatehouse (on PATH, see above), as in a checkout: it passes `all` its node flag.
+ENTRYPOINT ["gatehouse"]
 CMD ["all"]

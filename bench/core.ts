@@ -12,6 +12,7 @@ import {
   type GatehouseProcess,
   log,
   randomText,
+  peakMemoryMb,
   residentMemoryMb,
   round,
   runBench,
@@ -182,14 +183,24 @@ async function benchEmbedded(workDir: string, cleanup: Cleanup) {
   const startToReadyMs = await waitUntilReady(first);
   log(`embedded: first start ready in ${startToReadyMs} ms`);
   const idleRssMb = await idleMemoryMb(first);
-  log(`embedded: idle RSS ${idleRssMb} MiB`);
+  const peakRssMb = peakMemoryMb(first.pid);
+  log(`embedded: idle RSS ${idleRssMb} MiB, peak ${peakRssMb} MiB`);
   await first.stop();
 
   const second = await startGatehouse('embedded-restart', 'all', settings, workDir, cleanup);
   const restartToReadyMs = await waitUntilReady(second);
-  log(`embedded: restart ready in ${restartToReadyMs} ms`);
+  const restartIdleRssMb = await idleMemoryMb(second);
+  const restartPeakRssMb = peakMemoryMb(second.pid);
+  log(`embedded: restart ready in ${restartToReadyMs} ms, idle RSS ${restartIdleRssMb} MiB, peak ${restartPeakRssMb} MiB`);
   await second.stop();
-  return { start_to_ready_ms: startToReadyMs, idle_rss_mb: idleRssMb, restart_to_ready_ms: restartToReadyMs };
+  return {
+    start_to_ready_ms: startToReadyMs,
+    idle_rss_mb: idleRssMb,
+    peak_rss_mb: peakRssMb,
+    restart_to_ready_ms: restartToReadyMs,
+    restart_idle_rss_mb: restartIdleRssMb,
+    restart_peak_rss_mb: restartPeakRssMb,
+  };
 }
 
 async function runBenchmarks(cleanup: Cleanup, workDir: string) {

@@ -191,7 +191,9 @@ export async function startGatehouse(
   const logFile = join(workDir, `${label}.log`);
   const output = openSync(logFile, 'a');
   const spawnedAt = performance.now();
-  const child = spawn(process.execPath, [...CHILD_NODE_FLAGS, ...nodeFlags, CLI, command], {
+  // bin/gatehouse starts `all` with --liftoff-only (PGlite's memory peak, docs/operations.md): measure what it runs.
+  const commandFlags = command === 'all' ? ['--liftoff-only'] : [];
+  const child = spawn(process.execPath, [...CHILD_NODE_FLAGS, ...commandFlags, ...nodeFlags, CLI, command], {
     cwd: workDir,
     env: gatehouseEnvironment({ GATEHOUSE_LISTEN__METRICS: await metricsAddress(), ...settings, GATEHOUSE_LISTEN__HTTP: `${HOST}:${port}` }),
     stdio: ['ignore', output, output],
@@ -249,13 +251,18 @@ function assertNode(pid: number): void {
   if (exe !== process.execPath) throw new Error(`pid ${pid} runs ${exe}, not node: would measure the wrong process`);
 }
 
-/** Resident memory of the process, from /proc/<pid>/status, in MiB. */
-export function residentMemoryMb(pid: number): number {
+function memoryFieldMb(pid: number, field: 'VmRSS' | 'VmHWM'): number {
   assertNode(pid);
-  const match = /^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  if (!match) throw new Error(`no VmRSS in /proc/${pid}/status`);
+  const match = new RegExp(`^${field}:\\s+(\\d+) kB$`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  if (!match) throw new Error(`no ${field} in /proc/${pid}/status`);
   return round(Number(match[1]) / 1024);
 }
+
+/** Resident memory of the process, from /proc/<pid>/status, in MiB. */
+export const residentMemoryMb = (pid: number): number => memoryFieldMb(pid, 'VmRSS');
+
+/** The most resident memory the process has had since it started (VmHWM), in MiB. */
+export const peakMemoryMb = (pid: number): number => memoryFieldMb(pid, 'VmHWM');
 
 // ---------------------------------------------------------------------------------------------
 // CPU time, from /proc (clock ticks of 1/100 s on Linux).

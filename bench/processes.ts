@@ -16,6 +16,7 @@ import {
   HOST,
   log,
   randomText,
+  peakMemoryMb,
   residentMemoryMb,
   round,
   runBench,
@@ -62,8 +63,9 @@ async function embeddedAll(workDir: string, cleanup: Cleanup) {
   const rssReady = residentMemoryMb(all.pid);
   const quiet = await quietAndLoginRss(all, password);
   const idle = await idleRss(all);
+  const peak = peakMemoryMb(all.pid);
   await all.stop();
-  return { ready_ms: readyMs, rss_ready_mb: rssReady, ...quiet, rss_idle_mb: idle };
+  return { ready_ms: readyMs, rss_ready_mb: rssReady, ...quiet, rss_idle_mb: idle, rss_peak_mb: peak };
 }
 
 async function run(cleanup: Cleanup, workDir: string) {

@@ -292,9 +292,14 @@ describe('deployment files', () => {
       assert.doesNotMatch(user, /^(root|0)(:|$)/);
     });
 
-    test('the entrypoint runs the built cli on node, all by default', () => {
+    test('the entrypoint is bin/gatehouse (on PATH), all by default', () => {
       const entrypoint = JSON.parse(instructions(finalStage, 'ENTRYPOINT').at(-1) ?? 'null') as string[];
-      assert.deepEqual(entrypoint, ['node', 'dist/src/cli.js']);
+      // bin/gatehouse runs dist/src/cli.js when src/ is absent, and gives `all` its node flag.
+      assert.deepEqual(entrypoint, ['gatehouse']);
+      assert.ok(
+        instructions(finalStage, 'RUN').some((r) => /ln -s \/app\/bin\/gatehouse \/usr\/local\/bin\/gatehouse/.test(r)),
+        'the image links bin/gatehouse into PATH',
+      );
       assert.equal(instructions(finalStage, 'WORKDIR').at(-1), '/app');
       const [command] = JSON.parse(instructions(finalStage, 'CMD').at(-1) ?? '[]') as string[];
       assert.ok(cliCommands().includes(command ?? ''), `CMD ${command} is a command of src/cli.ts`);
