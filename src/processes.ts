@@ -75,6 +75,11 @@ async function serveHttp(config: Config, logger: Logger, runtime: Runtime) {
 }
 
 export async function runAll(config: Config, logger: Logger) {
+  // bin/gatehouse passes the flag (it must be on the command line); a hand-written service unit
+  // running `node dist/src/cli.js all` would not, and PGlite would peak at ~750 MiB on every start.
+  if (!usesPostgres(config) && !process.execArgv.includes('--liftoff-only')) {
+    logger.warn({ hint: 'start `all` through bin/gatehouse (the gatehouse command, npm start): docs/operations.md, "Memory"' }, 'embedded_storage_without_liftoff_only');
+  }
   const metricsListener = await startMetrics(config, logger, 'all');
   const runtime = await openRuntime(config, logger, {
     isEmbeddedAllowed: true,

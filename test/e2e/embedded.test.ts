@@ -43,6 +43,7 @@ after(async () => {
 
 test('`gatehouse all` starts on embedded storage and says where to go next', async () => {
   assert.match(server.output(), new RegExp(`Gatehouse is running at http://localhost:${port} \\(embedded storage in .*\\): sign in at`));
+  assert.doesNotMatch(server.output(), /embedded_storage_without_liftoff_only/, 'bin/gatehouse gave it its node flag');
   const root = await fetch(`http://127.0.0.1:${port}/`, { redirect: 'manual' });
   assert.equal(root.headers.get('location'), '/if/user/');
   assert.equal(statSync(join(dataDir, 'secret_key')).mode & 0o777, 0o600, 'generated secret key is private');
@@ -155,4 +156,20 @@ test('`gatehouse all` runs PGlite on V8 baseline WebAssembly code: a restart pea
   const peakKiB = Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]);
   // Measured: ~240 MiB with the flag, ~750 MiB without (V8 compiling PGlite's hottest functions).
   assert.ok(peakKiB > 0 && peakKiB < 450 * 1024, `peak RSS ${Math.round(peakKiB / 1024)} MiB`);
+});
+
+test('`all` started without bin/gatehouse says that it lacks its node flag, and runs anyway', async () => {
+  const direct = mkdtempSync(join(tmpdir(), 'gh-embedded-direct-'));
+  const directPort = await freePort();
+  const run = startGatehouse(['src/cli.ts', 'all'], { ...env, GATEHOUSE_DATA_DIR: direct, GATEHOUSE_LISTEN__HTTP: `127.0.0.1:${directPort}`, GATEHOUSE_LISTEN__METRICS: 'off' }, directPort, process.execPath);
+  try {
+    await waitFor(run, '/-/health/ready/');
+    const warning = run.output().split('\n').find((line) => line.includes('embedded_storage_without_liftoff_only'));
+    assert.ok(warning, run.output());
+    assert.equal(JSON.parse(warning).level, 40, 'a warning');
+    assert.match(warning, /bin\/gatehouse/);
+  } finally {
+    await run.stop();
+    rmSync(direct, { recursive: true, force: true });
+  }
 });
