@@ -1,6 +1,5 @@
-import pino from 'pino';
 import { ConfigError, loadConfig } from './config/load.ts';
-import { createLogger } from './log.ts';
+import { createLogger, logDestination } from './log.ts';
 import { runAll, runCreateRecoveryKey, runLdap, runMigrate, runRotateSecretKey, runServer, runWorker } from './processes.ts';
 
 const USAGE = `Usage: gatehouse <command>
@@ -49,9 +48,9 @@ try {
   process.stderr.write(`gatehouse: ${error.message}\n`);
   process.exit(78); // EX_CONFIG
 }
-// Asynchronous writes keep logging off the request path; pino flushes what is pending at exit.
-// `blueprint export` prints YAML on stdout, so its logs go to stderr.
-const logger = createLogger(config.log_level, pino.destination({ dest: command === 'blueprint' ? 2 : 1, sync: false }));
+// Asynchronous, batched writes keep logging off the request path; pino flushes what is pending
+// at exit. `blueprint export` prints YAML on stdout, so its logs go to stderr.
+const logger = createLogger(config.log_level, logDestination(command === 'blueprint' ? 2 : 1));
 
 try {
   await (commands[command] as (args: string[]) => Promise<void>)(args);

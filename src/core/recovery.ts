@@ -44,7 +44,7 @@ export async function redeemRecoveryKey(
     }
     const user = await userStore.findUserById(tx, token.user_id);
     if (!user?.is_active) return null;
-    await userStore.recordLogin(tx, user.id, null);
+    // last_login is stamped by the session the caller creates next (insertUserSession).
     await recordEvent(tx, deps, ctx, 'login', {
       subject: { id: user.id, username: user.username, email: user.email },
       context: { auth_method: 'recovery_link' },

@@ -120,6 +120,7 @@ test('data survives a restart, bootstrap runs once, and a recovery link logs in 
   assert.equal(list.pagination.count, 1, 'the user made before the restart is still there');
   const admins = await (await api('GET', '/api/v3/core/users/?username=akadmin')).json();
   assert.equal(admins.pagination.count, 1);
+  const lastLoginBefore = Date.parse(admins.results[0].last_login ?? '1970-01-01T00:00:00Z');
 
   const path = new URL(link).pathname;
   const first = await fetch(`http://127.0.0.1:${port}${path}`, { redirect: 'manual' });
@@ -135,6 +136,8 @@ test('data survives a restart, bootstrap runs once, and a recovery link logs in 
   assert.match(await page.text(), /Signed in as <strong>Gatehouse Admin<\/strong> \(akadmin\)/);
   const me = await fetch(`http://127.0.0.1:${port}/api/v3/core/users/me/`, { headers: { cookie: session } });
   assert.equal((await me.json()).user.username, 'akadmin');
+  const { results: adminsAfter } = await (await api('GET', '/api/v3/core/users/?username=akadmin')).json();
+  assert.ok(Date.parse(adminsAfter[0].last_login) > lastLoginBefore, 'the recovery sign-in stamps last_login');
   const csrf = await fetch(`http://127.0.0.1:${port}/api/v3/core/groups/`, {
     method: 'POST',
     headers: { cookie: session, 'content-type': 'application/json', origin: 'https://evil.example' },

@@ -50,6 +50,8 @@ test('identification → password → session → redirect, with a new session i
   assert.equal(await loadFlowState(t.deps.cache, browser.sessionId as string, FLOW), null);
   const me = await browser.request('GET', '/api/v3/core/users/me/');
   assert.equal(me.json().user.username, 'alice');
+  const lastLogin = Date.parse((await t.api('GET', `/api/v3/core/users/${me.json().user.pk}/`)).json().last_login);
+  assert.ok(Date.now() - lastLogin < 60_000, 'last_login is stamped by the sign-in');
   assert.equal((await browser.request('GET', '/if/user/')).statusCode, 200);
   const events = (await t.api('GET', '/api/v3/events/events/?action=login&username=alice')).json();
   assert.equal(events.results[0].context.auth_method, 'password');

@@ -1,7 +1,6 @@
 import { z } from 'zod';
 import { revokeOtherSessions } from '../../core/sessionRevocation.ts';
 import { queueSignInNotice } from '../../worker/notices.ts';
-import { recordLogin } from '../../store/users.ts';
 import type { AutomaticStage } from '../stage.ts';
 import { clearUsernameFailures } from '../throttle.ts';
 
@@ -31,9 +30,9 @@ export const userLoginStage: AutomaticStage<LoginConfig> = {
       const actor = { id: user.id, username: user.username, email: user.email, isSuperuser: user.is_superuser };
       await revokeOtherSessions(ctx.deps, { actor, clientIp: ctx.request.clientIp }, user.id, null, 'password_change');
     }
-    // Three independent writes side by side: every sign-in waits on them.
-    const [, , event] = await Promise.all([
-      recordLogin(ctx.deps.db, user.id, null),
+    // Independent writes side by side: every sign-in waits on them. last_login is stamped with
+    // the session row the executor writes next (insertUserSession).
+    const [, event] = await Promise.all([
       clearUsernameFailures(ctx.deps.cache, ctx.state.pendingUid ?? user.username),
       ctx.audit('login', { context: { auth_method: method, remember_me: ctx.state.rememberMe } }),
     ]);
