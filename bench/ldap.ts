@@ -7,9 +7,9 @@ import { createHash, randomBytes, randomInt } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import argon2 from 'argon2';
 import { Client } from 'ldapts';
-import { hashPassword, PASSWORD_HASH_OPTIONS } from '../src/core/passwords.ts';
+import { hashPassword } from '../src/core/passwords.ts';
+import { measureArgon2Bound } from './argon2Bound.ts';
 import {
   adminApi,
   attributeCpu,
@@ -28,7 +28,6 @@ import {
   serverSettings,
   startGatehouse,
   stopChild,
-  waitForQuiet,
   waitUntilReady,
   withPostgres,
 } from './harness.ts';
@@ -37,8 +36,6 @@ const USERS = 1000;
 const GROUPS = 20;
 const CLIENTS = 32;
 const SECONDS = 3;
-const ARGON2_WARMUP_MS = 1000;
-const ARGON2_SECONDS = 5;
 // Direct binds are ~50/s: a longer window for a steadier figure.
 const DIRECT_BIND_SECONDS = 8;
 const PASSWORD = 'Bench-Password-1';
@@ -187,36 +184,6 @@ async function waitForLdap(url: string, bindAs: { dn: string; password: string }
   }
 }
 
-/** The argon2 bound as bench/logins.ts takes it: 16 in flight, 1 s warm-up, then the verifies that end inside 5 s. */
-async function argon2VerifiesPerSecond(): Promise<{ per_s: number; cpu_ms_per_verify: number }> {
-  const hash = await argon2.hash(PASSWORD, PASSWORD_HASH_OPTIONS);
-  const from = performance.now() + ARGON2_WARMUP_MS;
-  const until = from + ARGON2_SECONDS * 1000;
-  let count = 0;
-  let cpuAtStart: NodeJS.CpuUsage | null = null;
-  let cpuInWindow: NodeJS.CpuUsage | null = null;
-  const started = sleep(ARGON2_WARMUP_MS).then(() => {
-    cpuAtStart = process.cpuUsage();
-  });
-  const ended = sleep(ARGON2_WARMUP_MS + ARGON2_SECONDS * 1000).then(() => {
-    cpuInWindow = process.cpuUsage(cpuAtStart ?? undefined);
-  });
-  await Promise.all([
-    started,
-    ended,
-    ...Array.from({ length: 16 }, async () => {
-      while (performance.now() < until) {
-        await argon2.verify(hash, PASSWORD);
-        const now = performance.now();
-        if (now > from && now <= until) count++;
-      }
-    }),
-  ]);
-  const cpu = cpuInWindow as NodeJS.CpuUsage | null;
-  const cpuMs = cpu ? (cpu.user + cpu.system) / 1000 : 0;
-  return { per_s: round(count / ARGON2_SECONDS, 0), cpu_ms_per_verify: round(cpuMs / Math.max(1, count), 2) };
-}
-
 await runBench({
   watchdogMs: 5 * 60_000,
   async run(cleanup, workDir) {
@@ -286,9 +253,9 @@ await runBench({
     });
     // As bench/logins.ts: the bound is taken once the machine is quiet (the binds' tail, the
     // outpost's reports), or it measures argon2 competing with them.
-    const quietBeforeArgon2 = await waitForQuiet(20_000);
-    const argon2Bound = await argon2VerifiesPerSecond();
-    const verifies = argon2Bound.per_s;
+    const argon2Bound = await measureArgon2Bound({ quietWaitMs: 20_000 });
+    const quietBeforeArgon2 = argon2Bound.quiet_before;
+    const verifies = round(argon2Bound.verifies_per_s, 0);
     const directCpu = (gatehouse.direct_binds as { cpu_ms_per_operation?: Record<string, number> }).cpu_ms_per_operation ?? {};
     const cpuPerBind = Object.entries(directCpu).reduce((sum, [name, ms]) => (name === 'foreign' ? sum : sum + ms), 0);
     const ratio = (name: string) => round((gatehouse[name]?.per_s ?? 0) / Math.max(1, slapd[name]?.per_s ?? 0), 2);

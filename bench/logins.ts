@@ -6,9 +6,9 @@
 import { readdirSync } from 'node:fs';
 import { availableParallelism, cpus } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
-import argon2 from 'argon2';
 import { PASSWORD_HASH_OPTIONS } from '../src/core/passwords.ts';
 import { type BenchUser, createUsers, driveLogins, login, loginFigures, STEPS, type Step, summarize } from './loginFlow.ts';
+import { type CpuGroups, measureArgon2Bound } from './argon2Bound.ts';
 import { startCountingProxies, type WireEvent, WireRecorder } from './census.ts';
 import {
   attributeCpu,
@@ -36,7 +36,6 @@ import {
 
 const USERS = 200;
 const LOAD = { clients: 16, warmupSeconds: 3, durationSeconds: 15 };
-const VERIFY = { inFlight: 16, warmupSeconds: 1, durationSeconds: 5 };
 const CENSUS_LOGINS = 30;
 const CENSUS_WARMUP_MS = 3_000;
 const RATIO_GOAL = 0.85;
@@ -45,9 +44,6 @@ const KEYCLOAK_LOGINS_PER_S_PER_VCPU = 15;
 /** How long to wait for other work on the machine to stop before a measurement starts. */
 const QUIET_WAIT_MS = 60_000;
 const WATCHDOG_MS = 6 * 60_000;
-
-/** How this run's CPU is split: by pid/command name (see attributeCpu). */
-type CpuGroups = Record<string, (pid: number, comm: string) => boolean>;
 
 /** The bench itself, the server, the Postgres backends serving the bench database, other Postgres processes, Redis. */
 function cpuGroupsOf(serverPid: number, database: string) {
@@ -63,49 +59,6 @@ function cpuGroupsOf(serverPid: number, database: string) {
       postgres_other_ms: (_pid, comm) => comm === 'postgres',
       redis_ms: (_pid, comm) => comm === 'redis-server',
     };
-  };
-}
-
-// ---------------------------------------------------------------------------------------------
-// The argon2 bound: raw verifies in this process while the server is idle.
-
-async function measureVerifies(cpuGroups: () => Promise<CpuGroups>) {
-  const quiet = await waitForQuiet(QUIET_WAIT_MS);
-  log(`argon2: verify at ${VERIFY.inFlight} in flight, ${VERIFY.warmupSeconds} s warm-up then ${VERIFY.durationSeconds} s (server idle)`);
-  const hash = await argon2.hash('bench-password-0123456789', PASSWORD_HASH_OPTIONS);
-  const warmEnd = performance.now() + VERIFY.warmupSeconds * 1000;
-  const end = warmEnd + VERIFY.durationSeconds * 1000;
-  let counted = 0;
-  // CPU is read exactly at the window's edges (timers), so work in flight at both ends evens out.
-  let atStart: { snapshot: CpuSnapshot; cpu: NodeJS.CpuUsage } | null = null;
-  let atEnd: { snapshot: CpuSnapshot; cpu: NodeJS.CpuUsage } | null = null;
-  const started = sleep(warmEnd - performance.now()).then(() => {
-    atStart = { snapshot: cpuSnapshot(), cpu: process.cpuUsage() };
-  });
-  const ended = sleep(end - performance.now()).then(() => {
-    atEnd = { snapshot: cpuSnapshot(), cpu: process.cpuUsage() };
-  });
-  const worker = async () => {
-    while (performance.now() < end) {
-      if (!(await argon2.verify(hash, 'bench-password-0123456789'))) throw new Error('argon2.verify rejected its own hash');
-      const finished = performance.now();
-      if (finished >= warmEnd && finished < end) counted += 1;
-    }
-  };
-  await Promise.all([started, ended, ...Array.from({ length: VERIFY.inFlight }, worker)]);
-  const first = atStart as { snapshot: CpuSnapshot; cpu: NodeJS.CpuUsage } | null;
-  const last = atEnd as { snapshot: CpuSnapshot; cpu: NodeJS.CpuUsage } | null;
-  if (!first || !last) throw new Error('the verify window never started or ended');
-  const cpuMs = (last.cpu.user - first.cpu.user + last.cpu.system - first.cpu.system) / 1000;
-  return {
-    verifies_per_s: round(counted / VERIFY.durationSeconds),
-    verifies: counted,
-    in_flight: VERIFY.inFlight,
-    duration_s: VERIFY.durationSeconds,
-    uv_threadpool_size: Number(process.env.UV_THREADPOOL_SIZE ?? 4),
-    cpu_ms_per_verify: round(cpuMs / Math.max(1, counted), 2),
-    quiet_before: quiet,
-    cpu: attributeCpu(first.snapshot, last.snapshot, await cpuGroups()),
   };
 }
 
@@ -316,7 +269,7 @@ async function runLogins(cleanup: Cleanup, workDir: string) {
   log(`created ${users.length} users with passwords through the API in ${round(performance.now() - setupStarted, 0)} ms`);
 
   const cpuGroups = cpuGroupsOf(server.pid, database);
-  const verify = await measureVerifies(cpuGroups);
+  const verify = await measureArgon2Bound({ quietWaitMs: QUIET_WAIT_MS, cpuGroups });
   log(`argon2: ${JSON.stringify(verify)}`);
   const load = await loadLogins(server, users, cpuGroups);
   log(`logins: ${JSON.stringify(load)}`);

@@ -63,7 +63,8 @@ function databaseOf(tx: Queryable, outer: Database): Database {
     exec: (sql) => tx.exec(sql),
     transaction: (fn) => fn(tx),
     withSession: (fn) => fn(tx),
-    listen: (channel, onMessage) => outer.listen(channel, onMessage),
+    listen: (channel, onMessage, events) => outer.listen(channel, onMessage, events),
+    isInTransaction: true,
     close: async () => {},
   };
 }

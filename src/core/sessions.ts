@@ -29,27 +29,45 @@ const isWellFormed = (sessionId: string) => /^[A-Za-z0-9_-]{43}$/.test(sessionId
 export async function createSession(
   deps: Pick<CoreDeps, 'cache' | 'db' | 'sessionMaxAgeSeconds' | 'now'>,
   session: Omit<BrowserSession, 'createdAt'>,
-  ttlSeconds = session.userId === null ? ANONYMOUS_SESSION_SECONDS : deps.sessionMaxAgeSeconds,
+  ttlSeconds?: number,
 ): Promise<string> {
+  const { sessionId, save } = prepareSession(deps, session, ttlSeconds);
+  await save();
+  return sessionId;
+}
+
+/**
+ * A new session's id, and the write that makes it exist — for a caller that sends the write
+ * later, with its own (one Redis write for both). Nobody may see the id before save() resolved.
+ */
+export function prepareSession(
+  deps: Pick<CoreDeps, 'cache' | 'db' | 'sessionMaxAgeSeconds' | 'now'>,
+  session: Omit<BrowserSession, 'createdAt'>,
+  ttlSeconds = session.userId === null ? ANONYMOUS_SESSION_SECONDS : deps.sessionMaxAgeSeconds,
+): { sessionId: string; createdAt: string; save: () => Promise<void> } {
   // A new id every time: a session id seen before login never becomes a logged-in one.
   const sessionId = randomBytes(32).toString('base64url');
+  const createdAt = deps.now().toISOString();
+  return { sessionId, createdAt, save: () => storeSession(deps, sessionId, { ...session, createdAt }, ttlSeconds) };
+}
+
+async function storeSession(deps: Pick<CoreDeps, 'cache' | 'db'>, sessionId: string, value: BrowserSession, ttlSeconds: number): Promise<void> {
   const hash = sessionHash(sessionId);
-  const value: BrowserSession = { ...session, createdAt: deps.now().toISOString() };
+  const { userId } = value;
   // Row and cache entry side by side: the cache write then leaves with whatever else the login
   // sends to Redis at that moment. If either fails, the login fails and nobody gets the id.
   await Promise.all([
-    session.userId === null
+    userId === null
       ? null
       : store.insertUserSession(deps.db, {
           hash,
-          userId: session.userId,
-          clientIp: session.clientIp,
-          userAgent: session.userAgent,
+          userId,
+          clientIp: value.clientIp,
+          userAgent: value.userAgent,
           ttlSeconds,
         }),
     deps.cache.set(cacheKey(hash), JSON.stringify(value), ttlSeconds),
   ]);
-  return sessionId;
 }
 
 export async function findSession(deps: Pick<CoreDeps, 'cache'>, sessionId: string): Promise<BrowserSession | null> {

@@ -1,3 +1,4 @@
+import { type CounterWatch, watchCounter } from '../store/counterWatch.ts';
 import type { Database } from '../store/db.ts';
 import {
   type BindingRow,
@@ -15,8 +16,10 @@ import {
 /**
  * Flows, stages, bindings and policy bindings change rarely and are read on every flow request.
  * Each process keeps what it read, tagged with the definition version (a counter that triggers
- * move on any change, in the same transaction): one cheap read per request tells whether the
- * cache still holds, so a change is seen by every replica on its next request, never later.
+ * move on any change, in the same transaction, and announce at commit). The version comes from
+ * a CounterWatch: no read per request while LISTEN is up, so another replica's change is seen as
+ * soon as Postgres delivers its notification (about a millisecond), this process's own at once,
+ * and while the listening connection is down every request reads the counter as before.
  */
 export interface Definitions {
   flowBySlug(slug: string): Promise<FlowRow | null>;
@@ -32,11 +35,22 @@ interface Snapshot {
 }
 
 const snapshots = new WeakMap<Database, Snapshot>();
+const versions = new WeakMap<Database, CounterWatch>();
+export const DEFINITIONS_CHANNEL = 'gatehouse_definitions';
+
+function definitionVersion(db: Database): Promise<string> {
+  let watch = versions.get(db);
+  if (!watch) {
+    watch = watchCounter(db, DEFINITIONS_CHANNEL, readDefinitionVersion);
+    versions.set(db, watch);
+  }
+  return watch.current();
+}
 // Enough for every definition of a large installation; past it the snapshot starts over.
 const MAX_ENTRIES = 5000;
 
 export async function loadDefinitions(db: Database): Promise<Definitions> {
-  const version = await readDefinitionVersion(db);
+  const version = await definitionVersion(db);
   let snapshot = snapshots.get(db);
   if (!snapshot || snapshot.version !== version || snapshot.entries.size > MAX_ENTRIES) {
     snapshot = { version, entries: new Map() };

@@ -2,7 +2,7 @@ import type { CoreDeps } from '../core/context.ts';
 import { recordEvent } from '../core/events.ts';
 import { type BrowserSession, createSession, endSession, findSession } from '../core/sessions.ts';
 import type { FlowRow, StageRow } from '../store/flows.ts';
-import { findUserById, type UserRow } from '../store/users.ts';
+import type { UserRow } from '../store/users.ts';
 import { accessDeniedChallenge, type Challenge, fieldError, redirectChallenge } from './challenge.ts';
 import { type Definitions, loadDefinitions } from './definitions.ts';
 import { applyFlowLink } from './flowTokenResume.ts';
@@ -11,7 +11,9 @@ import { evaluatePolicies } from './policies.ts';
 import { safeNext } from './redirects.ts';
 import { stageDefinition } from './registry.ts';
 import type { FlowRequest, InteractiveStage, StageContext, StageOutcome } from './stage.ts';
-import { deleteFlowState, type FlowState, loadFlowState, saveFlowState } from './state.ts';
+import { forgetFlowState, keepFlowState, type Run, saveSession, userOf } from './run.ts';
+import { loadFlowState } from './state.ts';
+import { clearUsernameFailures } from './throttle.ts';
 
 /** What the HTTP layer must do besides sending the challenge. */
 export interface FlowResponse {
@@ -22,44 +24,6 @@ export interface FlowResponse {
   cookieMaxAge?: number | null;
   /** True when the session was ended (clear the cookie). */
   isSignedOut?: boolean;
-}
-
-interface Run {
-  deps: CoreDeps;
-  flow: FlowRow;
-  request: FlowRequest;
-  sessionId: string;
-  session: BrowserSession | null;
-  state: FlowState;
-  cookieMaxAge?: number | null;
-  isSignedOut?: boolean;
-  /** The session whose cache entry holds this flow's state, if one does (what to delete at the end). */
-  stateHeldBy: string | null;
-  /** Rows read during this request, so a stage, its policies and the login share one read. */
-  users: Map<number, Promise<UserRow | null>>;
-  definitions: Definitions;
-}
-
-function userOf(run: Run, id: number | null): Promise<UserRow | null> {
-  if (id === null) return Promise.resolve(null);
-  const known = run.users.get(id);
-  if (known) return known;
-  const user = findUserById(run.deps.db, id);
-  run.users.set(id, user);
-  return user;
-}
-
-async function keepFlowState(run: Run): Promise<void> {
-  await saveFlowState(run.deps.cache, run.sessionId, run.flow.slug, run.state);
-  run.stateHeldBy = run.sessionId;
-}
-
-/** The flow ended (or the session it was kept under did): its state goes, if any was kept. */
-async function forgetFlowState(run: Run): Promise<void> {
-  const holder = run.stateHeldBy;
-  if (holder === null) return;
-  run.stateHeldBy = null;
-  await deleteFlowState(run.deps.cache, holder, run.flow.slug);
 }
 
 /** The stage waiting at the current position, ready to challenge or to judge an answer. */
@@ -121,12 +85,17 @@ async function applyOutcome(run: Run, outcome: StageOutcome): Promise<Challenge 
       // A fresh id at login (session fixation); the old anonymous or signed-in session ends, and
       // with it the flow state kept under its id (unreachable from now on, so deleted now).
       const previous = run.sessionId;
+      // An anonymous session made by this very request and never stored: nothing to store now.
+      run.unsavedSession = null;
       const session = { userId: user.id, clientIp: run.request.clientIp, userAgent: run.request.userAgent, method: outcome.method };
-      // The cache writes of all three leave together (one pipelined Redis write).
+      // The cache writes of all four leave together (one pipelined Redis write). A sign-in clears
+      // the failure counter of the name it was made under (not the address's: one good login must
+      // not hide a spray).
       const [sessionId] = await Promise.all([
         createSession(run.deps, session, outcome.sessionSeconds),
         endSession(run.deps, previous, { wasSignedIn: run.session?.userId != null }),
         forgetFlowState(run),
+        clearUsernameFailures(run.deps.cache, run.state.pendingUid ?? user.username),
       ]);
       run.sessionId = sessionId;
       run.session = { ...session, createdAt: run.deps.now().toISOString() };
@@ -134,13 +103,17 @@ async function applyOutcome(run: Run, outcome: StageOutcome): Promise<Challenge 
       run.state.index += 1;
       return null;
     }
-    case 'logout':
+    case 'logout': {
+      run.unsavedSession = null;
       await Promise.all([endSession(run.deps, run.sessionId), forgetFlowState(run)]);
-      run.sessionId = (await sessionFor(run.deps, { ...run.request, sessionId: null })).sessionId;
+      const fresh = await sessionFor(run.deps, { ...run.request, sessionId: null });
+      run.sessionId = fresh.sessionId;
+      run.unsavedSession = fresh.save;
       run.session = null;
       run.isSignedOut = true;
       run.state.index += 1;
       return null;
+    }
     case 'invalid':
       return null;
   }
@@ -214,7 +187,7 @@ async function startRun(deps: CoreDeps, slug: string, request: FlowRequest, next
     request.sessionId ? loadFlowState(deps.cache, request.sessionId, slug) : null,
   ]);
   const flow = await findFlow(definitions, slug);
-  const { sessionId, session, isNew } = await sessionFor(deps, request, found);
+  const { sessionId, session, isNew, save } = await sessionFor(deps, request, found);
   const users = new Map<number, Promise<UserRow | null>>();
   const existing = isNew ? null : stored;
   // Whatever was stored under this session for the flow is replaced or deleted by this run.
@@ -224,20 +197,32 @@ async function startRun(deps: CoreDeps, slug: string, request: FlowRequest, next
   // app's authorization step made (it carries the application) is only ever continued.
   const isElsewhere =
     typeof next === 'string' && next !== '' && existing !== null && !existing.application && safeNext(next, DEFAULT_NEXT) !== existing.next;
-  if (existing && existing.flowId === flow.id && !isElsewhere) return { deps, flow, request, sessionId, session, state: existing, users, definitions, stateHeldBy };
+  if (existing && existing.flowId === flow.id && !isElsewhere) {
+    return { deps, flow, request, sessionId, session, state: existing, users, definitions, stateHeldBy, unsavedSession: save };
+  }
   const refusal = await refusalOf(deps, flow, session);
-  if (refusal) return { challenge: accessDeniedChallenge(flowInfo(flow), refusal), sessionId };
+  if (refusal) {
+    await save?.();
+    return { challenge: accessDeniedChallenge(flowInfo(flow), refusal), sessionId };
+  }
   const { state, denial } = await planFlow(deps, flow, request, session, safeNext(next, DEFAULT_NEXT), definitions);
-  if (denial) return { challenge: accessDeniedChallenge(flowInfo(flow), denial), sessionId };
-  return { deps, flow, request, sessionId, session, state, users, definitions, stateHeldBy };
+  if (denial) {
+    await save?.();
+    return { challenge: accessDeniedChallenge(flowInfo(flow), denial), sessionId };
+  }
+  return { deps, flow, request, sessionId, session, state, users, definitions, stateHeldBy, unsavedSession: save };
 }
 
-const respond = (run: Run, challenge: Challenge): FlowResponse => ({
-  challenge,
-  sessionId: run.sessionId,
-  ...(run.cookieMaxAge !== undefined ? { cookieMaxAge: run.cookieMaxAge } : {}),
-  ...(run.isSignedOut ? { isSignedOut: true } : {}),
-});
+/** The response; the session its cookie names is stored by now. */
+async function respond(run: Run, challenge: Challenge): Promise<FlowResponse> {
+  await saveSession(run);
+  return {
+    challenge,
+    sessionId: run.sessionId,
+    ...(run.cookieMaxAge !== undefined ? { cookieMaxAge: run.cookieMaxAge } : {}),
+    ...(run.isSignedOut ? { isSignedOut: true } : {}),
+  };
+}
 
 /** GET: the current challenge (a new plan when this browser has none for the flow). */
 export async function currentChallenge(

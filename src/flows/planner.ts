@@ -1,5 +1,5 @@
 import type { CoreDeps } from '../core/context.ts';
-import { type BrowserSession, createSession, findSession } from '../core/sessions.ts';
+import { type BrowserSession, findSession, prepareSession } from '../core/sessions.ts';
 import { NotFound } from '../errors.ts';
 import type { FlowRow } from '../store/flows.ts';
 import { findUserById, hasActiveSuperuser } from '../store/users.ts';
@@ -31,17 +31,23 @@ export async function findFlow(definitions: Definitions, slug: string): Promise<
  * The browser's session, creating an anonymous one to hold flow state when it has none.
  * `known`: the session of request.sessionId when the caller already read it.
  */
+/**
+ * The browser's session, or a new anonymous one. A new one is not stored yet: `save` stores it,
+ * and must have resolved before its id leaves in a cookie (the executor sends it with the flow
+ * state's write).
+ */
 export async function sessionFor(
   deps: CoreDeps,
   request: FlowRequest,
   known?: BrowserSession | null,
-): Promise<{ sessionId: string; session: BrowserSession | null; isNew: boolean }> {
+): Promise<{ sessionId: string; session: BrowserSession | null; isNew: boolean; save: (() => Promise<void>) | null }> {
   if (request.sessionId) {
     const session = known === undefined ? await findSession(deps, request.sessionId) : known;
-    if (session) return { sessionId: request.sessionId, session, isNew: false };
+    if (session) return { sessionId: request.sessionId, session, isNew: false, save: null };
   }
   const session = { userId: null, clientIp: request.clientIp, userAgent: request.userAgent, method: 'anonymous' };
-  return { sessionId: await createSession(deps, session), session: { ...session, createdAt: deps.now().toISOString() }, isNew: true };
+  const { sessionId, createdAt, save } = prepareSession(deps, session);
+  return { sessionId, session: { ...session, createdAt }, isNew: true, save };
 }
 
 /** Why this browser may not run this flow at all, or null. */

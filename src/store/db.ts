@@ -1,5 +1,6 @@
 import type { PGlite } from '@electric-sql/pglite';
 import pg from 'pg';
+import { PostgresListener } from './postgresListener.ts';
 import { statementName } from './preparedStatements.ts';
 
 export interface QueryResult<Row> {
@@ -16,13 +17,29 @@ export interface Queryable {
 
 export interface Database extends Queryable {
   readonly kind: 'postgres' | 'pglite';
+  /** A Database that is one open transaction (a blueprint's): what it wrote is not notified yet. */
+  readonly isInTransaction?: boolean;
   /** Runs fn in one transaction: committed when fn resolves, rolled back when it throws. */
   transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
   /** Runs fn on one dedicated connection (session-level advisory locks need that). */
   withSession<T>(fn: (session: Queryable) => Promise<T>): Promise<T>;
   /** LISTEN on a channel; resolves once listening, to a function that stops it. */
-  listen(channel: string, onMessage: (payload: string) => void): Promise<() => Promise<void>>;
+  listen(channel: string, onMessage: (payload: string) => void, events?: ListenEvents): Promise<() => Promise<void>>;
   close(): Promise<void>;
+}
+
+/**
+ * What a listener that keeps state from notifications (a cached counter) must hear besides them:
+ * when it may have missed some, and when this process committed something whose notification
+ * may still be on its way.
+ */
+export interface ListenEvents {
+  /** LISTEN is in place (at first, and again after a lost connection came back). */
+  onListening?: () => void;
+  /** The listening connection dropped: notifications sent meanwhile are lost. */
+  onInterrupted?: () => void;
+  /** A transaction of this process committed; its notifications reach the listener a moment later. */
+  onLocalCommit?: () => void;
 }
 
 // pg hands back int8/numeric as strings; counts are cast to int in SQL instead.
@@ -104,6 +121,7 @@ export function openPostgres(options: PostgresOptions): Database & { pool: pg.Po
         await client.query('BEGIN');
         const result = await fn(wrapPgClient(client));
         await client.query('COMMIT');
+        listener.afterLocalCommit();
         return result;
       } catch (error) {
         await client.query('ROLLBACK').catch((rollbackError: Error) => lost(rollbackError));
@@ -120,93 +138,12 @@ export function openPostgres(options: PostgresOptions): Database & { pool: pg.Po
         release();
       }
     },
-    listen: (channel, onMessage) => listener.listen(channel, onMessage),
+    listen: (channel, onMessage, events) => listener.listen(channel, onMessage, events),
     async close() {
       await listener.close();
       await pool.end();
     },
   };
-}
-
-/**
- * LISTEN needs one connection of its own that outlives any query. When it drops, it reconnects
- * every second and listens again, so pub/sub survives a database restart.
- */
-class PostgresListener {
-  private client: pg.Client | null = null;
-  private connecting: Promise<pg.Client> | null = null;
-  private readonly handlers = new Map<string, Set<(payload: string) => void>>();
-  private closed = false;
-  private retry: NodeJS.Timeout | null = null;
-  private readonly options: PostgresOptions;
-
-  constructor(options: PostgresOptions) {
-    this.options = options;
-  }
-
-  async listen(channel: string, onMessage: (payload: string) => void): Promise<() => Promise<void>> {
-    const isNew = !this.handlers.has(channel);
-    const set = this.handlers.get(channel) ?? new Set<(payload: string) => void>();
-    this.handlers.set(channel, set);
-    set.add(onMessage);
-    const client = await this.connect();
-    if (isNew) await client.query(`LISTEN ${pg.escapeIdentifier(channel)}`);
-    return async () => {
-      set.delete(onMessage);
-      if (set.size === 0) {
-        this.handlers.delete(channel);
-        await this.client?.query(`UNLISTEN ${pg.escapeIdentifier(channel)}`).catch(() => undefined);
-      }
-    };
-  }
-
-  private connect(): Promise<pg.Client> {
-    if (this.client) return Promise.resolve(this.client);
-    this.connecting ??= (async () => {
-      const { host, port, user, password, database, ssl } = this.options;
-      const client = new pg.Client({ host, port, user, password, database, ssl, connectionTimeoutMillis: 3000 });
-      client.on('notification', (n) => {
-        for (const handler of this.handlers.get(n.channel) ?? []) handler(n.payload ?? '');
-      });
-      const lost = (error?: Error) => {
-        if (this.client !== client) return;
-        this.client = null;
-        if (error) this.options.onError?.(error);
-        this.scheduleReconnect();
-      };
-      client.on('error', lost);
-      client.on('end', () => lost());
-      try {
-        await client.connect();
-        for (const channel of this.handlers.keys()) await client.query(`LISTEN ${pg.escapeIdentifier(channel)}`);
-      } catch (error) {
-        client.end().catch(() => undefined);
-        throw error;
-      } finally {
-        this.connecting = null;
-      }
-      this.client = client;
-      return client;
-    })();
-    return this.connecting;
-  }
-
-  private scheduleReconnect() {
-    if (this.closed || this.retry) return;
-    this.retry = setTimeout(() => {
-      this.retry = null;
-      this.connect().catch(() => this.scheduleReconnect());
-    }, 1000);
-    this.retry.unref();
-  }
-
-  async close() {
-    this.closed = true;
-    if (this.retry) clearTimeout(this.retry);
-    const client = this.client;
-    this.client = null;
-    await client?.end().catch(() => undefined);
-  }
 }
 
 function wrapPglite(db: Pick<PGlite, 'query' | 'exec'>): Queryable {
@@ -234,14 +171,29 @@ export async function openPglite(dataDir: string | null, loadDataDir?: Blob): Pr
     // shrinks); a small install's tables fit in 16 MB, and the files below are in the OS page cache.
     startParams: [...PGlite.defaultStartParams, '-c', `shared_buffers=${PGLITE_SHARED_BUFFERS}`],
   });
+  // In this process, on the one connection: LISTEN is never interrupted.
+  const watchers = new Set<ListenEvents>();
   return {
     kind: 'pglite',
     pglite: db,
     ...wrapPglite(db),
-    transaction: (fn) => db.transaction((tx) => fn(wrapPglite(tx))),
+    async transaction(fn) {
+      const result = await db.transaction((tx) => fn(wrapPglite(tx)));
+      for (const watcher of watchers) watcher.onLocalCommit?.();
+      return result;
+    },
     // PGlite has one connection: every caller already shares the one session.
     withSession: (fn) => fn(wrapPglite(db)),
-    listen: (channel, onMessage) => db.listen(channel, onMessage),
+    async listen(channel, onMessage, events) {
+      const stop = await db.listen(channel, onMessage);
+      if (!events) return stop;
+      watchers.add(events);
+      events.onListening?.();
+      return async () => {
+        watchers.delete(events);
+        await stop();
+      };
+    },
     close: () => db.close(),
   };
 }

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, test } from 'node:test';
 import { loadDefinitions } from '../../src/flows/definitions.ts';
 import { findFlowBySlug } from '../../src/store/flows.ts';
@@ -16,11 +17,26 @@ test('cached flow definitions are reused until any definition changes, then read
   assert.ok(flow);
   const again = await loadDefinitions(core.deps.db);
   assert.equal(await again.flowBySlug('default-authentication-flow'), flow, 'same object: served from the cache');
-  await core.deps.db.query("UPDATE flows SET title = 'Sign in to the lab' WHERE slug = 'default-authentication-flow'");
+  // As the admin API writes (a transaction): seen by the very next request of this process.
+  await core.deps.db.transaction((tx) => tx.query("UPDATE flows SET title = 'Sign in to the lab' WHERE slug = 'default-authentication-flow'"));
   const afterChange = await loadDefinitions(core.deps.db);
   const fresh = await afterChange.flowBySlug('default-authentication-flow');
   assert.equal(fresh?.title, 'Sign in to the lab', 'a change is seen by the very next request');
   assert.deepEqual(fresh, await findFlowBySlug(core.deps.db, 'default-authentication-flow'));
+});
+
+test("another process's change is seen once Postgres announces it", async () => {
+  await loadDefinitions(core.deps.db);
+  // A lone statement is how another replica's or a blueprint worker's commit looks from here.
+  await core.deps.db.query("UPDATE flows SET title = 'Changed elsewhere' WHERE slug = 'default-authentication-flow'");
+  const deadline = Date.now() + 5000;
+  let title: string | undefined;
+  while (Date.now() < deadline) {
+    title = (await (await loadDefinitions(core.deps.db)).flowBySlug('default-authentication-flow'))?.title;
+    if (title === 'Changed elsewhere') break;
+    await sleep(5);
+  }
+  assert.equal(title, 'Changed elsewhere');
 });
 
 test('a rolled-back change does not move the version', async () => {

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { SYSTEM_CONTEXT } from '../../src/core/context.ts';
 import { createUser, setUserPassword } from '../../src/core/users.ts';
+import { findSession } from '../../src/core/sessions.ts';
 import { loadFlowState } from '../../src/flows/state.ts';
 import { readThrottle } from '../../src/flows/throttle.ts';
 import { ADMIN_PASSWORD, createTestApp, type TestApp } from '../support/app.ts';
@@ -55,6 +56,31 @@ test('identification → password → session → redirect, with a new session i
   assert.equal((await browser.request('GET', '/if/user/')).statusCode, 200);
   const events = (await t.api('GET', '/api/v3/events/events/?action=login&username=alice')).json();
   assert.equal(events.results[0].context.auth_method, 'password');
+});
+
+test("a first visit's session is stored before its cookie leaves, also when the flow refuses at once", async () => {
+  const browser = new TestBrowser(t.app);
+  await browser.flow(FLOW);
+  assert.ok(browser.sessionId);
+  assert.equal((await findSession(t.deps, browser.sessionId))?.userId, null, 'an anonymous session is stored');
+  // initial-setup refuses once an administrator exists: the refusal answers the very first request.
+  const refused = new TestBrowser(t.app);
+  const answer = await refused.flow('initial-setup');
+  assert.equal(answer.component, 'ak-stage-access-denied');
+  assert.ok(refused.sessionId);
+  assert.ok(await findSession(t.deps, refused.sessionId), 'the refused visitor holds a stored session too');
+});
+
+test("a sign-in clears the username's failure counter, not the address's", async () => {
+  await makeUser('erin', 'erin-password-1');
+  const browser = new TestBrowser(t.app);
+  browser.clientIp = '10.77.0.1';
+  assert.equal((await browser.login('erin', 'wrong')).component, 'ak-stage-password');
+  const failed = await readThrottle(t.deps, 'erin', '10.77.0.1');
+  assert.deepEqual([failed.usernameFailures, failed.ipFailures], [1, 1]);
+  assert.equal((await new TestBrowser(t.app).login('erin', 'erin-password-1')).component, 'xak-flow-redirect');
+  const after = await readThrottle(t.deps, 'erin', '10.77.0.1');
+  assert.deepEqual([after.usernameFailures, after.ipFailures], [0, 1]);
 });
 
 test('logs in by email address too', async () => {

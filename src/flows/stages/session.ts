@@ -2,7 +2,6 @@ import { z } from 'zod';
 import { revokeOtherSessions } from '../../core/sessionRevocation.ts';
 import { queueSignInNotice } from '../../worker/notices.ts';
 import type { AutomaticStage } from '../stage.ts';
-import { clearUsernameFailures } from '../throttle.ts';
 
 const loginConfig = z.strictObject({
   // How long the session lasts, in seconds; 0 means the server's GATEHOUSE_SESSIONS__MAX_AGE_HOURS.
@@ -30,12 +29,9 @@ export const userLoginStage: AutomaticStage<LoginConfig> = {
       const actor = { id: user.id, username: user.username, email: user.email, isSuperuser: user.is_superuser };
       await revokeOtherSessions(ctx.deps, { actor, clientIp: ctx.request.clientIp }, user.id, null, 'password_change');
     }
-    // Independent writes side by side: every sign-in waits on them. last_login is stamped with
-    // the session row the executor writes next (insertUserSession).
-    const [, event] = await Promise.all([
-      clearUsernameFailures(ctx.deps.cache, ctx.state.pendingUid ?? user.username),
-      ctx.audit('login', { context: { auth_method: method, remember_me: ctx.state.rememberMe } }),
-    ]);
+    // The executor then writes the session: its row stamps last_login (insertUserSession), and
+    // the username's failure counter is cleared with the session's cache writes (one Redis write).
+    const event = await ctx.audit('login', { context: { auth_method: method, remember_me: ctx.state.rememberMe } });
     await queueSignInNotice(ctx.deps, user, ctx.request, method, event.id);
     return { kind: 'login', method, sessionSeconds, isPersistent: ctx.state.rememberMe };
   },
