@@ -7,7 +7,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
 
-const BENCHES = ['core', 'processes', 'logins', 'oidc', 'forwardAuth', 'scaleOut', 'ldap', 'saml'] as const;
+const BENCHES = ['core', 'processes', 'logins', 'loginFloor', 'oidc', 'forwardAuth', 'scaleOut', 'ldap', 'saml'] as const;
 type Bench = (typeof BENCHES)[number];
 const here = new URL('.', import.meta.url).pathname;
 const log = (message: string) => process.stderr.write(`[bench:all] ${message}\n`);
@@ -38,8 +38,12 @@ const ratio = (a: unknown, b: unknown) => (typeof a === 'number' && typeof b ===
 /** One row per figure: what, Gatehouse, its floor or peer, the ratio, the goal. */
 function rows(results: Partial<Record<Bench, Json>>): string[][] {
   const r: string[][] = [];
-  const { core, processes, logins, oidc, forwardAuth, scaleOut, ldap, saml } = results;
+  const { core, processes, logins, loginFloor, oidc, forwardAuth, scaleOut, ldap, saml } = results;
   if (logins) r.push(['password logins/s (16 clients)', fmt(logins.logins_per_s, 1), `argon2 verifies/s ${fmt(logins.verifies_per_s, 1)}`, ratio(logins.logins_per_s, logins.verifies_per_s), '≥ 0.85']);
+  if (loginFloor) {
+    const floor = (name: string) => `${fmt(loginFloor[name]?.logins_per_s, 1)} (${fmt(loginFloor.ratios?.[name], 2)} of argon2 ${fmt(loginFloor.argon2?.verifies_per_s, 1)}/s)`;
+    r.push(['password logins/s against floors (same run)', floor('gatehouse'), `bare node:http ${floor('floor_bare')}; with Postgres+Redis ${floor('floor_stores')}`, ratio(loginFloor.gatehouse?.logins_per_s, loginFloor.floor_stores?.logins_per_s), '']);
+  }
   if (oidc) {
     for (const [op, figures] of Object.entries<Json>(oidc.operations ?? {})) {
       r.push([`OIDC ${op} req/s (32 conn.)`, fmt(figures.gatehouse?.req_per_s), `bare oidc-provider ${fmt(figures.bare?.req_per_s)}`, ratio(figures.gatehouse?.req_per_s, figures.bare?.req_per_s), op === 'client_credentials' ? '≥ 0.5' : '']);
