@@ -13,11 +13,11 @@
 // (bare) or are read from the floor_users table (stores).
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { availableParallelism } from 'node:os';
 import { createInterface } from 'node:readline';
 import argon2 from 'argon2';
 import { Redis } from 'ioredis';
 import pg from 'pg';
+import { runLimited } from '../src/flows/hashingQueue.ts';
 
 const mode = process.argv[2];
 if (mode !== 'bare' && mode !== 'stores') {
@@ -29,21 +29,6 @@ const [database = '', redisPrefix = 'floor:'] = process.argv.slice(3);
 const FLOW = '/api/v3/flows/executor/default-authentication-flow/';
 const ME = '/api/v3/core/users/me/';
 const COOKIE = 'authentik_session';
-
-// The same cap as src/flows/hashingQueue.ts.
-const limit = Math.max(2, availableParallelism());
-let running = 0;
-const waiting: Array<() => void> = [];
-async function limited<T>(work: () => Promise<T>): Promise<T> {
-  if (running >= limit) await new Promise<void>((resolve) => waiting.push(resolve));
-  running += 1;
-  try {
-    return await work();
-  } finally {
-    running -= 1;
-    waiting.shift()?.();
-  }
-}
 
 interface FlowState {
   username: string | null;
@@ -141,7 +126,7 @@ async function handle(stores: Stores, request: IncomingMessage, response: Server
   }
   const user = state.username ? await stores.user(state.username) : null;
   const password = typeof body.password === 'string' ? body.password : '';
-  const isValid = user ? await limited(() => argon2.verify(user.hash, password)) : false;
+  const isValid = user ? await runLimited(() => argon2.verify(user.hash, password)) : false;
   if (!user || !isValid || !state.username) return answer(response, { component: 'ak-stage-password', response_errors: { password: [{ string: 'Invalid.' }] } });
   const signedIn = randomBytes(32).toString('base64url');
   await stores.signIn(session, signedIn, { id: user.id, username: state.username }, request.socket.remoteAddress ?? '');
