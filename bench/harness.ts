@@ -186,6 +186,7 @@ export async function startGatehouse(
   workDir: string,
   cleanup: Cleanup,
   nodeFlags: string[] = [],
+  cli = CLI,
 ): Promise<GatehouseProcess> {
   const port = await freePort();
   const logFile = join(workDir, `${label}.log`);
@@ -193,7 +194,7 @@ export async function startGatehouse(
   const spawnedAt = performance.now();
   // bin/gatehouse starts `all` with --liftoff-only (PGlite's memory peak, docs/operations.md): measure what it runs.
   const commandFlags = command === 'all' ? ['--liftoff-only'] : [];
-  const child = spawn(process.execPath, [...CHILD_NODE_FLAGS, ...commandFlags, ...nodeFlags, CLI, command], {
+  const child = spawn(process.execPath, [...CHILD_NODE_FLAGS, ...commandFlags, ...nodeFlags, cli, command], {
     cwd: workDir,
     env: gatehouseEnvironment({ GATEHOUSE_LISTEN__METRICS: await metricsAddress(), ...settings, GATEHOUSE_LISTEN__HTTP: `${HOST}:${port}` }),
     stdio: ['ignore', output, output],

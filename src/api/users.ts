@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { CoreDeps } from '../core/context.ts';
 import { createUser, deleteUser, setUserPassword, updateUser } from '../core/users.ts';
 import { NotFound } from '../errors.ts';
-import { groupsOfUsers } from '../store/groups.ts';
+import { type GroupRow, groupsOfUsers } from '../store/groups.ts';
 import { findUserById, listUsers, type UserRow } from '../store/users.ts';
 import { requestContext, requireActor, requireSuperuser } from '../web/authentication.ts';
 import { booleanQuery, errorSchema, orderingQuery, pageQuery, paginate, paginatedSchema, repeatedQuery } from './pagination.ts';
@@ -79,6 +79,8 @@ export const usersApi: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (app, { 
     return users.map((u) => presentUser(u, groups?.get(u.id) ?? null, installationId));
   }
   const presentOne = async (user: UserRow) => (await present([user]))[0] as ReturnType<typeof presentUser>;
+  /** A user whose groups were read with it (the caller of "me"). */
+  const presentWithGroups = async (user: UserRow, groups: GroupRow[]) => presentUser(user, groups, await deps.installationId());
 
   app.get('/core/users/', {
     schema: { tags: ['core'], querystring: listQuery, response: { 200: paginatedSchema(userSchema), 400: errorSchema } },
@@ -127,12 +129,16 @@ export const usersApi: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (app, { 
   });
 
   app.get('/core/users/me/', {
+    // A browser caller's groups come with its user row: the user area asks this on every page.
+    config: { callerWithGroups: true },
     schema: { tags: ['core'], response: { 200: z.object({ user: userSchema }) } },
     handler: async (request) => {
       const actor = requireActor(request);
-      const user = request.actorUser?.id === actor.id ? request.actorUser : await findUserById(deps.db, actor.id);
+      const isCaller = request.actorUser?.id === actor.id;
+      const user = isCaller ? request.actorUser : await findUserById(deps.db, actor.id);
       if (!user) throw new NotFound();
-      return { user: await presentOne(user) };
+      const groups = isCaller ? request.actorGroups : null;
+      return { user: groups ? await presentWithGroups(user, groups) : await presentOne(user) };
     },
   });
 

@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, createHash, createHmac, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHmac, hash, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto';
 
 /**
  * Encrypts secrets at rest (token keys, TOTP seeds, signing keys) with AES-256-GCM under a key
@@ -73,7 +73,8 @@ export class SecretBox {
   }
 }
 
-export const sha256 = (value: string): Buffer => createHash('sha256').update(value, 'utf8').digest();
+// The one-shot hash: about a third cheaper than createHash().update().digest() (several per request).
+export const sha256 = (value: string): Buffer => hash('sha256', value, 'buffer');
 
 /** A random key for tokens: 60 characters of base64url (360 bits). */
 export const generateTokenKey = (): string => randomBytes(45).toString('base64url');

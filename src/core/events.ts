@@ -1,5 +1,5 @@
 import type { Queryable } from '../store/db.ts';
-import { type EventRow, insertEvent } from '../store/events.ts';
+import { type EventRow, insertEvent, type NewEvent } from '../store/events.ts';
 import type { CoreDeps, RequestContext } from './context.ts';
 
 /** Authentik's event actions; the list grows with the features that emit them. */
@@ -58,17 +58,13 @@ export interface EventDetails {
   subject?: { id: number | null; username: string; email?: string };
 }
 
-/**
- * Writes one audit event. Pass the transaction of the change it records (`tx`), so that the
- * change and its event commit together or not at all.
- */
-export function recordEvent(
-  tx: Queryable,
+/** One audit event as it will be written: who (the subject, else the actor), what, the request. */
+export function describeEvent(
   deps: Pick<CoreDeps, 'eventRetentionDays'>,
   ctx: RequestContext,
   action: EventAction,
   details: EventDetails = {},
-): Promise<EventRow> {
+): NewEvent {
   const who = details.subject ?? (ctx.actor ? { id: ctx.actor.id, username: ctx.actor.username, email: ctx.actor.email } : null);
   const context: Record<string, unknown> = { ...details.context };
   if (details.model) context.model = { app: 'authentik_core', ...details.model };
@@ -80,7 +76,7 @@ export function recordEvent(
       user_agent: ctx.http.userAgent ?? '',
     };
   }
-  return insertEvent(tx, {
+  return {
     action,
     userId: who?.id ?? null,
     username: who?.username ?? '',
@@ -89,5 +85,19 @@ export function recordEvent(
     clientIp: ctx.clientIp,
     context,
     retentionDays: deps.eventRetentionDays,
-  });
+  };
+}
+
+/**
+ * Writes one audit event. Pass the transaction of the change it records (`tx`), so that the
+ * change and its event commit together or not at all.
+ */
+export function recordEvent(
+  tx: Queryable,
+  deps: Pick<CoreDeps, 'eventRetentionDays'>,
+  ctx: RequestContext,
+  action: EventAction,
+  details: EventDetails = {},
+): Promise<EventRow> {
+  return insertEvent(tx, describeEvent(deps, ctx, action, details));
 }

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import type { NewEvent } from '../store/events.ts';
 import * as store from '../store/userSessions.ts';
 import type { CoreDeps } from './context.ts';
 import { sha256 } from './crypto.ts';
@@ -48,26 +49,58 @@ export function prepareSession(
   // A new id every time: a session id seen before login never becomes a logged-in one.
   const sessionId = randomBytes(32).toString('base64url');
   const createdAt = deps.now().toISOString();
-  return { sessionId, createdAt, save: () => storeSession(deps, sessionId, { ...session, createdAt }, ttlSeconds) };
+  return {
+    sessionId,
+    createdAt,
+    save: async () => {
+      await storeSession(deps, sessionId, { ...session, createdAt }, ttlSeconds);
+    },
+  };
 }
 
-async function storeSession(deps: Pick<CoreDeps, 'cache' | 'db'>, sessionId: string, value: BrowserSession, ttlSeconds: number): Promise<void> {
+/**
+ * A sign-in's new session, written with the sign-in's audit event (`loginEvent`): the event,
+ * the session's row and the last_login stamp are one statement, so they commit together.
+ */
+export async function createSignedInSession(
+  deps: Pick<CoreDeps, 'cache' | 'db' | 'now'>,
+  session: Omit<BrowserSession, 'createdAt'> & { userId: number },
+  ttlSeconds: number,
+  loginEvent: NewEvent,
+): Promise<{ sessionId: string; eventId: string }> {
+  const sessionId = randomBytes(32).toString('base64url');
+  const eventId = await storeSession(deps, sessionId, { ...session, createdAt: deps.now().toISOString() }, ttlSeconds, loginEvent);
+  return { sessionId, eventId: eventId as string };
+}
+
+async function storeSession(
+  deps: Pick<CoreDeps, 'cache' | 'db'>,
+  sessionId: string,
+  value: BrowserSession,
+  ttlSeconds: number,
+  loginEvent?: NewEvent,
+): Promise<string | null> {
   const hash = sessionHash(sessionId);
   const { userId } = value;
   // Row and cache entry side by side: the cache write then leaves with whatever else the login
   // sends to Redis at that moment. If either fails, the login fails and nobody gets the id.
-  await Promise.all([
+  const [eventId] = await Promise.all([
     userId === null
       ? null
-      : store.insertUserSession(deps.db, {
-          hash,
-          userId,
-          clientIp: value.clientIp,
-          userAgent: value.userAgent,
-          ttlSeconds,
-        }),
+      : store.insertUserSession(
+          deps.db,
+          {
+            hash,
+            userId,
+            clientIp: value.clientIp,
+            userAgent: value.userAgent,
+            ttlSeconds,
+          },
+          loginEvent,
+        ),
     deps.cache.set(cacheKey(hash), JSON.stringify(value), ttlSeconds),
   ]);
+  return eventId;
 }
 
 export async function findSession(deps: Pick<CoreDeps, 'cache'>, sessionId: string): Promise<BrowserSession | null> {

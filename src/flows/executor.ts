@@ -1,17 +1,18 @@
 import type { CoreDeps } from '../core/context.ts';
-import { recordEvent } from '../core/events.ts';
-import { type BrowserSession, createSession, endSession, findSession } from '../core/sessions.ts';
-import type { FlowRow, StageRow } from '../store/flows.ts';
-import type { UserRow } from '../store/users.ts';
+import { describeEvent, type EventAction, type EventDetails } from '../core/events.ts';
+import { createSignedInSession, endSession, findSession } from '../core/sessions.ts';
+import { insertEvent, type NewEvent } from '../store/events.ts';
+import { queueSignInNotice } from '../worker/notices.ts';
+import type { StageRow } from '../store/flows.ts';
 import { accessDeniedChallenge, type Challenge, fieldError, redirectChallenge } from './challenge.ts';
-import { type Definitions, loadDefinitions } from './definitions.ts';
+import { loadDefinitions } from './definitions.ts';
 import { applyFlowLink } from './flowTokenResume.ts';
 import { DEFAULT_NEXT, findFlow, flowInfo, planFlow, refusalOf, sessionFor } from './planner.ts';
 import { evaluatePolicies } from './policies.ts';
 import { safeNext } from './redirects.ts';
 import { stageDefinition } from './registry.ts';
 import type { FlowRequest, InteractiveStage, StageContext, StageOutcome } from './stage.ts';
-import { forgetFlowState, keepFlowState, type Run, saveSession, userOf } from './run.ts';
+import { type FlowUser, forgetFlowState, keepFlowState, type Run, saveSession, userOf } from './run.ts';
 import { loadFlowState } from './state.ts';
 import { clearUsernameFailures } from './throttle.ts';
 
@@ -31,6 +32,21 @@ type Settled =
   | { kind: 'waiting'; ctx: StageContext; definition: InteractiveStage<Record<string, unknown>> }
   | { kind: 'done'; challenge: Challenge };
 
+/** An audit event of this run at `stage`: the pending user as actor, this request's address and path. */
+async function describeRunEvent(run: Run, stage: StageRow, action: EventAction, details: EventDetails): Promise<NewEvent> {
+  const user = await userOf(run, run.state.pendingUserId);
+  return describeEvent(
+    run.deps,
+    {
+      actor: user ? { id: user.id, username: user.username, email: user.email, isSuperuser: user.is_superuser } : null,
+      clientIp: run.request.clientIp,
+      http: { method: 'POST', path: `/api/v3/flows/executor/${run.flow.slug}/`, requestId: run.request.requestId, userAgent: run.request.userAgent },
+    },
+    action,
+    { ...details, context: { flow: run.flow.slug, stage: stage.name, ...details.context } },
+  );
+}
+
 function contextFor(run: Run, stage: StageRow, config: unknown): StageContext {
   return {
     deps: run.deps,
@@ -41,22 +57,14 @@ function contextFor(run: Run, stage: StageRow, config: unknown): StageContext {
     request: run.request,
     pendingUser: () => userOf(run, run.state.pendingUserId),
     rememberUser: (user) => void run.users.set(user.id, Promise.resolve(user)),
+    userChanged: () => {
+      if (run.state.pendingUserId !== null) run.users.delete(run.state.pendingUserId);
+    },
     async audit(action, details = {}, tx = run.deps.db) {
-      const user = await this.pendingUser();
-      const event = await recordEvent(
-        tx,
-        run.deps,
-        {
-          actor: user ? { id: user.id, username: user.username, email: user.email, isSuperuser: user.is_superuser } : null,
-          clientIp: run.request.clientIp,
-          http: { method: 'POST', path: `/api/v3/flows/executor/${run.flow.slug}/`, requestId: run.request.requestId, userAgent: run.request.userAgent },
-        },
-        action,
-        { ...details, context: { flow: run.flow.slug, stage: stage.name, ...details.context } },
-      );
-      if (action === 'login' || action === 'login_failed') {
+      const event = await insertEvent(tx, await describeRunEvent(run, stage, action, details));
+      if (action === 'login_failed') {
         const reason = typeof details.context?.reason === 'string' ? details.context.reason : '';
-        run.deps.metrics?.login(run.flow.slug, stage.name, action === 'login' ? 'succeeded' : 'failed', reason);
+        run.deps.metrics?.login(run.flow.slug, stage.name, 'failed', reason);
       }
       return event;
     },
@@ -67,7 +75,7 @@ function contextFor(run: Run, stage: StageRow, config: unknown): StageContext {
   };
 }
 
-async function applyOutcome(run: Run, outcome: StageOutcome): Promise<Challenge | null> {
+async function applyOutcome(run: Run, stage: StageRow, outcome: StageOutcome): Promise<Challenge | null> {
   switch (outcome.kind) {
     case 'next':
       run.state.index += 1;
@@ -88,15 +96,19 @@ async function applyOutcome(run: Run, outcome: StageOutcome): Promise<Challenge 
       // An anonymous session made by this very request and never stored: nothing to store now.
       run.unsavedSession = null;
       const session = { userId: user.id, clientIp: run.request.clientIp, userAgent: run.request.userAgent, method: outcome.method };
-      // The cache writes of all four leave together (one pipelined Redis write). A sign-in clears
-      // the failure counter of the name it was made under (not the address's: one good login must
+      // The login event is written with the session's row (one statement, one commit); the cache
+      // writes of all four leave together (one pipelined Redis write). A sign-in clears the
+      // failure counter of the name it was made under (not the address's: one good login must
       // not hide a spray).
-      const [sessionId] = await Promise.all([
-        createSession(run.deps, session, outcome.sessionSeconds),
+      const loginEvent = await describeRunEvent(run, stage, 'login', outcome.event);
+      const [{ sessionId, eventId }] = await Promise.all([
+        createSignedInSession(run.deps, session, outcome.sessionSeconds, loginEvent),
         endSession(run.deps, previous, { wasSignedIn: run.session?.userId != null }),
         forgetFlowState(run),
         clearUsernameFailures(run.deps.cache, run.state.pendingUid ?? user.username),
       ]);
+      run.deps.metrics?.login(run.flow.slug, stage.name, 'succeeded', '');
+      await queueSignInNotice(run.deps, user, run.request, outcome.method, eventId);
       run.sessionId = sessionId;
       run.session = { ...session, createdAt: run.deps.now().toISOString() };
       run.cookieMaxAge = outcome.isPersistent ? outcome.sessionSeconds : null;
@@ -154,7 +166,7 @@ async function settle(run: Run): Promise<Settled> {
     const ctx = contextFor(run, stage, parsed.data);
     const settled = definition.isAutomatic ? await definition.run(ctx) : await definition.settleWithoutInput?.(ctx);
     if (settled) {
-      const stop = await applyOutcome(run, settled);
+      const stop = await applyOutcome(run, stage, settled);
       if (stop) return { kind: 'done', challenge: stop };
       continue;
     }
@@ -188,7 +200,7 @@ async function startRun(deps: CoreDeps, slug: string, request: FlowRequest, next
   ]);
   const flow = await findFlow(definitions, slug);
   const { sessionId, session, isNew, save } = await sessionFor(deps, request, found);
-  const users = new Map<number, Promise<UserRow | null>>();
+  const users = new Map<number, Promise<FlowUser | null>>();
   const existing = isNew ? null : stored;
   // Whatever was stored under this session for the flow is replaced or deleted by this run.
   const stateHeldBy = existing ? sessionId : null;
@@ -265,7 +277,7 @@ export async function answerChallenge(
     await keepFlowState(run);
     return respond(run, { ...(await advance(run, outcome.errors)) });
   }
-  const stop = await applyOutcome(run, outcome);
+  const stop = await applyOutcome(run, ctx.stage, outcome);
   if (stop) return respond(run, stop);
   return respond(run, await advance(run));
 }

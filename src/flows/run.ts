@@ -1,7 +1,7 @@
 import type { CoreDeps } from '../core/context.ts';
 import type { BrowserSession } from '../core/sessions.ts';
 import type { FlowRow } from '../store/flows.ts';
-import { findUserById, type UserRow } from '../store/users.ts';
+import { findUserWithDeviceCountById, type UserRow, type UserWithDeviceCount } from '../store/users.ts';
 import type { Definitions } from './definitions.ts';
 import type { FlowRequest } from './stage.ts';
 import { deleteFlowState, type FlowState, saveFlowState } from './state.ts';
@@ -22,16 +22,21 @@ export interface Run {
   stateHeldBy: string | null;
   /** Stores the new anonymous session `sessionId` names, until it has been stored (see saveSession). */
   unsavedSession: (() => Promise<void>) | null;
-  /** Rows read during this request, so a stage, its policies and the login share one read. */
-  users: Map<number, Promise<UserRow | null>>;
+  /**
+   * Rows read during this request, so a stage, its policies and the login share one read. Read
+   * here, a row carries its MFA device count (one statement); one a stage handed over may not.
+   */
+  users: Map<number, Promise<FlowUser | null>>;
   definitions: Definitions;
 }
 
-export function userOf(run: Run, id: number | null): Promise<UserRow | null> {
+export type FlowUser = UserRow & Partial<Pick<UserWithDeviceCount, 'confirmed_devices'>>;
+
+export function userOf(run: Run, id: number | null): Promise<FlowUser | null> {
   if (id === null) return Promise.resolve(null);
   const known = run.users.get(id);
   if (known) return known;
-  const user = findUserById(run.deps.db, id);
+  const user = findUserWithDeviceCountById(run.deps.db, id);
   run.users.set(id, user);
   return user;
 }

@@ -27,10 +27,15 @@ export interface StageContext<Config = Record<string, unknown>> {
   config: Config;
   state: FlowState;
   request: FlowRequest;
-  /** The user the flow is about (identified, or signed in), if any. */
-  pendingUser(): Promise<UserRow | null>;
+  /**
+   * The user the flow is about (identified, or signed in), if any; `confirmed_devices` is there
+   * when the row was read with it (else count them).
+   */
+  pendingUser(): Promise<(UserRow & { confirmed_devices?: number }) | null>;
   /** A user row this stage just read: later stages of the same request use it instead of reading it again. */
   rememberUser?(user: UserRow): void;
+  /** This stage changed the pending user's account (added a device): later stages read it again. */
+  userChanged?(): void;
   /** Writes an audit event with this request's context; pass the transaction of the change it records. */
   audit(action: EventAction, details?: EventDetails, tx?: Queryable): Promise<{ id: string }>;
   /** This stage's scratch space in the flow state (kept between challenge and answer). */
@@ -43,8 +48,8 @@ export type StageOutcome =
   | { kind: 'deny'; message: string }
   /** Run these stages right after this one (authenticator setup for a user without one). */
   | { kind: 'insert'; stageIds: string[] }
-  /** Sign the pending user in: a new session id, then continue. */
-  | { kind: 'login'; method: string; sessionSeconds: number; isPersistent: boolean }
+  /** Sign the pending user in: a new session id (written with the `event` of the sign-in), then continue. */
+  | { kind: 'login'; method: string; sessionSeconds: number; isPersistent: boolean; event: EventDetails }
   | { kind: 'logout' };
 
 interface StageBase<Config> {

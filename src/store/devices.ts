@@ -40,14 +40,14 @@ export interface StaticDeviceRow {
   remaining: number;
 }
 
+/** The count of a user's confirmed MFA devices, as an SQL expression over `userId` (a column or a parameter). */
+export const confirmedDeviceCountSql = (userId: string) => `((SELECT count(*) FROM totp_devices WHERE user_id = ${userId} AND confirmed)
+           + (SELECT count(*) FROM webauthn_devices WHERE user_id = ${userId})
+           + (SELECT count(*) FROM static_devices s WHERE user_id = ${userId} AND confirmed
+                AND EXISTS (SELECT 1 FROM static_tokens t WHERE t.device_id = s.id)))::int`;
+
 export async function countConfirmedDevicesOfUser(db: Queryable, userId: number): Promise<number> {
-  const { rows } = await db.query<{ n: number }>(
-    `SELECT ((SELECT count(*) FROM totp_devices WHERE user_id = $1 AND confirmed)
-           + (SELECT count(*) FROM webauthn_devices WHERE user_id = $1)
-           + (SELECT count(*) FROM static_devices s WHERE user_id = $1 AND confirmed
-                AND EXISTS (SELECT 1 FROM static_tokens t WHERE t.device_id = s.id)))::int AS n`,
-    [userId],
-  );
+  const { rows } = await db.query<{ n: number }>(`SELECT ${confirmedDeviceCountSql('$1')} AS n`, [userId]);
   return rows[0]?.n ?? 0;
 }
 

@@ -25,21 +25,29 @@ export interface NewEvent {
   retentionDays: number;
 }
 
+/**
+ * The INSERT of one event, its parameters numbered from `first` (for a statement that writes an
+ * event with its change, in one commit), and those parameters.
+ */
+export const eventInsertSql = (first: number): string => {
+  const p = (n: number) => `$${first + n}`;
+  return `INSERT INTO events (action, user_id, username, user_email, app, client_ip, context, expires)
+     VALUES (${p(0)}, ${p(1)}, ${p(2)}, ${p(3)}, ${p(4)}, ${p(5)}, ${p(6)}, now() + make_interval(days => ${p(7)}::int))`;
+};
+
+export const eventInsertParams = (event: NewEvent): unknown[] => [
+  event.action,
+  event.userId,
+  event.username,
+  event.userEmail,
+  event.app,
+  event.clientIp,
+  JSON.stringify(event.context),
+  event.retentionDays,
+];
+
 export async function insertEvent(db: Queryable, event: NewEvent): Promise<EventRow> {
-  const { rows } = await db.query<EventRow>(
-    `INSERT INTO events (action, user_id, username, user_email, app, client_ip, context, expires)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, now() + make_interval(days => $8::int)) RETURNING *`,
-    [
-      event.action,
-      event.userId,
-      event.username,
-      event.userEmail,
-      event.app,
-      event.clientIp,
-      JSON.stringify(event.context),
-      event.retentionDays,
-    ],
-  );
+  const { rows } = await db.query<EventRow>(`${eventInsertSql(1)} RETURNING *`, eventInsertParams(event));
   return rows[0] as EventRow;
 }
 

@@ -12,7 +12,10 @@ export interface GroupRow {
 }
 
 const GROUP_COLUMNS = `g.id, g.num_pk, g.name, g.is_superuser, g.parent_id, p.name AS parent_name, g.attributes`;
-const GROUP_FROM = 'groups g LEFT JOIN groups p ON p.id = g.parent_id';
+export const GROUP_FROM = 'groups g LEFT JOIN groups p ON p.id = g.parent_id';
+/** A GroupRow as one JSON object (every column is JSON-native), for reads that nest groups in another row. */
+export const GROUP_JSON = `json_build_object('id', g.id, 'num_pk', g.num_pk, 'name', g.name, 'is_superuser', g.is_superuser,
+  'parent_id', g.parent_id, 'parent_name', p.name, 'attributes', g.attributes)`;
 
 export interface NewGroup {
   name: string;

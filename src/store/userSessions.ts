@@ -1,4 +1,5 @@
 import type { Queryable } from './db.ts';
+import { eventInsertSql, eventInsertParams, type NewEvent } from './events.ts';
 
 export interface UserSessionRow {
   session_hash: Buffer;
@@ -15,16 +16,25 @@ export interface UserSessionRow {
  * login is (Django's user_logged_in does the same for Authentik). One statement, so a sign-in
  * pays one round trip and one commit for both.
  */
+/**
+ * Lists a new signed-in session and stamps the user's last_login; with `event` (the sign-in's
+ * audit event) that is written too — one statement, one commit — and its id returned.
+ */
 export async function insertUserSession(
   db: Queryable,
   session: { hash: Buffer; userId: number; clientIp: string | null; userAgent: string; ttlSeconds: number },
-): Promise<void> {
-  await db.query(
-    `WITH signed_in AS (UPDATE users SET last_login = now() WHERE id = $2)
+  event?: NewEvent,
+): Promise<string | null> {
+  const params = [session.hash, session.userId, session.clientIp, session.userAgent.slice(0, 500), session.ttlSeconds];
+  const logged = event ? `, logged AS (${eventInsertSql(params.length + 1)} RETURNING id)` : '';
+  const { rows } = await db.query<{ event_id: string | null }>(
+    `WITH signed_in AS (UPDATE users SET last_login = now() WHERE id = $2)${logged}
      INSERT INTO user_sessions (session_hash, user_id, client_ip, user_agent, expires)
-     VALUES ($1, $2, $3, $4, now() + make_interval(secs => $5::float8))`,
-    [session.hash, session.userId, session.clientIp, session.userAgent.slice(0, 500), session.ttlSeconds],
+     VALUES ($1, $2, $3, $4, now() + make_interval(secs => $5::float8))
+     RETURNING ${event ? '(SELECT id FROM logged)' : 'NULL'} AS event_id`,
+    event ? [...params, ...eventInsertParams(event)] : params,
   );
+  return rows[0]?.event_id ?? null;
 }
 
 export async function listLiveSessionsOfUser(db: Queryable, userId: number): Promise<UserSessionRow[]> {

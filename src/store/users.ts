@@ -1,4 +1,6 @@
 import type { Queryable } from './db.ts';
+import { confirmedDeviceCountSql } from './devices.ts';
+import { GROUP_FROM, GROUP_JSON, type GroupRow } from './groups.ts';
 import { likePattern, limitClause, orderClause, type PageOf, type PageRequest, WhereBuilder } from './listing.ts';
 
 export type UserType = 'internal' | 'external' | 'service_account' | 'internal_service_account';
@@ -54,6 +56,31 @@ export async function insertUser(db: Queryable, user: NewUser): Promise<UserRow>
 
 export async function findUserById(db: Queryable, id: number): Promise<UserRow | null> {
   const { rows } = await db.query<UserRow>(`SELECT ${USER_COLUMNS} FROM users u WHERE u.id = $1`, [id]);
+  return rows[0] ?? null;
+}
+
+/** A user as a flow reads it: with the count of confirmed MFA devices (MFA stages decide on it). */
+export type UserWithDeviceCount = UserRow & { confirmed_devices: number };
+
+export async function findUserWithDeviceCountById(db: Queryable, id: number): Promise<UserWithDeviceCount | null> {
+  const { rows } = await db.query<UserWithDeviceCount>(
+    `SELECT ${USER_COLUMNS}, ${confirmedDeviceCountSql('u.id')} AS confirmed_devices FROM users u WHERE u.id = $1`,
+    [id],
+  );
+  return rows[0] ?? null;
+}
+
+/** A user with the groups it is a direct member of, by name (what "me" shows), in one statement. */
+export type UserWithGroups = UserRow & { groups: GroupRow[] };
+
+export async function findUserWithGroupsById(db: Queryable, id: number): Promise<UserWithGroups | null> {
+  const { rows } = await db.query<UserWithGroups>(
+    `SELECT ${USER_COLUMNS},
+       COALESCE((SELECT json_agg(${GROUP_JSON} ORDER BY g.name) FROM group_memberships m JOIN ${GROUP_FROM} ON g.id = m.group_id
+                 WHERE m.user_id = u.id), '[]'::json) AS groups
+     FROM users u WHERE u.id = $1`,
+    [id],
+  );
   return rows[0] ?? null;
 }
 

@@ -167,9 +167,12 @@ export async function buildApp({ config, deps, logger }: AppOptions): Promise<Fa
     async (api) => {
       api.decorateRequest('actor', null);
       api.decorateRequest('actorUser', null);
+      api.decorateRequest('actorGroups', null);
       api.addHook('preHandler', async (request) => {
-        request.actorUser = await resolveCaller(deps, request);
-        request.actor = request.actorUser ? toActor(request.actorUser) : null;
+        const caller = await resolveCaller(deps, request);
+        request.actorUser = caller;
+        request.actorGroups = caller && 'groups' in caller ? caller.groups : null;
+        request.actor = caller ? toActor(caller) : null;
       });
       api.get('/schema/', { schema: { hide: true } }, async () => app.swagger());
       await api.register(usersApi, { deps: apiDeps });

@@ -2,7 +2,8 @@ import type { FastifyRequest } from 'fastify';
 import type { Actor, CoreDeps, RequestContext } from '../core/context.ts';
 import { authenticateTokenKey } from '../core/tokens.ts';
 import { NotAuthenticated, PermissionDenied } from '../errors.ts';
-import type { UserRow } from '../store/users.ts';
+import type { GroupRow } from '../store/groups.ts';
+import type { UserRow, UserWithGroups } from '../store/users.ts';
 import { findSignedInBrowser } from './browserSession.ts';
 import { isCsrfSafe } from './csrf.ts';
 
@@ -11,6 +12,12 @@ declare module 'fastify' {
     actor: Actor | null;
     /** The actor's user row as read to authenticate this request (handlers about "me" reuse it). */
     actorUser: UserRow | null;
+    /** The actor's groups, when the route asked for them with the caller (`callerWithGroups`). */
+    actorGroups: GroupRow[] | null;
+  }
+  interface FastifyContextConfig {
+    /** Read a browser caller's groups with its user row (one statement): the route shows them. */
+    callerWithGroups?: boolean;
   }
 }
 
@@ -26,7 +33,7 @@ export const toActor = (user: UserRow): Actor => ({
  * must pass the CSRF check). A presented but bad credential is refused outright rather than
  * falling through to the cookie.
  */
-export async function resolveCaller(deps: CoreDeps, request: FastifyRequest): Promise<UserRow | null> {
+export async function resolveCaller(deps: CoreDeps, request: FastifyRequest): Promise<UserRow | UserWithGroups | null> {
   const authorization = request.headers.authorization;
   if (authorization !== undefined) {
     const match = /^Bearer\s+(\S+)$/i.exec(authorization);
@@ -35,7 +42,7 @@ export async function resolveCaller(deps: CoreDeps, request: FastifyRequest): Pr
     if (!holder) throw new NotAuthenticated('Token invalid or expired.');
     return holder.user;
   }
-  const browser = await findSignedInBrowser(deps, request);
+  const browser = await findSignedInBrowser(deps, request, { withGroups: request.routeOptions.config.callerWithGroups === true });
   if (!browser) return null;
   if (!isCsrfSafe(request)) throw new PermissionDenied('CSRF check failed.');
   return browser.user;

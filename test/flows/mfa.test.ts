@@ -127,3 +127,29 @@ test('five wrong codes in one flow end it', async () => {
   assert.equal(last.component, 'ak-stage-access-denied');
   await t.deps.cache.delete('login-failures:user:carol');
 });
+
+test('a device set up earlier in a request counts for a validation stage later in that request', async () => {
+  // The flow's user row carries its device count; a setup stage must not leave it stale.
+  const dave = await createUser(t.deps, SYSTEM_CONTEXT, { username: 'dave', name: 'Dave', email: '', isActive: true, attributes: {}, path: 'users', type: 'internal' });
+  await setUserPassword(t.deps, SYSTEM_CONTEXT, dave.id, 'dave-password-1');
+  const flow = (await t.api('POST', '/api/v3/flows/instances/', { name: 'Set up, then check', slug: 'setup-then-check', title: 'Sign in', designation: 'authentication' })).json();
+  const stageNamed = async (name: string) => (await t.api('GET', `/api/v3/stages/all/?name=${name}`)).json().results[0].pk as string;
+  const setup = (await t.api('POST', '/api/v3/stages/authenticator/static/', { name: 'setup-then-check-codes' })).json();
+  const check = (
+    await t.api('POST', '/api/v3/stages/authenticator/validate/', { name: 'setup-then-check-validate', device_classes: ['static'], not_configured_action: 'deny' })
+  ).json();
+  const stages = [await stageNamed('default-authentication-identification'), await stageNamed('default-authentication-password'), setup.pk, check.pk, await stageNamed('default-authentication-login')];
+  for (const [i, stage] of stages.entries()) {
+    assert.equal((await t.api('POST', '/api/v3/flows/bindings/', { target: flow.pk, stage, order: (i + 1) * 10 })).statusCode, 201);
+  }
+  const other = new TestBrowser(t.app);
+  await other.flow('setup-then-check');
+  await other.flow('setup-then-check', { uid_field: 'dave' });
+  const codes = await other.flow('setup-then-check', { password: 'dave-password-1' });
+  assert.equal(codes.component, 'ak-stage-authenticator-static');
+  // Confirming the codes and settling the validation stage happen in this one request.
+  const validate = await other.flow('setup-then-check', {});
+  assert.equal(validate.component, 'ak-stage-authenticator-validate', 'the new device is seen: no "no authenticator" denial');
+  assert.deepEqual((validate.device_challenges as Array<{ device_class: string }>).map((d) => d.device_class), ['static']);
+  assert.equal((await other.flow('setup-then-check', { code: (codes.codes as string[])[0] })).component, 'xak-flow-redirect');
+});

@@ -51,6 +51,7 @@ export const authenticatorTotpStage: InteractiveStage<z.infer<typeof totpConfig>
       await ctx.audit('model_created', { model: { model_name: 'totp_device', pk: device.id, name: device.name } }, tx);
       await queueMfaNotice(ctx.deps, user, { action: 'added', deviceType: 'authenticator app', deviceName: device.name }, tx);
     });
+    ctx.userChanged?.();
     delete ctx.state.scratch[ctx.stage.id];
     ctx.state.authMethods.push('totp');
     return { kind: 'next' };
@@ -78,6 +79,7 @@ export const authenticatorStaticStage: InteractiveStage<z.infer<typeof staticCon
       await ctx.audit('model_created', { model: { model_name: 'static_device', pk: deviceId, name: ctx.config.friendly_name } }, tx);
       await queueMfaNotice(ctx.deps, user, { action: 'added', deviceType: 'recovery codes', deviceName: ctx.config.friendly_name }, tx);
     });
+    ctx.userChanged?.();
     delete ctx.state.scratch[ctx.stage.id];
     return { kind: 'next' };
   },

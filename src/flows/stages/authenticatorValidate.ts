@@ -48,9 +48,11 @@ export const authenticatorValidateStage: InteractiveStage<Config> = {
   component: 'ak-stage-authenticator-validate',
   configSchema: config,
   async settleWithoutInput(ctx) {
-    // One counting query decides the common cases (has devices / has none) without building challenges.
+    // The device count (read with the user, or one counting query) decides the common cases (has
+    // devices / has none) without building challenges.
     const user = await ctx.pendingUser();
-    if (user && (await countConfirmedDevicesOfUser(ctx.deps.db, user.id)) > 0 && (await deviceChallenges(ctx)).length > 0) return null;
+    const devices = user ? (user.confirmed_devices ?? (await countConfirmedDevicesOfUser(ctx.deps.db, user.id))) : 0;
+    if (devices > 0 && (await deviceChallenges(ctx)).length > 0) return null;
     switch (ctx.config.not_configured_action) {
       case 'skip':
         return { kind: 'next' };

@@ -135,6 +135,7 @@ export const authenticatorWebauthnStage: InteractiveStage<Config> = {
         throw error;
       });
     if (!device) return invalidResponse('This passkey is already registered.');
+    ctx.userChanged?.();
     delete ctx.state.scratch[ctx.stage.id];
     ctx.state.authMethods.push('webauthn');
     return { kind: 'next' };

@@ -1,6 +1,5 @@
 import { z } from 'zod';
 import { revokeOtherSessions } from '../../core/sessionRevocation.ts';
-import { queueSignInNotice } from '../../worker/notices.ts';
 import type { AutomaticStage } from '../stage.ts';
 
 const loginConfig = z.strictObject({
@@ -29,11 +28,11 @@ export const userLoginStage: AutomaticStage<LoginConfig> = {
       const actor = { id: user.id, username: user.username, email: user.email, isSuperuser: user.is_superuser };
       await revokeOtherSessions(ctx.deps, { actor, clientIp: ctx.request.clientIp }, user.id, null, 'password_change');
     }
-    // The executor then writes the session: its row stamps last_login (insertUserSession), and
-    // the username's failure counter is cleared with the session's cache writes (one Redis write).
-    const event = await ctx.audit('login', { context: { auth_method: method, remember_me: ctx.state.rememberMe } });
-    await queueSignInNotice(ctx.deps, user, ctx.request, method, event.id);
-    return { kind: 'login', method, sessionSeconds, isPersistent: ctx.state.rememberMe };
+    // The executor then writes the session: its row stamps last_login and carries the login
+    // event (one statement), and the username's failure counter is cleared with the session's
+    // cache writes (one Redis write); it queues the sign-in notice.
+    const event = { context: { auth_method: method, remember_me: ctx.state.rememberMe } };
+    return { kind: 'login', method, sessionSeconds, isPersistent: ctx.state.rememberMe, event };
   },
 };
 
