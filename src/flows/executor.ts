@@ -1,9 +1,8 @@
 import type { CoreDeps } from '../core/context.ts';
-import { describeEvent, type EventAction, type EventDetails } from '../core/events.ts';
-import { createSignedInSession, endSession, findSession } from '../core/sessions.ts';
-import { insertEvent, type NewEvent } from '../store/events.ts';
-import { queueSignInNotice } from '../worker/notices.ts';
+import { endSession, findSession } from '../core/sessions.ts';
+import { insertEvent } from '../store/events.ts';
 import type { StageRow } from '../store/flows.ts';
+import type { UserRow } from '../store/users.ts';
 import { accessDeniedChallenge, type Challenge, fieldError, redirectChallenge } from './challenge.ts';
 import { loadDefinitions } from './definitions.ts';
 import { applyFlowLink } from './flowTokenResume.ts';
@@ -13,8 +12,8 @@ import { safeNext } from './redirects.ts';
 import { stageDefinition } from './registry.ts';
 import type { FlowRequest, InteractiveStage, StageContext, StageOutcome } from './stage.ts';
 import { type FlowUser, forgetFlowState, keepFlowState, type Run, saveSession, userOf } from './run.ts';
+import { describeRunEvent, signIn } from './signIn.ts';
 import { loadFlowState } from './state.ts';
-import { clearUsernameFailures } from './throttle.ts';
 
 /** What the HTTP layer must do besides sending the challenge. */
 export interface FlowResponse {
@@ -25,27 +24,14 @@ export interface FlowResponse {
   cookieMaxAge?: number | null;
   /** True when the session was ended (clear the cookie). */
   isSignedOut?: boolean;
+  /** A bind (FlowRequest.isBind) that signed a user in: who (no session was made). */
+  signedInUser?: UserRow;
 }
 
 /** The stage waiting at the current position, ready to challenge or to judge an answer. */
 type Settled =
   | { kind: 'waiting'; ctx: StageContext; definition: InteractiveStage<Record<string, unknown>> }
   | { kind: 'done'; challenge: Challenge };
-
-/** An audit event of this run at `stage`: the pending user as actor, this request's address and path. */
-async function describeRunEvent(run: Run, stage: StageRow, action: EventAction, details: EventDetails): Promise<NewEvent> {
-  const user = await userOf(run, run.state.pendingUserId);
-  return describeEvent(
-    run.deps,
-    {
-      actor: user ? { id: user.id, username: user.username, email: user.email, isSuperuser: user.is_superuser } : null,
-      clientIp: run.request.clientIp,
-      http: { method: 'POST', path: `/api/v3/flows/executor/${run.flow.slug}/`, requestId: run.request.requestId, userAgent: run.request.userAgent },
-    },
-    action,
-    { ...details, context: { flow: run.flow.slug, stage: stage.name, ...details.context } },
-  );
-}
 
 function contextFor(run: Run, stage: StageRow, config: unknown): StageContext {
   return {
@@ -90,28 +76,7 @@ async function applyOutcome(run: Run, stage: StageRow, outcome: StageOutcome): P
     case 'login': {
       const user = await userOf(run, run.state.pendingUserId);
       if (!user?.is_active) return accessDeniedChallenge(flowInfo(run.flow), 'This account cannot sign in.');
-      // A fresh id at login (session fixation); the old anonymous or signed-in session ends, and
-      // with it the flow state kept under its id (unreachable from now on, so deleted now).
-      const previous = run.sessionId;
-      // An anonymous session made by this very request and never stored: nothing to store now.
-      run.unsavedSession = null;
-      const session = { userId: user.id, clientIp: run.request.clientIp, userAgent: run.request.userAgent, method: outcome.method };
-      // The login event is written with the session's row (one statement, one commit); the cache
-      // writes of all four leave together (one pipelined Redis write). A sign-in clears the
-      // failure counter of the name it was made under (not the address's: one good login must
-      // not hide a spray).
-      const loginEvent = await describeRunEvent(run, stage, 'login', outcome.event);
-      const [{ sessionId, eventId }] = await Promise.all([
-        createSignedInSession(run.deps, session, outcome.sessionSeconds, loginEvent),
-        endSession(run.deps, previous, { wasSignedIn: run.session?.userId != null }),
-        forgetFlowState(run),
-        clearUsernameFailures(run.deps.cache, run.state.pendingUid ?? user.username),
-      ]);
-      run.deps.metrics?.login(run.flow.slug, stage.name, 'succeeded', '');
-      await queueSignInNotice(run.deps, user, run.request, outcome.method, eventId);
-      run.sessionId = sessionId;
-      run.session = { ...session, createdAt: run.deps.now().toISOString() };
-      run.cookieMaxAge = outcome.isPersistent ? outcome.sessionSeconds : null;
+      await signIn(run, stage, user, outcome);
       run.state.index += 1;
       return null;
     }
@@ -233,6 +198,7 @@ async function respond(run: Run, challenge: Challenge): Promise<FlowResponse> {
     sessionId: run.sessionId,
     ...(run.cookieMaxAge !== undefined ? { cookieMaxAge: run.cookieMaxAge } : {}),
     ...(run.isSignedOut ? { isSignedOut: true } : {}),
+    ...(run.signedInUser ? { signedInUser: run.signedInUser } : {}),
   };
 }
 

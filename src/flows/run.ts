@@ -18,6 +18,8 @@ export interface Run {
   state: FlowState;
   cookieMaxAge?: number | null;
   isSignedOut?: boolean;
+  /** A bind's sign-in (FlowRequest.isBind): the user it signed in, with no session made. */
+  signedInUser?: UserRow;
   /** The session whose cache entry holds this flow's state, if one does (what to delete at the end). */
   stateHeldBy: string | null;
   /** Stores the new anonymous session `sessionId` names, until it has been stored (see saveSession). */

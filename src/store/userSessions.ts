@@ -37,6 +37,15 @@ export async function insertUserSession(
   return rows[0]?.event_id ?? null;
 }
 
+/** A sign-in that keeps no session (an LDAP bind): its event and the last_login stamp, one statement; the event id. */
+export async function recordSignInWithoutSession(db: Queryable, userId: number, event: NewEvent): Promise<string> {
+  const { rows } = await db.query<{ id: string }>(
+    `WITH signed_in AS (UPDATE users SET last_login = now() WHERE id = $1) ${eventInsertSql(2)} RETURNING id`,
+    [userId, ...eventInsertParams(event)],
+  );
+  return (rows[0] as { id: string }).id;
+}
+
 export async function listLiveSessionsOfUser(db: Queryable, userId: number): Promise<UserSessionRow[]> {
   const { rows } = await db.query<UserSessionRow>(
     'SELECT * FROM user_sessions WHERE user_id = $1 AND expires > now() ORDER BY last_seen DESC',

@@ -34,6 +34,7 @@ import { proxyProvidersApi } from '../api/proxyProviders.ts';
 import { samlProvidersApi } from '../api/samlProviders.ts';
 import { ldapProvidersApi } from '../api/ldapProviders.ts';
 import { outpostsApi } from '../api/outposts.ts';
+import { ldapBindFlowApi } from '../providers/ldap/bindFlowApi.ts';
 import { ldapOutpostApi } from '../providers/ldap/outpostApi.ts';
 import { stagesApi } from '../api/stages.ts';
 import { tokensApi } from '../api/tokens.ts';
@@ -195,6 +196,7 @@ export async function buildApp({ config, deps, logger }: AppOptions): Promise<Fa
       await api.register(ldapProvidersApi, { deps: apiDeps });
       await api.register(outpostsApi, { deps: apiDeps });
       await api.register(ldapOutpostApi, { deps: apiDeps });
+      await api.register(ldapBindFlowApi, { deps: apiDeps });
       await api.register(invitationsApi, { deps: apiDeps });
       await api.register(systemTasksApi, { deps: apiDeps });
       await api.register(offboardingApi, { deps: apiDeps });

@@ -50,6 +50,33 @@ test('ldapwhoami binds through the bind flow and writes a login event', async ()
   assert.equal(res.stdout.trim(), `dn:${userDn('alice')}`);
   const logins = await events('login', 'alice');
   assert.ok(logins.length >= 1, 'the flow recorded the login');
+  assert.equal(logins[0]?.context.flow, 'default-authentication-flow');
+  // A bind is not a browser login to keep: no session row is left (none is made), last_login moves.
+  const { rows } = await h.t.deps.db.query<{ sessions: string; last_login: Date | null }>(
+    "SELECT (SELECT count(*) FROM user_sessions s WHERE s.user_id = u.id) AS sessions, u.last_login FROM users u WHERE u.username = 'alice'",
+  );
+  assert.equal(Number(rows[0]?.sessions), 0);
+  assert.ok(rows[0]?.last_login && Date.now() - rows[0].last_login.getTime() < 60_000);
+});
+
+test("the outposts' bind route: only an outpost's token, for a provider it serves and that provider's bind flow", async () => {
+  const route = (pk: number, slug: string) => `/api/v3/outposts/ldap/${pk}/bind_flow/${slug}/`;
+  const answer = { component: 'ak-stage-identification', uid_field: 'alice' };
+  const refusals = [
+    [route(h.providerPk, 'default-authentication-flow'), null, 401],
+    [route(h.providerPk, 'default-authentication-flow'), undefined, 403],
+    [route(2 ** 30, 'default-authentication-flow'), h.token, 403],
+    [route(h.providerPk, 'default-invalidation-flow'), h.token, 403],
+  ] as const;
+  const before = (await events('login', 'alice')).length;
+  for (const [url, token, status] of refusals) {
+    const res = await h.t.api('POST', url, answer, token);
+    assert.equal(res.statusCode, status, `${url} ${token === undefined ? 'admin' : token ? 'outpost' : 'anonymous'}: ${res.body}`);
+  }
+  const accepted = await h.t.api('POST', route(h.providerPk, 'default-authentication-flow'), answer, h.token);
+  assert.equal(accepted.statusCode, 200, accepted.body);
+  assert.equal(accepted.json().component, 'ak-stage-password');
+  assert.equal((await events('login', 'alice')).length, before, 'nobody signed in');
 });
 
 test('binds answered from the bind cache are reported to the core as login events', async () => {

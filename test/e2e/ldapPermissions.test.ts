@@ -71,20 +71,27 @@ test('granted to the user on this provider: the whole directory, within about a 
   await eventually(() => seesOnlySelf('alice'), 3000);
 });
 
-test('check_access answers has_search_permission as Authentik does, from the same grants', async () => {
-  const hasSearchPermission = async () => {
-    const flow = await h.outpost.client.walkBindFlow('default-authentication-flow', { username: 'alice', password: PASS.alice, code: null, clientIp: '127.0.0.1' });
-    assert.ok(flow.isSignedIn, JSON.stringify(flow));
-    const verdict = await h.outpost.client.checkAccess(h.providerPk, flow.session, '127.0.0.1');
-    assert.equal(verdict.access.passing, true);
-    return verdict.has_search_permission;
+test('the bind route and check_access answer has_search_permission as Authentik does, from the same grants', async () => {
+  const login = { username: 'alice', password: PASS.alice, code: null, clientIp: '127.0.0.1' };
+  // The bind route's final answer carries the verdict; a browser-style walk asks check_access.
+  const verdicts = async () => {
+    const folded = await h.outpost.client.walkBindFlow('default-authentication-flow', login, h.providerPk);
+    assert.ok(folded.isSignedIn && 'verdict' in folded, JSON.stringify(folded));
+    const walked = await h.outpost.client.walkBindFlow('default-authentication-flow', login);
+    assert.ok(walked.isSignedIn && 'session' in walked, JSON.stringify(walked));
+    const asked = await h.outpost.client.checkAccess(h.providerPk, walked.session, '127.0.0.1');
+    for (const verdict of [folded.verdict, asked]) {
+      assert.equal(verdict.access.passing, true);
+      assert.deepEqual(verdict.user, { pk: userPk.alice, username: 'alice' });
+    }
+    return [folded.verdict.has_search_permission, asked.has_search_permission];
   };
-  assert.equal(await hasSearchPermission(), false);
+  assert.deepEqual(await verdicts(), [false, false]);
   const url = `/api/v3/rbac/permissions/assigned_by_users/${userPk.alice}`;
   await call('POST', `${url}/assign/`, onProvider(), 200);
-  assert.equal(await hasSearchPermission(), true);
+  assert.deepEqual(await verdicts(), [true, true]);
   await call('PATCH', `${url}/unassign/`, onProvider(), 204);
-  assert.equal(await hasSearchPermission(), false);
+  assert.deepEqual(await verdicts(), [false, false]);
 });
 
 test('granted to a role of the user\'s group (and so to members of its child groups); taking the role off the group or the permission off the role revokes it', async () => {

@@ -10,7 +10,14 @@ export class CoreUnavailable extends Error {
   override name = 'CoreUnavailable';
 }
 
-export type FlowVerdict = { isSignedIn: true; session: string } | { isSignedIn: false; reason: string };
+/**
+ * How a bind flow walk ended: signed in with the check_access verdict in the final answer (the
+ * outposts' bind route), signed in on a browser session (to ask check_access about), or not.
+ */
+export type FlowVerdict =
+  | { isSignedIn: true; verdict: AccessVerdict }
+  | { isSignedIn: true; session: string }
+  | { isSignedIn: false; reason: string };
 
 const API_TIMEOUT_MS = 5_000;
 // A bind may wait out the throttle's delay (≤ 4 s) plus an argon2 verify under load.
@@ -18,6 +25,13 @@ const FLOW_TIMEOUT_MS = 20_000;
 const SESSION_COOKIE = 'authentik_session';
 const CSRF_COOKIE = 'authentik_csrf';
 const MAX_FLOW_STEPS = 8;
+
+/** What a walk reads of an answer. */
+interface WalkChallenge {
+  component?: string;
+  response_errors?: unknown;
+  ldap_bind?: AccessVerdict;
+}
 
 export interface CoreClientOptions {
   host: string;
@@ -88,14 +102,27 @@ export class CoreClient {
 
   /**
    * Walks a login flow as a client would: identification, password, then the MFA code when the
-   * flow asks for one. Any refusal ends the walk; only a final redirect is a sign-in.
+   * flow asks for one. Any refusal ends the walk; only a final redirect is a sign-in. With
+   * `providerPk`, every step after identification goes to the outposts' bind route for that
+   * provider (with this outpost's token): no session is made and the final answer carries the
+   * check_access verdict. A core without that route (404: older than this outpost) is walked
+   * the browser's way, as before.
    */
-  async walkBindFlow(slug: string, login: { username: string; password: string; code: string | null; clientIp: string }): Promise<FlowVerdict> {
+  async walkBindFlow(
+    slug: string,
+    login: { username: string; password: string; code: string | null; clientIp: string },
+    providerPk?: number,
+  ): Promise<FlowVerdict> {
     const csrf = randomBytes(24).toString('base64url');
     const cookies = new Map<string, string>([[CSRF_COOKIE, csrf]]);
-    const url = `${this.host}/api/v3/flows/executor/${encodeURIComponent(slug)}/?query=`;
+    const executorUrl = `${this.host}/api/v3/flows/executor/${encodeURIComponent(slug)}/?query=`;
+    let bindUrl = providerPk === undefined ? null : `${this.host}/api/v3/outposts/ldap/${providerPk}/bind_flow/${encodeURIComponent(slug)}/`;
+    let isFirstStep = true;
     const deadline = AbortSignal.timeout(FLOW_TIMEOUT_MS);
-    const step = async (body?: Record<string, unknown>) => {
+    const step = async (body?: Record<string, unknown>): Promise<{ status: number; challenge: WalkChallenge }> => {
+      const url = !isFirstStep && bindUrl ? bindUrl : executorUrl;
+      const isBindRoute = url === bindUrl;
+      isFirstStep = false;
       let response: CoreResponse;
       try {
         response = await coreExchange(url, {
@@ -103,6 +130,7 @@ export class CoreClient {
           headers: {
             cookie: [...cookies].map(([k, v]) => `${k}=${v}`).join('; '),
             'x-authentik-csrf': csrf,
+            ...(isBindRoute ? { authorization: `Bearer ${this.token}` } : {}),
             // The core trusts this from loopback and private networks (listen.trusted_proxy_cidrs):
             // throttling and network policies then see the LDAP client, not the outpost.
             'x-forwarded-for': login.clientIp,
@@ -120,8 +148,12 @@ export class CoreClient {
         const cut = pair.indexOf('=');
         if (cut > 0) cookies.set(pair.slice(0, cut).trim(), pair.slice(cut + 1).trim());
       }
+      if (isBindRoute && response.status === 404) {
+        bindUrl = null;
+        return step(body);
+      }
       if (response.status >= 500) throw new CoreUnavailable(`core answered ${response.status} to the bind flow`);
-      let challenge: { component?: string; response_errors?: unknown } = {};
+      let challenge: WalkChallenge = {};
       try {
         challenge = (JSON.parse(response.text) as typeof challenge | null) ?? {};
       } catch {
@@ -140,6 +172,7 @@ export class CoreClient {
       if (challenge.response_errors) return { isSignedIn: false, reason: 'invalid_credentials' };
       switch (challenge.component) {
         case 'xak-flow-redirect': {
+          if (challenge.ldap_bind) return { isSignedIn: true, verdict: challenge.ldap_bind };
           const session = cookies.get(SESSION_COOKIE);
           return session ? { isSignedIn: true, session } : { isSignedIn: false, reason: 'no session' };
         }

@@ -1,23 +1,22 @@
-import type { FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { canAccessApplication, recordAccessDenied } from '../../core/applicationAccess.ts';
 import type { CoreDeps } from '../../core/context.ts';
 import { recordEvent } from '../../core/events.ts';
-import { noteOutpostSeen } from '../../core/outpostHealth.ts';
 import { endSession, findSession } from '../../core/sessions.ts';
 import { PermissionDenied } from '../../errors.ts';
 import type { OutpostProviderConfig } from '../../outposts/ldap/wire.ts';
 import { findFlowById } from '../../store/flows.ts';
 import { findLdapProvidersByIds } from '../../store/ldapProviders.ts';
-import { findOutpostByServiceAccount, type OutpostRow } from '../../store/outposts.ts';
+import type { OutpostRow } from '../../store/outposts.ts';
 import { findUserById, findUsersByIds } from '../../store/users.ts';
-import { requestContext, requireActor } from '../../web/authentication.ts';
-import { configVersionOf, directoryVersion, fullDirectorySearchers, loadDirectory, presentOutpostConfig } from './directory.ts';
+import { requestContext } from '../../web/authentication.ts';
+import { bindVerdict, callingOutpost, FAILED_BIND, verdictSchema } from './bindAccess.ts';
+import { configVersionOf, directoryVersion, loadDirectory, presentOutpostConfig } from './directory.ts';
 
 // The API an LDAP outpost calls with its own token (and nothing else): its providers' settings,
-// the directory, and — after it walked a bind flow through the flow executor — whether the user
-// that flow signed in may use the provider's application.
+// the directory, and — after it walked a bind flow through the flow executor the browser's way —
+// whether the user that flow signed in may use the provider's application (bindFlowApi.ts
+// answers that with the walk itself; check_access serves outposts that do not use it).
 
 const pkParams = z.object({ pk: z.coerce.number().int().positive().max(2 ** 31 - 1) });
 const accessBody = z.strictObject({ session: z.string().min(1).max(200), client_ip: z.string().max(100).optional() });
@@ -57,26 +56,11 @@ const directorySchema = z.object({
     z.object({ pk: z.string(), num_pk: z.number().int(), name: z.string(), is_superuser: z.boolean(), parent: z.string().nullable(), attributes }),
   ),
 });
-const verdictSchema = z.object({
-  access: z.object({ passing: z.boolean(), messages: z.array(z.string()) }),
-  has_search_permission: z.boolean(),
-  user: z.object({ pk: z.number().int(), username: z.string() }).nullable(),
-});
-
 const cachedBindsBody = z.strictObject({
   binds: z
     .array(z.strictObject({ user: z.number().int().positive(), client_ip: z.string().max(100), count: z.number().int().min(1).max(10_000_000) }))
     .max(1000),
 });
-
-/** The outpost whose token made this request; anyone else is refused. */
-async function callingOutpost(deps: CoreDeps, request: FastifyRequest): Promise<OutpostRow> {
-  const actor = requireActor(request);
-  const outpost = await findOutpostByServiceAccount(deps.db, actor.id);
-  if (outpost?.type !== 'ldap') throw new PermissionDenied('Only an LDAP outpost token may call this.');
-  await noteOutpostSeen(deps, outpost.id, request.ip);
-  return outpost;
-}
 
 async function configsOf(deps: CoreDeps, outpost: OutpostRow): Promise<OutpostProviderConfig[]> {
   const providers = await findLdapProvidersByIds(deps.db, outpost.provider_ids);
@@ -152,26 +136,8 @@ export const ldapOutpostApi: FastifyPluginAsyncZod<{ deps: CoreDeps }> = async (
         session?.userId != null ? findUserById(deps.db, session.userId) : null,
         endSession(deps, request.body.session),
       ]);
-      if (!provider || !user) return { access: { passing: false, messages: ['Sign-in failed.'] }, has_search_permission: false, user: null };
-      const clientIp = request.body.client_ip ?? session?.clientIp ?? '';
-      const application = provider.application_id
-        ? { id: provider.application_id, policy_engine_mode: provider.application_policy_engine_mode ?? 'any' }
-        : null;
-      const [isAllowed, searchers] = await Promise.all([
-        application ? canAccessApplication(deps, user, application, clientIp) : false,
-        user.is_superuser ? null : fullDirectorySearchers(deps.db, [provider.provider_id]),
-      ]);
-      if (!isAllowed && application && provider.application_slug) {
-        const app = { id: application.id, slug: provider.application_slug, name: provider.application_name ?? '' };
-        await recordAccessDenied(deps, { ...requestContext(request, null), clientIp }, user, app, { ldap_provider: provider.provider_id });
-      }
-      // As Authentik answers it (superusers hold every permission); the outpost itself goes by the directory.
-      const hasSearchPermission = user.is_superuser || (searchers?.has(user.id) ?? false);
-      return {
-        access: { passing: isAllowed, messages: isAllowed ? [] : ['Access denied to this application.'] },
-        has_search_permission: hasSearchPermission,
-        user: { pk: user.id, username: user.username },
-      };
+      if (!provider || !user) return FAILED_BIND;
+      return bindVerdict(deps, request, provider, user, request.body.client_ip ?? session?.clientIp ?? '');
     },
   });
 };

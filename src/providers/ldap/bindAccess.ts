@@ -1,0 +1,57 @@
+import type { FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import { canAccessApplication, recordAccessDenied } from '../../core/applicationAccess.ts';
+import type { CoreDeps } from '../../core/context.ts';
+import { noteOutpostSeen } from '../../core/outpostHealth.ts';
+import { PermissionDenied } from '../../errors.ts';
+import type { LdapProviderRow } from '../../store/ldapProviders.ts';
+import { findOutpostByServiceAccount, type OutpostRow } from '../../store/outposts.ts';
+import type { UserRow } from '../../store/users.ts';
+import { requestContext, requireActor } from '../../web/authentication.ts';
+import { fullDirectorySearchers } from './directory.ts';
+
+// Whether a user a bind flow signed in may use the provider's application: what the outpost
+// needs to let an LDAP bind stand (Authentik's check_access).
+
+export const verdictSchema = z.object({
+  access: z.object({ passing: z.boolean(), messages: z.array(z.string()) }),
+  has_search_permission: z.boolean(),
+  user: z.object({ pk: z.number().int(), username: z.string() }).nullable(),
+});
+export type BindVerdict = z.infer<typeof verdictSchema>;
+
+export const FAILED_BIND: BindVerdict = { access: { passing: false, messages: ['Sign-in failed.'] }, has_search_permission: false, user: null };
+
+/** The outpost whose token made this request; anyone else is refused. */
+export async function callingOutpost(deps: CoreDeps, request: FastifyRequest): Promise<OutpostRow> {
+  const actor = requireActor(request);
+  const outpost = await findOutpostByServiceAccount(deps.db, actor.id);
+  if (outpost?.type !== 'ldap') throw new PermissionDenied('Only an LDAP outpost token may call this.');
+  await noteOutpostSeen(deps, outpost.id, request.ip);
+  return outpost;
+}
+
+export async function bindVerdict(
+  deps: CoreDeps,
+  request: FastifyRequest,
+  provider: LdapProviderRow,
+  user: UserRow,
+  clientIp: string,
+): Promise<BindVerdict> {
+  const application = provider.application_id ? { id: provider.application_id, policy_engine_mode: provider.application_policy_engine_mode ?? 'any' } : null;
+  const [isAllowed, searchers] = await Promise.all([
+    application ? canAccessApplication(deps, user, application, clientIp) : false,
+    user.is_superuser ? null : fullDirectorySearchers(deps.db, [provider.provider_id]),
+  ]);
+  if (!isAllowed && application && provider.application_slug) {
+    const app = { id: application.id, slug: provider.application_slug, name: provider.application_name ?? '' };
+    await recordAccessDenied(deps, { ...requestContext(request, null), clientIp }, user, app, { ldap_provider: provider.provider_id });
+  }
+  // As Authentik answers it (superusers hold every permission); the outpost itself goes by the directory.
+  const hasSearchPermission = user.is_superuser || (searchers?.has(user.id) ?? false);
+  return {
+    access: { passing: isAllowed, messages: isAllowed ? [] : ['Access denied to this application.'] },
+    has_search_permission: hasSearchPermission,
+    user: { pk: user.id, username: user.username },
+  };
+}

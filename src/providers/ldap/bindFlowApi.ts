@@ -1,0 +1,48 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import type { CoreDeps } from '../../core/context.ts';
+import { PermissionDenied } from '../../errors.ts';
+import { loadDefinitions } from '../../flows/definitions.ts';
+import { answerChallenge } from '../../flows/executor.ts';
+import { findLdapProvidersByIds } from '../../store/ldapProviders.ts';
+import { applySession, flowRequestOf } from '../../web/flowRequest.ts';
+import { bindVerdict, callingOutpost, verdictSchema } from './bindAccess.ts';
+
+/*
+ * The rest of an LDAP bind's walk through its provider's bind flow, after identification (which
+ * the outpost answers at the executor like any client): the same executor, the same stages and
+ * policies, but the outpost's token is required and a sign-in makes no browser session — the
+ * answer carries the check_access verdict instead (`ldap_bind`). That spares a bind a second
+ * exchange, and the session row and cache entry check_access would only have deleted again.
+ */
+
+const params = z.object({
+  pk: z.coerce.number().int().positive().max(2 ** 31 - 1),
+  slug: z.string().regex(/^[-a-z0-9_]{1,100}$/),
+});
+// An answer is a flat object of a few fields (as at the executor).
+const answer = z
+  .record(z.string().max(100), z.unknown())
+  .refine((value) => Object.keys(value).length <= 50, 'Too many fields.');
+const challengeSchema = z.looseObject({ component: z.string().optional(), ldap_bind: verdictSchema.optional() });
+
+export const ldapBindFlowApi: FastifyPluginAsyncZod<{ deps: CoreDeps }> = async (app, { deps }) => {
+  app.post('/outposts/ldap/:pk/bind_flow/:slug/', {
+    bodyLimit: 64 * 1024,
+    schema: { tags: ['outposts'], params, body: answer, response: { 200: challengeSchema } },
+    handler: async (request, reply) => {
+      const { pk, slug } = request.params;
+      const outpost = await callingOutpost(deps, request);
+      if (!outpost.provider_ids.includes(pk)) throw new PermissionDenied('This outpost does not serve that provider.');
+      const [[provider], flow] = await Promise.all([findLdapProvidersByIds(deps.db, [pk]), loadDefinitions(deps.db).then((d) => d.flowBySlug(slug))]);
+      if (!provider || !flow || flow.id !== provider.authorization_flow_id) throw new PermissionDenied("That is not this provider's bind flow.");
+      const flowRequest = { ...flowRequestOf(request), isBind: true };
+      const response = await answerChallenge(deps, slug, flowRequest, new URLSearchParams(), request.body);
+      applySession(request, reply, response);
+      reply.header('Cache-Control', 'no-store');
+      const user = response.signedInUser;
+      if (!user) return response.challenge;
+      return { ...response.challenge, ldap_bind: await bindVerdict(deps, request, provider, user, flowRequest.clientIp) };
+    },
+  });
+};
