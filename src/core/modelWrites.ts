@@ -26,15 +26,16 @@ export async function translatingConflicts<T>(
 
 /** A zod error on a config object, in DRF's {field: ["message"]} shape. */
 export function fieldErrorsOf(error: z.ZodError): ValidationError {
-  const fields: Record<string, string[]> = {};
+  // A Map: field names come from the client, and `constructor` or `__proto__` must stay names.
+  const fields = new Map<string, string[]>();
   const add = (field: string, message: string) => {
-    fields[field] = [...(fields[field] ?? []), message];
+    fields.set(field, [...(fields.get(field) ?? []), message]);
   };
   for (const issue of error.issues) {
     if (issue.code === 'unrecognized_keys') for (const key of issue.keys) add(key, 'Unknown field.');
     else add(typeof issue.path[0] === 'string' ? issue.path[0] : 'non_field_errors', issue.message);
   }
-  return new ValidationError(fields);
+  return new ValidationError(Object.fromEntries(fields));
 }
 
 /** Config fields changed by a write, for the audit event (names only: values may be long). */

@@ -11,7 +11,8 @@ import { securityHeaders } from './securityHeaders.ts';
 const params = z.object({ slug: z.string().regex(/^[-a-z0-9_]{1,100}$/) });
 
 function errorsFor(errors: ResponseErrors | undefined, field: string): SafeHtml {
-  const list = errors?.[field] ?? [];
+  // Own keys only: a prompt's field may be named like an Object.prototype member (`constructor`).
+  const list = errors && Object.hasOwn(errors, field) ? (errors[field] ?? []) : [];
   return html`${list.map((e) => html`<p class="error" role="alert" id="${field}-error">${e.string}</p>`)}`;
 }
 

@@ -146,6 +146,8 @@ test('stages: each type at its own path with its config fields at the top level'
 test('bad stage input is a 400 that writes nothing: unknown field, bad config, duplicate name, dangling reference', async () => {
   const password = (await t.api('GET', '/api/v3/stages/all/?name=default-authentication-password')).json().results[0];
   await assertRejected('POST', '/api/v3/stages/password/', { name: 'pw2', backends: ['django'] }, 'backends');
+  // Field names are the client's: one named like an Object.prototype member is just an unknown field.
+  await assertRejected('POST', '/api/v3/stages/authenticator/webauthn/', { name: 'wa2', constructor: 'x' }, 'constructor');
   await assertRejected('POST', '/api/v3/stages/password/', { name: 'pw2', failed_attempts_before_cancel: 'many' }, 'failed_attempts_before_cancel');
   await assertRejected('POST', '/api/v3/stages/password/', { name: 'default-authentication-password' }, 'name');
   await assertRejected('POST', '/api/v3/stages/password/', { failed_attempts_before_cancel: 3 }, 'name');
