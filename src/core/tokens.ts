@@ -91,12 +91,10 @@ export async function authenticateTokenKey(
   intents: tokenStore.TokenIntent[],
 ): Promise<TokenHolder | null> {
   if (key.length < 16 || key.length > 512) return null;
-  const token = await tokenStore.findLiveTokenByHash(deps.db, sha256(key), intents);
-  if (!token) return null;
-  const user = await userStore.findUserById(deps.db, token.user_id);
-  if (!user?.is_active) return null;
-  await touchTokenAtMostEveryMinute(deps, token.id);
-  return { token, user };
+  const holder = await tokenStore.findLiveTokenWithUserByHash(deps.db, sha256(key), intents);
+  if (!holder?.user.is_active) return null;
+  await touchTokenAtMostEveryMinute(deps, holder.token.id);
+  return holder;
 }
 
 /** Returns a token's key to someone allowed to see it, and records that they did. */

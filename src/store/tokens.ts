@@ -1,5 +1,6 @@
 import type { Queryable } from './db.ts';
 import { likePattern, limitClause, orderClause, type PageOf, type PageRequest, WhereBuilder } from './listing.ts';
+import { USER_COLUMNS, type UserRow } from './users.ts';
 
 export type TokenIntent = 'api' | 'app_password' | 'recovery' | 'verification';
 
@@ -56,17 +57,30 @@ export async function findTokenByIdentifier(db: Queryable, identifier: string): 
 }
 
 /** The unexpired token whose key hashes to keyHash, with one of the given intents. */
-export async function findLiveTokenByHash(
+const TOKEN_FIELDS = ['id', 'identifier', 'key_encrypted', 'intent', 'user_id', 'description', 'expiring', 'expires', 'managed', 'last_used'] as const;
+// The token's columns beside the user's, prefixed: one row carries both.
+const TOKEN_FIELDS_AS = TOKEN_FIELDS.map((field) => `t.${field} AS token_${field}`).join(', ');
+
+/** A live token of one of `intents` by its key's hash, with its user (one statement). */
+export async function findLiveTokenWithUserByHash(
   db: Queryable,
   keyHash: Buffer,
   intents: TokenIntent[],
-): Promise<TokenRow | null> {
-  const { rows } = await db.query<TokenRow>(
-    `SELECT ${TOKEN_COLUMNS} FROM tokens t
+): Promise<{ token: TokenRow; user: UserRow } | null> {
+  const { rows } = await db.query<Record<string, unknown>>(
+    `SELECT ${USER_COLUMNS}, ${TOKEN_FIELDS_AS} FROM tokens t JOIN users u ON u.id = t.user_id
      WHERE t.key_hash = $1 AND t.intent = ANY($2::text[]) AND (NOT t.expiring OR t.expires > now())`,
     [keyHash, intents],
   );
-  return rows[0] ?? null;
+  const row = rows[0];
+  if (!row) return null;
+  const token: Record<string, unknown> = {};
+  const user: Record<string, unknown> = {};
+  for (const [column, value] of Object.entries(row)) {
+    if (column.startsWith('token_')) token[column.slice('token_'.length)] = value;
+    else user[column] = value;
+  }
+  return { token: token as unknown as TokenRow, user: user as unknown as UserRow };
 }
 
 /** Deletes and returns a live single-use token (recovery, verification): a second use finds nothing. */

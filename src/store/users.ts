@@ -32,7 +32,7 @@ const SUPERUSER_SQL = `EXISTS (
     SELECT p.id, p.parent_id, p.is_superuser FROM groups p JOIN lineage l ON p.id = l.parent_id
   ) SELECT 1 FROM lineage WHERE is_superuser)`;
 
-const USER_COLUMNS = `u.id, u.uuid, u.username, u.name, u.email, u.is_active, u.password_hash,
+export const USER_COLUMNS = `u.id, u.uuid, u.username, u.name, u.email, u.is_active, u.password_hash,
   u.password_change_date, u.last_login, u.attributes, u.path, u.type, u.created_at, ${SUPERUSER_SQL} AS is_superuser`;
 
 export interface NewUser {
