@@ -43,6 +43,25 @@ export async function findLdapProvidersByIds(db: Queryable, ids: number[]): Prom
   return rows;
 }
 
+/**
+ * The LDAP provider `providerId` with the id of the LDAP outpost whose service account is
+ * `userId`, when that outpost serves it (one statement: who calls, and for what); else null.
+ */
+export async function findLdapProviderServedByOutpostAccount(
+  db: Queryable,
+  userId: number,
+  providerId: number,
+): Promise<(LdapProviderRow & { outpost_id: string }) | null> {
+  const { rows } = await db.query<LdapProviderRow & { outpost_id: string }>(
+    `SELECT ${LDAP_COLUMNS}, o.id AS outpost_id FROM ${LDAP_FROM}
+       JOIN outpost_providers op ON op.provider_id = p.id
+       JOIN outposts o ON o.id = op.outpost_id AND o.type = 'ldap'
+     WHERE o.service_account_id = $1 AND p.id = $2`,
+    [userId, providerId],
+  );
+  return rows[0] ?? null;
+}
+
 export async function findLdapProviderIdByBaseDn(db: Queryable, baseDn: string): Promise<number | null> {
   const { rows } = await db.query<{ provider_id: number }>('SELECT provider_id FROM ldap_providers WHERE lower(base_dn) = lower($1)', [
     baseDn,

@@ -4,9 +4,11 @@ import type { CoreDeps } from '../../core/context.ts';
 import { PermissionDenied } from '../../errors.ts';
 import { loadDefinitions } from '../../flows/definitions.ts';
 import { answerChallenge } from '../../flows/executor.ts';
-import { findLdapProvidersByIds } from '../../store/ldapProviders.ts';
+import { noteOutpostSeen } from '../../core/outpostHealth.ts';
+import { findLdapProviderServedByOutpostAccount } from '../../store/ldapProviders.ts';
+import { requireActor } from '../../web/authentication.ts';
 import { applySession, flowRequestOf } from '../../web/flowRequest.ts';
-import { bindVerdict, callingOutpost, verdictSchema } from './bindAccess.ts';
+import { bindVerdict, verdictSchema } from './bindAccess.ts';
 
 /*
  * The rest of an LDAP bind's walk through its provider's bind flow, after identification (which
@@ -32,10 +34,14 @@ export const ldapBindFlowApi: FastifyPluginAsyncZod<{ deps: CoreDeps }> = async 
     schema: { tags: ['outposts'], params, body: answer, response: { 200: challengeSchema } },
     handler: async (request, reply) => {
       const { pk, slug } = request.params;
-      const outpost = await callingOutpost(deps, request);
-      if (!outpost.provider_ids.includes(pk)) throw new PermissionDenied('This outpost does not serve that provider.');
-      const [[provider], flow] = await Promise.all([findLdapProvidersByIds(deps.db, [pk]), loadDefinitions(deps.db).then((d) => d.flowBySlug(slug))]);
-      if (!provider || !flow || flow.id !== provider.authorization_flow_id) throw new PermissionDenied("That is not this provider's bind flow.");
+      const actor = requireActor(request);
+      const [provider, flow] = await Promise.all([
+        findLdapProviderServedByOutpostAccount(deps.db, actor.id, pk),
+        loadDefinitions(deps.db).then((definitions) => definitions.flowBySlug(slug)),
+      ]);
+      if (!provider) throw new PermissionDenied('Only an LDAP outpost that serves this provider may bind through it.');
+      await noteOutpostSeen(deps, provider.outpost_id, request.ip);
+      if (!flow || flow.id !== provider.authorization_flow_id) throw new PermissionDenied("That is not this provider's bind flow.");
       const flowRequest = { ...flowRequestOf(request), isBind: true };
       const response = await answerChallenge(deps, slug, flowRequest, new URLSearchParams(), request.body);
       applySession(request, reply, response);
