@@ -2,7 +2,8 @@ import { createServer, type Server, type Socket, connect } from 'node:net';
 
 /**
  * A TCP proxy in front of a real Postgres or Redis, to take it "down" and bring it back without
- * touching the shared service: cut() closes every connection and refuses new ones.
+ * touching the shared service: cut() closes every connection and refuses new ones; stall() keeps
+ * them open but passes nothing on (a hung service), until unstall().
  */
 export class TcpProxy {
   private server: Server | null = null;
@@ -36,6 +37,14 @@ export class TcpProxy {
     this.server = null;
     for (const s of this.sockets) s.destroy();
     if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+
+  stall(): void {
+    for (const s of this.sockets) s.pause();
+  }
+
+  unstall(): void {
+    for (const s of this.sockets) s.resume();
   }
 
   /** Listens again on the same port, as a restarted service would. */

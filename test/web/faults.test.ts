@@ -88,6 +88,19 @@ test('Postgres down: ready and API answer 503 (never 500, never allow); back up:
   assert.equal((await ready()).statusCode, 204);
 });
 
+test('Redis hung (connections open, no answer): a request that needs it fails closed with 503 within ~2.5 s; then it recovers', { skip }, async () => {
+  const me = () => app.inject({ method: 'GET', url: '/api/v3/core/users/me/', cookies: { authentik_session: 'b'.repeat(43) } });
+  assert.equal((await me()).statusCode, 401, 'an unknown session, while Redis answers');
+  redisProxy.stall();
+  const started = Date.now();
+  const stalled = await me();
+  const waited = Date.now() - started;
+  redisProxy.unstall();
+  assert.equal(stalled.statusCode, 503);
+  assert.ok(waited >= 1500 && waited < 3500, `answered after ${waited} ms`);
+  await eventually(async () => (await me()).statusCode === 401, 5000);
+});
+
 test('Redis down: ready answers 503 naming the cache; back up: ready again', { skip }, async () => {
   await redisProxy.cut();
   await eventually(async () => (await ready()).statusCode === 503, 5000);
