@@ -136,9 +136,16 @@ test('a login on one replica is honoured by the others; a token issued by one re
     ldapUrls.push(`ldap://127.0.0.1:${ldapPort}`);
   }
   const samDn = 'cn=sam,ou=users,dc=scale,dc=test';
-  const ldapBinds = async () =>
-    Promise.all(ldapUrls.map(async (url) => (await ldapTool('ldapwhoami', ['-x', '-H', url, '-D', samDn, '-w', 'Sam-Password-1!'])).code === 0));
-  await eventually(async () => (await ldapBinds()).every(Boolean), 15_000);
+  let lastBinds: Array<{ code: number; stderr: string }> = [];
+  const ldapBinds = async () => {
+    lastBinds = await Promise.all(ldapUrls.map((url) => ldapTool('ldapwhoami', ['-x', '-H', url, '-D', samDn, '-w', 'Sam-Password-1!'])));
+    return lastBinds.map((result) => result.code === 0);
+  };
+  await eventually(async () => (await ldapBinds()).every(Boolean), 15_000).catch((error: Error) => {
+    // Seen once in CI (2026-11-27, not reproduced since): say what the outposts and binds said.
+    const tails = outposts.map((o, i) => `outpost ${i}: ${o.output().slice(-1500)}`).join('\n');
+    throw new Error(`${error.message}; binds: ${JSON.stringify(lastBinds)}\n${tails}`);
+  });
 
   // OIDC through the pool: each request of the login and the code flow may hit another replica.
   const config = await client.discovery(new URL(`${base}/application/o/scaled/`), 'scaled-client', 'scaled-secret-0123456789abcdef0123456789', undefined, insecure);
