@@ -3,7 +3,8 @@ import { type CoreResponse, coreExchange } from './coreHttp.ts';
 import type { AccessVerdict, Directory, OutpostProviderConfig } from './wire.ts';
 
 // The outpost's only line to the core: HTTP with the outpost's token (it holds no database
-// credentials). Binds walk the provider's flow through the same executor API browsers use, so
+// credentials). Binds walk the provider's flow through the same executor browsers use (after
+// identification, at the outposts' bind route, which answers with the access verdict), so
 // throttling, lockout, policies and MFA apply to LDAP exactly as to the web login.
 
 export class CoreUnavailable extends Error {
