@@ -34,9 +34,10 @@ export async function signIn(run: Run, stage: StageRow, user: UserRow, outcome: 
   // An anonymous session made by this very request and never stored: nothing to store now.
   run.unsavedSession = null;
   const loginEvent = await describeRunEvent(run, stage, 'login', outcome.event);
-  // The login event is written with the session's row (one statement, one commit); the cache
-  // writes of all four leave together (one pipelined Redis write). A sign-in clears the failure
-  // counter of the name it was made under (not the address's: one good login must not hide a spray).
+  // The login event is written with the session's row (one statement, one commit; a bind's with
+  // last_login alone); the cache writes leave together (one pipelined Redis write). A sign-in
+  // clears the failure counter of the name it was made under (not the address's: one good login
+  // must not hide a spray).
   const session = { userId: user.id, clientIp: run.request.clientIp, userAgent: run.request.userAgent, method: outcome.method };
   const [written] = await Promise.all([
     run.request.isBind
