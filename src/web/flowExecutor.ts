@@ -4,14 +4,10 @@ import type { CoreDeps } from '../core/context.ts';
 import { PermissionDenied, ValidationError } from '../errors.ts';
 import { answerChallenge, currentChallenge } from '../flows/executor.ts';
 import { isCsrfSafe } from './csrf.ts';
-import { applySession, flowRequestOf } from './flowRequest.ts';
+import { applySession, flowAnswer, flowRequestOf, flowSlug } from './flowRequest.ts';
 
-const params = z.object({ slug: z.string().regex(/^[-a-z0-9_]{1,100}$/) });
+const params = z.object({ slug: flowSlug });
 const query = z.object({ query: z.string().max(4000).optional() });
-// An answer is a flat object of a few fields (WebAuthn's assertion is the largest).
-const answer = z
-  .record(z.string().max(100), z.unknown())
-  .refine((value) => Object.keys(value).length <= 50, 'Too many fields.');
 
 function parse<T>(schema: z.ZodType<T>, value: unknown, field: string): T {
   const result = schema.safeParse(value);
@@ -33,7 +29,7 @@ export const flowExecutorRoutes: FastifyPluginAsync<{ deps: CoreDeps }> = async 
     if (!isCsrfSafe(request)) throw new PermissionDenied('CSRF check failed: send the request from this origin or with X-authentik-CSRF.');
     const { slug } = parse(params, request.params, 'slug');
     const original = new URLSearchParams(parse(query, request.query, 'query').query ?? '');
-    const body = parse(answer, request.body ?? {}, 'non_field_errors');
+    const body = parse(flowAnswer, request.body ?? {}, 'non_field_errors');
     const response = await answerChallenge(deps, slug, flowRequestOf(request), original, body);
     applySession(request, reply, response);
     return reply.header('Cache-Control', 'no-store').send(response.challenge);

@@ -4,11 +4,11 @@ import type { CoreDeps } from '../core/context.ts';
 import type { Challenge, ResponseErrors } from '../flows/challenge.ts';
 import { answerChallenge, currentChallenge } from '../flows/executor.ts';
 import { isCsrfSafe } from './csrf.ts';
-import { applySession, flowRequestOf } from './flowRequest.ts';
+import { applySession, flowRequestOf, flowSlug } from './flowRequest.ts';
 import { html, page, raw, type SafeHtml } from './html.ts';
 import { securityHeaders } from './securityHeaders.ts';
 
-const params = z.object({ slug: z.string().regex(/^[-a-z0-9_]{1,100}$/) });
+const params = z.object({ slug: flowSlug });
 
 function errorsFor(errors: ResponseErrors | undefined, field: string): SafeHtml {
   // Own keys only: a prompt's field may be named like an Object.prototype member (`constructor`).

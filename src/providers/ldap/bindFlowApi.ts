@@ -7,7 +7,7 @@ import { answerChallenge } from '../../flows/executor.ts';
 import { noteOutpostSeen } from '../../core/outpostHealth.ts';
 import { findLdapProviderServedByOutpostAccount } from '../../store/ldapProviders.ts';
 import { requireActor } from '../../web/authentication.ts';
-import { applySession, flowRequestOf } from '../../web/flowRequest.ts';
+import { applySession, flowAnswer, flowRequestOf, flowSlug } from '../../web/flowRequest.ts';
 import { bindVerdict, verdictSchema } from './bindAccess.ts';
 
 /*
@@ -20,18 +20,14 @@ import { bindVerdict, verdictSchema } from './bindAccess.ts';
 
 const params = z.object({
   pk: z.coerce.number().int().positive().max(2 ** 31 - 1),
-  slug: z.string().regex(/^[-a-z0-9_]{1,100}$/),
+  slug: flowSlug,
 });
-// An answer is a flat object of a few fields (as at the executor).
-const answer = z
-  .record(z.string().max(100), z.unknown())
-  .refine((value) => Object.keys(value).length <= 50, 'Too many fields.');
 const challengeSchema = z.looseObject({ component: z.string().optional(), ldap_bind: verdictSchema.optional() });
 
 export const ldapBindFlowApi: FastifyPluginAsyncZod<{ deps: CoreDeps }> = async (app, { deps }) => {
   app.post('/outposts/ldap/:pk/bind_flow/:slug/', {
     bodyLimit: 64 * 1024,
-    schema: { tags: ['outposts'], params, body: answer, response: { 200: challengeSchema } },
+    schema: { tags: ['outposts'], params, body: flowAnswer, response: { 200: challengeSchema } },
     handler: async (request, reply) => {
       const { pk, slug } = request.params;
       const actor = requireActor(request);
