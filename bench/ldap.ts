@@ -14,20 +14,22 @@ import {
   adminApi,
   attributeCpu,
   CHILD_NODE_FLAGS,
-  cpuSnapshot,
   CLI,
   type Cleanup,
+  cpuSnapshot,
   createBenchStorage,
   freePort,
-  metricsAddress,
   HOST,
   log,
+  metricsAddress,
   randomText,
   round,
   runBench,
   serverSettings,
   startGatehouse,
   stopChild,
+  threadCpuBetween,
+  threadCpuMs,
   waitUntilReady,
   withPostgres,
 } from './harness.ts';
@@ -47,7 +49,12 @@ type Work = (client: Client) => Promise<unknown>;
 /** Operations per second with CLIENTS connections for SECONDS (after a 1 s warm-up). */
 type CpuGroups = Record<string, (pid: number, comm: string) => boolean>;
 
-async function measure(url: string, bindAs: { dn: string; password: string } | null, work: Work, options: { seconds?: number; cpu?: CpuGroups } = {}) {
+async function measure(
+  url: string,
+  bindAs: { dn: string; password: string } | null,
+  work: Work,
+  options: { seconds?: number; cpu?: CpuGroups; threadsOf?: number } = {},
+) {
   const seconds = options.seconds ?? SECONDS;
   const clients = await Promise.all(
     Array.from({ length: CLIENTS }, async () => {
@@ -74,9 +81,11 @@ async function measure(url: string, bindAs: { dn: string; password: string } | n
   counting = true;
   const started = performance.now();
   const cpuBefore = options.cpu ? cpuSnapshot() : null;
+  const threadsBefore = options.threadsOf ? threadCpuMs(options.threadsOf) : null;
   await sleep(seconds * 1000);
   counting = false;
   const cpuAfter = options.cpu ? cpuSnapshot() : null;
+  const threadsAfter = options.threadsOf ? threadCpuMs(options.threadsOf) : null;
   const measured = count;
   const elapsed = (performance.now() - started) / 1000;
   running = false;
@@ -88,7 +97,20 @@ async function measure(url: string, bindAs: { dn: string; password: string } | n
   const perOperation = Object.fromEntries(
     [...Object.keys(options.cpu), 'foreign_ms'].map((name) => [name.replace(/_ms$/, ''), round((spent[name] ?? 0) / Math.max(1, measured), 2)]),
   );
-  return { per_s: round(measured / elapsed, 0), errors, cpu_ms_per_operation: perOperation };
+  if (!threadsBefore || !threadsAfter) return { per_s: round(measured / elapsed, 0), errors, cpu_ms_per_operation: perOperation };
+  // The server by thread: argon2 runs on libuv's workers; the rest of a bind's cost over argon2's
+  // own is what a change to the bind path moves, whatever the host's speed that day.
+  const threads = threadCpuBetween(threadsBefore, threadsAfter) as Record<string, number>;
+  const perOp = (ms: number) => round(ms / Math.max(1, measured), 2);
+  const argon2 = perOp(threads['libuv-worker'] ?? 0);
+  const others = Object.entries(perOperation).reduce((sum, [name, ms]) => (name === 'foreign' || name === 'server' ? sum : sum + ms), 0);
+  return {
+    per_s: round(measured / elapsed, 0),
+    errors,
+    cpu_ms_per_operation: perOperation,
+    server_threads_ms_per_operation: { main_thread: perOp(threads.MainThread ?? 0), argon2, other: perOp((spent.server ?? 0) - (threads.MainThread ?? 0) - (threads['libuv-worker'] ?? 0)) },
+    overhead_per_argon2: round((perOp(threads.MainThread ?? 0) + others) / Math.max(0.01, argon2), 3),
+  };
 }
 
 const workloads = (dnOf: (i: number) => string) => ({
@@ -243,6 +265,7 @@ await runBench({
     const outpostPid = outpostProcess.pid as number;
     gatehouse.direct_binds = await measure(gatehouseUrl, null, bindWork, {
       seconds: DIRECT_BIND_SECONDS,
+      threadsOf: server.pid,
       cpu: {
         bench_client: (pid) => pid === process.pid,
         server: (pid) => pid === server.pid,

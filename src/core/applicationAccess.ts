@@ -1,3 +1,4 @@
+import { loadDefinitions } from '../flows/definitions.ts';
 import { evaluatePolicies } from '../flows/policies.ts';
 import { type ApplicationFilter, type ApplicationRow, listApplications } from '../store/applications.ts';
 import type { UserRow } from '../store/users.ts';
@@ -19,7 +20,10 @@ export async function canAccessApplication(
   clientIp: string,
 ): Promise<boolean> {
   if (!user?.is_active) return false;
-  const verdict = await evaluatePolicies(deps, application.id, application.policy_engine_mode, { user, clientIp, state: null });
+  // Policy bindings are definitions: read through the versioned snapshot the flows use (no read
+  // while the change notifications are up; a change anywhere is seen at the next request).
+  const definitions = await loadDefinitions(deps.db);
+  const verdict = await evaluatePolicies(deps, application.id, application.policy_engine_mode, { user, clientIp, state: null }, definitions);
   return verdict.isPassing;
 }
 

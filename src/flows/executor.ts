@@ -219,31 +219,39 @@ export async function currentChallenge(
   return respond(run, await advance(run, errors));
 }
 
-/** POST: answers the current stage and returns what comes next. */
+/**
+ * POST: answers the waiting stage and returns what comes next. Several answers (the LDAP bind
+ * route's batch: identification, password, code) are given in turn, each to the stage then
+ * waiting, in one request: one read of the session and state, one user read, nothing stored in
+ * between — and nothing at all when the flow ends within the batch. The first answer that is
+ * refused, or meant for another stage, ends the batch as it would end a single answer.
+ */
 export async function answerChallenge(
   deps: CoreDeps,
   slug: string,
   request: FlowRequest,
   query: URLSearchParams,
-  answer: Record<string, unknown>,
+  answer: Record<string, unknown> | readonly Record<string, unknown>[],
 ): Promise<FlowResponse> {
   const run = await startRun(deps, slug, request, query.get('next'));
   if (!('state' in run)) return run;
   delete run.state.lastErrors;
-  // Bring the position to the stage that is waiting for an answer (runs automatic stages first).
-  const current = await settle(run);
-  if (current.kind === 'done') return respond(run, current.challenge);
-  const { ctx, definition } = current;
-  if (typeof answer.component === 'string' && answer.component !== definition.component) {
-    return respond(run, await advance(run, fieldError('non_field_errors', `Expected an answer for ${definition.component}.`, 'wrong_component')));
+  for (const each of Array.isArray(answer) ? answer : [answer]) {
+    // Bring the position to the stage that is waiting for an answer (runs automatic stages first).
+    const current = await settle(run);
+    if (current.kind === 'done') return respond(run, current.challenge);
+    const { ctx, definition } = current;
+    if (typeof each.component === 'string' && each.component !== definition.component) {
+      return respond(run, await advance(run, fieldError('non_field_errors', `Expected an answer for ${definition.component}.`, 'wrong_component')));
+    }
+    const outcome = await definition.submit(ctx, each);
+    if (outcome.kind === 'invalid') {
+      run.state.lastErrors = outcome.errors;
+      await keepFlowState(run);
+      return respond(run, { ...(await advance(run, outcome.errors)) });
+    }
+    const stop = await applyOutcome(run, ctx.stage, outcome);
+    if (stop) return respond(run, stop);
   }
-  const outcome = await definition.submit(ctx, answer);
-  if (outcome.kind === 'invalid') {
-    run.state.lastErrors = outcome.errors;
-    await keepFlowState(run);
-    return respond(run, { ...(await advance(run, outcome.errors)) });
-  }
-  const stop = await applyOutcome(run, ctx.stage, outcome);
-  if (stop) return respond(run, stop);
   return respond(run, await advance(run));
 }

@@ -31,7 +31,9 @@ export async function describeRunEvent(run: Run, stage: StageRow, action: EventA
  */
 export async function signIn(run: Run, stage: StageRow, user: UserRow, outcome: Extract<StageOutcome, { kind: 'login' }>): Promise<void> {
   const previous = run.sessionId;
-  // An anonymous session made by this very request and never stored: nothing to store now.
+  // An anonymous session made by this very request and never stored: nothing to store now, nor
+  // to end (a bind answered in one request, or a flow's first request).
+  const wasStored = run.unsavedSession === null;
   run.unsavedSession = null;
   const loginEvent = await describeRunEvent(run, stage, 'login', outcome.event);
   // The login event is written with the session's row (one statement, one commit; a bind's with
@@ -43,7 +45,7 @@ export async function signIn(run: Run, stage: StageRow, user: UserRow, outcome: 
     run.request.isBind
       ? recordSignInWithoutSession(run.deps.db, user.id, loginEvent).then((eventId) => ({ sessionId: null, eventId }))
       : createSignedInSession(run.deps, session, outcome.sessionSeconds, loginEvent),
-    endSession(run.deps, previous, { wasSignedIn: run.session?.userId != null }),
+    wasStored ? endSession(run.deps, previous, { wasSignedIn: run.session?.userId != null }) : null,
     forgetFlowState(run),
     clearUsernameFailures(run.deps.cache, run.state.pendingUid ?? user.username),
   ]);

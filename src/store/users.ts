@@ -90,17 +90,22 @@ export async function findUsersByIds(db: Queryable, ids: number[]): Promise<Map<
   return new Map(rows.map((u) => [u.id, u]));
 }
 
-export async function findUserByUsername(db: Queryable, username: string): Promise<UserRow | null> {
-  const { rows } = await db.query<UserRow>(`SELECT ${USER_COLUMNS} FROM users u WHERE lower(u.username) = lower($1)`, [
-    username,
-  ]);
+/**
+ * With `withDeviceCount` a row carries `confirmed_devices` too, as a flow reads its user
+ * (identification hands it on to the MFA stages of the same request: an LDAP bind's batch).
+ */
+type Lookup = { withDeviceCount?: boolean };
+const lookupColumns = (options: Lookup) => (options.withDeviceCount ? `${USER_COLUMNS}, ${confirmedDeviceCountSql('u.id')} AS confirmed_devices` : USER_COLUMNS);
+
+export async function findUserByUsername(db: Queryable, username: string, options: Lookup = {}): Promise<(UserRow & { confirmed_devices?: number }) | null> {
+  const { rows } = await db.query<UserRow>(`SELECT ${lookupColumns(options)} FROM users u WHERE lower(u.username) = lower($1)`, [username]);
   return rows[0] ?? null;
 }
 
 /** The one active user with this email; null when none or when several share it (ambiguous). */
-export async function findUserByEmail(db: Queryable, email: string): Promise<UserRow | null> {
+export async function findUserByEmail(db: Queryable, email: string, options: Lookup = {}): Promise<(UserRow & { confirmed_devices?: number }) | null> {
   const { rows } = await db.query<UserRow>(
-    `SELECT ${USER_COLUMNS} FROM users u WHERE lower(u.email) = lower($1) AND u.is_active LIMIT 2`,
+    `SELECT ${lookupColumns(options)} FROM users u WHERE lower(u.email) = lower($1) AND u.is_active LIMIT 2`,
     [email],
   );
   return rows.length === 1 ? (rows[0] as UserRow) : null;

@@ -59,24 +59,67 @@ test('ldapwhoami binds through the bind flow and writes a login event', async ()
   assert.ok(rows[0]?.last_login && Date.now() - rows[0].last_login.getTime() < 60_000);
 });
 
-test("the outposts' bind route: only an outpost's token, for a provider it serves and that provider's bind flow", async () => {
-  const route = (pk: number, slug: string) => `/api/v3/outposts/ldap/${pk}/bind_flow/${slug}/`;
+test("the outposts' bind routes: only an outpost's token, for a provider it serves and that provider's bind flow", async () => {
+  const route = (pk: number, slug: string, tail = '') => `/api/v3/outposts/ldap/${pk}/bind_flow/${slug}/${tail}`;
   const answer = { component: 'ak-stage-identification', uid_field: 'alice' };
-  const refusals = [
-    [route(h.providerPk, 'default-authentication-flow'), null, 401],
-    [route(h.providerPk, 'default-authentication-flow'), undefined, 403],
-    [route(2 ** 30, 'default-authentication-flow'), h.token, 403],
-    [route(h.providerPk, 'default-invalidation-flow'), h.token, 403],
-  ] as const;
   const before = (await events('login', 'alice')).length;
-  for (const [url, token, status] of refusals) {
-    const res = await h.t.api('POST', url, answer, token);
-    assert.equal(res.statusCode, status, `${url} ${token === undefined ? 'admin' : token ? 'outpost' : 'anonymous'}: ${res.body}`);
+  for (const [tail, body] of [['', answer], ['answers/', { answers: [answer] }]] as const) {
+    const refusals = [
+      [route(h.providerPk, 'default-authentication-flow', tail), null, 401],
+      [route(h.providerPk, 'default-authentication-flow', tail), undefined, 403],
+      [route(2 ** 30, 'default-authentication-flow', tail), h.token, 403],
+      [route(h.providerPk, 'default-invalidation-flow', tail), h.token, 403],
+    ] as const;
+    for (const [url, token, status] of refusals) {
+      const res = await h.t.api('POST', url, body, token);
+      assert.equal(res.statusCode, status, `${url} ${token === undefined ? 'admin' : token ? 'outpost' : 'anonymous'}: ${res.body}`);
+    }
+    const accepted = await h.t.api('POST', route(h.providerPk, 'default-authentication-flow', tail), body, h.token);
+    assert.equal(accepted.statusCode, 200, accepted.body);
+    assert.equal(accepted.json().component, 'ak-stage-password');
   }
-  const accepted = await h.t.api('POST', route(h.providerPk, 'default-authentication-flow'), answer, h.token);
-  assert.equal(accepted.statusCode, 200, accepted.body);
-  assert.equal(accepted.json().component, 'ak-stage-password');
+  // A batch names the stage of every answer, holds one to four, and is the outposts' alone.
+  const batch = route(h.providerPk, 'default-authentication-flow', 'answers/');
+  for (const body of [{ answers: [] }, { answers: [{ uid_field: 'alice' }] }, { answers: Array(5).fill(answer) }, answer]) {
+    assert.equal((await h.t.api('POST', batch, body, h.token)).statusCode, 400, JSON.stringify(body));
+  }
+  const csrf = 'c'.repeat(32);
+  const browser = await h.t.app.inject({
+    method: 'POST',
+    url: '/api/v3/flows/executor/default-authentication-flow/',
+    headers: { cookie: `authentik_csrf=${csrf}`, 'x-authentik-csrf': csrf },
+    payload: [answer, answer],
+  });
+  assert.equal(browser.statusCode, 400, browser.body);
   assert.equal((await events('login', 'alice')).length, before, 'nobody signed in');
+});
+
+test('the batch route: identification and password in one exchange sign in with no session (no cookie, no row); a wrong password stops it', async () => {
+  const batch = `/api/v3/outposts/ldap/${h.providerPk}/bind_flow/default-authentication-flow/answers/`;
+  const answers = (password: string) => ({
+    answers: [
+      { component: 'ak-stage-identification', uid_field: 'carol' },
+      { component: 'ak-stage-password', password },
+    ],
+  });
+  const failedBefore = (await events('login_failed', 'carol')).length;
+  const refused = await h.t.api('POST', batch, answers('not-her-password'), h.token);
+  assert.equal(refused.statusCode, 200, refused.body);
+  assert.equal(refused.json().component, 'ak-stage-password');
+  assert.ok(refused.json().response_errors, refused.body);
+  assert.equal(refused.json().ldap_bind, undefined);
+  assert.equal((await events('login_failed', 'carol')).length, failedBefore + 1);
+
+  const loginsBefore = (await events('login', 'carol')).length;
+  const signedIn = await h.t.api('POST', batch, answers(PASS.carol), h.token);
+  assert.equal(signedIn.statusCode, 200, signedIn.body);
+  assert.equal(signedIn.json().component, 'xak-flow-redirect');
+  assert.deepEqual(signedIn.json().ldap_bind.user, { pk: signedIn.json().ldap_bind.user.pk, username: 'carol' });
+  assert.equal(signedIn.json().ldap_bind.access.passing, true);
+  assert.equal(signedIn.headers['set-cookie'], undefined, 'no session cookie');
+  assert.equal((await events('login', 'carol')).length, loginsBefore + 1);
+  const { rows } = await h.t.deps.db.query("SELECT 1 FROM user_sessions s JOIN users u ON u.id = s.user_id WHERE u.username = 'carol'");
+  assert.equal(rows.length, 0);
 });
 
 test('binds answered from the bind cache are reported to the core as login events', async () => {

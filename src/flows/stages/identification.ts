@@ -38,8 +38,10 @@ export const identificationStage: InteractiveStage<Config> = {
     const parsed = answer.safeParse(body);
     if (!parsed.success) return { kind: 'invalid', errors: fieldError('uid_field', 'Enter your username or email address.', 'required') };
     const uid = parsed.data.uid_field;
-    let user = ctx.config.user_fields.includes('username') ? await findUserByUsername(ctx.deps.db, uid) : null;
-    if (!user && ctx.config.user_fields.includes('email') && uid.includes('@')) user = await findUserByEmail(ctx.deps.db, uid);
+    // With the MFA device count, so a later stage of the same request need not read it apart.
+    const lookup = { withDeviceCount: true };
+    let user = ctx.config.user_fields.includes('username') ? await findUserByUsername(ctx.deps.db, uid, lookup) : null;
+    if (!user && ctx.config.user_fields.includes('email') && uid.includes('@')) user = await findUserByEmail(ctx.deps.db, uid, lookup);
     ctx.state.pendingUid = uid;
     ctx.state.pendingUserId = user?.is_active ? user.id : null;
     if (user?.is_active) ctx.rememberUser?.(user);

@@ -104,10 +104,10 @@ export class CoreClient {
   /**
    * Walks a login flow as a client would: identification, password, then the MFA code when the
    * flow asks for one. Any refusal ends the walk; only a final redirect is a sign-in. With
-   * `providerPk`, every step after identification goes to the outposts' bind route for that
-   * provider (with this outpost's token): no session is made and the final answer carries the
-   * check_access verdict. A core without that route (404: older than this outpost) is walked
-   * the browser's way, as before.
+   * `providerPk` the walk goes to the outposts' bind route for that provider (with this outpost's
+   * token): all the answers the bind has leave in one exchange, no session is made, and the final
+   * answer carries the check_access verdict. A core without that route (404: older than this
+   * outpost) is walked the browser's way, step by step, and asked check_access after.
    */
   async walkBindFlow(
     slug: string,
@@ -118,16 +118,13 @@ export class CoreClient {
     const cookies = new Map<string, string>([[CSRF_COOKIE, csrf]]);
     const executorUrl = `${this.host}/api/v3/flows/executor/${encodeURIComponent(slug)}/?query=`;
     let bindUrl = providerPk === undefined ? null : `${this.host}/api/v3/outposts/ldap/${providerPk}/bind_flow/${encodeURIComponent(slug)}/`;
-    let isFirstStep = true;
     const deadline = AbortSignal.timeout(FLOW_TIMEOUT_MS);
-    const step = async (body?: Record<string, unknown>): Promise<{ status: number; challenge: WalkChallenge }> => {
-      const url = !isFirstStep && bindUrl ? bindUrl : executorUrl;
-      const isBindRoute = url === bindUrl;
-      isFirstStep = false;
+    const exchange = async (url: string, body: Record<string, unknown>): Promise<{ status: number; challenge: WalkChallenge }> => {
+      const isBindRoute = url !== executorUrl;
       let response: CoreResponse;
       try {
         response = await coreExchange(url, {
-          method: body ? 'POST' : 'GET',
+          method: 'POST',
           headers: {
             cookie: [...cookies].map(([k, v]) => `${k}=${v}`).join('; '),
             'x-authentik-csrf': csrf,
@@ -136,9 +133,9 @@ export class CoreClient {
             // throttling and network policies then see the LDAP client, not the outpost.
             'x-forwarded-for': login.clientIp,
             'user-agent': this.userAgent,
-            ...(body ? { 'content-type': 'application/json' } : {}),
+            'content-type': 'application/json',
           },
-          body: body ? JSON.stringify(body) : undefined,
+          body: JSON.stringify(body),
           signal: deadline,
         });
       } catch (error) {
@@ -149,10 +146,7 @@ export class CoreClient {
         const cut = pair.indexOf('=');
         if (cut > 0) cookies.set(pair.slice(0, cut).trim(), pair.slice(cut + 1).trim());
       }
-      if (isBindRoute && response.status === 404) {
-        bindUrl = null;
-        return step(body);
-      }
+      if (isBindRoute && response.status === 404) return { status: 404, challenge: {} };
       if (response.status >= 500) throw new CoreUnavailable(`core answered ${response.status} to the bind flow`);
       let challenge: WalkChallenge = {};
       try {
@@ -162,11 +156,30 @@ export class CoreClient {
       }
       return { status: response.status, challenge };
     };
+    const step = async (body: Record<string, unknown>) => {
+      if (bindUrl) {
+        const answered = await exchange(bindUrl, body);
+        if (answered.status !== 404) return answered;
+        // A core older than the route (or replaced mid-walk by one): the executor holds the state.
+        bindUrl = null;
+      }
+      return exchange(executorUrl, body);
+    };
 
-    // Most bind flows start with identification: answering it at once saves the opening GET (the
-    // executor plans the flow on the first request either way). Any other first stage answers
-    // wrong_component with its own challenge, and the walk goes on from there.
-    let { status, challenge } = await step({ component: 'ak-stage-identification', uid_field: login.username });
+    // Most bind flows start with identification, then password: answering both (and the code, if
+    // the client sent one) at once saves the opening GET and an exchange per stage. A flow built
+    // otherwise answers wrong_component with the challenge of the stage waiting, and the walk goes
+    // on from there.
+    const identification = { component: 'ak-stage-identification', uid_field: login.username };
+    const answers = [
+      identification,
+      { component: 'ak-stage-password', password: login.password },
+      ...(login.code === null ? [] : [{ component: 'ak-stage-authenticator-validate', code: login.code }]),
+    ];
+    let { status, challenge } = bindUrl ? await exchange(`${bindUrl}answers/`, { answers }) : { status: 404, challenge: {} as WalkChallenge };
+    // No batch route: a core older than this outpost. Identification at the executor; the rest at
+    // the one-answer bind route if the core has that, else at the executor too (see step).
+    if (status === 404) ({ status, challenge } = await exchange(executorUrl, identification));
     if (isWrongComponent(challenge.response_errors)) challenge = { ...challenge, response_errors: undefined };
     for (let i = 0; i < MAX_FLOW_STEPS; i++) {
       if (status !== 200) return { isSignedIn: false, reason: `flow answered ${status}` };

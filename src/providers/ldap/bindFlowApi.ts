@@ -1,3 +1,4 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { CoreDeps } from '../../core/context.ts';
@@ -11,40 +12,55 @@ import { applySession, flowAnswer, flowRequestOf, flowSlug } from '../../web/flo
 import { bindVerdict, verdictSchema } from './bindAccess.ts';
 
 /*
- * The rest of an LDAP bind's walk through its provider's bind flow, after identification (which
- * the outpost answers at the executor like any client): the same executor, the same stages and
- * policies, but the outpost's token is required and a sign-in makes no browser session — the
- * answer carries the check_access verdict instead (`ldap_bind`). That spares a bind a second
- * exchange, and the session row and cache entry check_access would only have deleted again.
+ * An LDAP bind's walk through its provider's bind flow: the same executor, the same stages and
+ * policies as a browser's, but only for the outpost's token, and a sign-in makes no browser
+ * session — the answer carries the check_access verdict instead (`ldap_bind`).
+ *
+ * `bind_flow/<slug>/answers/` takes the bind's answers at once (identification, password, the
+ * MFA code if the client sent one), each given to the stage then waiting: a bind that needs no
+ * more is one exchange, with no session or flow state stored. `bind_flow/<slug>/` takes one
+ * answer, after identification at the executor (outposts older than the batch).
  */
 
 const params = z.object({
   pk: z.coerce.number().int().positive().max(2 ** 31 - 1),
   slug: flowSlug,
 });
+const batch = z.object({ answers: z.array(flowAnswer.and(z.looseObject({ component: z.string().max(100) }))).min(1).max(4) });
 const challengeSchema = z.looseObject({ component: z.string().optional(), ldap_bind: verdictSchema.optional() });
 
 export const ldapBindFlowApi: FastifyPluginAsyncZod<{ deps: CoreDeps }> = async (app, { deps }) => {
+  async function walk(request: FastifyRequest<{ Params: z.infer<typeof params> }>, reply: FastifyReply, answers: Record<string, unknown> | Record<string, unknown>[]) {
+    const { pk, slug } = request.params;
+    const actor = requireActor(request);
+    const [provider, flow] = await Promise.all([
+      findLdapProviderServedByOutpostAccount(deps.db, actor.id, pk),
+      loadDefinitions(deps.db).then((definitions) => definitions.flowBySlug(slug)),
+    ]);
+    if (!provider) throw new PermissionDenied('Only an LDAP outpost that serves this provider may bind through it.');
+    await noteOutpostSeen(deps, provider.outpost_id, request.ip);
+    if (!flow || flow.id !== provider.authorization_flow_id) throw new PermissionDenied("That is not this provider's bind flow.");
+    const flowRequest = { ...flowRequestOf(request), isBind: true };
+    const response = await answerChallenge(deps, slug, flowRequest, new URLSearchParams(), answers);
+    reply.header('Cache-Control', 'no-store');
+    const user = response.signedInUser;
+    // A sign-in leaves nothing for the outpost to hold: the anonymous session the walk began under
+    // (in the same request, for a batch) was never stored, and no signed-in one is made.
+    if (!user) {
+      applySession(request, reply, response);
+      return response.challenge;
+    }
+    return { ...response.challenge, ldap_bind: await bindVerdict(deps, request, provider, user, flowRequest.clientIp) };
+  }
+
+  app.post('/outposts/ldap/:pk/bind_flow/:slug/answers/', {
+    bodyLimit: 64 * 1024,
+    schema: { tags: ['outposts'], params, body: batch, response: { 200: challengeSchema } },
+    handler: (request, reply) => walk(request, reply, request.body.answers),
+  });
   app.post('/outposts/ldap/:pk/bind_flow/:slug/', {
     bodyLimit: 64 * 1024,
     schema: { tags: ['outposts'], params, body: flowAnswer, response: { 200: challengeSchema } },
-    handler: async (request, reply) => {
-      const { pk, slug } = request.params;
-      const actor = requireActor(request);
-      const [provider, flow] = await Promise.all([
-        findLdapProviderServedByOutpostAccount(deps.db, actor.id, pk),
-        loadDefinitions(deps.db).then((definitions) => definitions.flowBySlug(slug)),
-      ]);
-      if (!provider) throw new PermissionDenied('Only an LDAP outpost that serves this provider may bind through it.');
-      await noteOutpostSeen(deps, provider.outpost_id, request.ip);
-      if (!flow || flow.id !== provider.authorization_flow_id) throw new PermissionDenied("That is not this provider's bind flow.");
-      const flowRequest = { ...flowRequestOf(request), isBind: true };
-      const response = await answerChallenge(deps, slug, flowRequest, new URLSearchParams(), request.body);
-      applySession(request, reply, response);
-      reply.header('Cache-Control', 'no-store');
-      const user = response.signedInUser;
-      if (!user) return response.challenge;
-      return { ...response.challenge, ldap_bind: await bindVerdict(deps, request, provider, user, flowRequest.clientIp) };
-    },
+    handler: (request, reply) => walk(request, reply, request.body),
   });
 };
