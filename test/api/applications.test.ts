@@ -219,6 +219,13 @@ test('an application bound to group "family" is for its members only: API list, 
   assert.equal(denied.length, 1);
   assert.deepEqual([denied[0].context.authorized, denied[0].context.application.slug], [false, 'photos']);
 
+  // Bindings are read through the definitions snapshot: a change applies to the very next check.
+  assert.equal((await t.api('PATCH', `/api/v3/policies/bindings/${binding.json().pk}/`, { negate: true })).statusCode, 200);
+  assert.equal(await canAccessApplication(t.deps, bobRow, app, '127.0.0.1'), true, 'negated: everyone but family');
+  assert.equal(await canAccessApplication(t.deps, aliceRow, app, '127.0.0.1'), false);
+  assert.equal((await t.api('PATCH', `/api/v3/policies/bindings/${binding.json().pk}/`, { negate: false })).statusCode, 200);
+  assert.equal(await canAccessApplication(t.deps, bobRow, app, '127.0.0.1'), false);
+
   assert.equal((await t.api('DELETE', '/api/v3/core/applications/photos/')).statusCode, 204);
   assert.equal((await t.api('GET', `/api/v3/policies/bindings/?group=${family.pk}`)).json().pagination.count, 0, 'its bindings go with it');
 });
