@@ -6,6 +6,7 @@
 // CPU per login besides argon2 (server main thread, Postgres backends, Redis, bench client) over
 // argon2's own (the server's libuv workers), per round.
 // Run: npm run build && BENCH_AB_CLI=<other>/dist/src/cli.js node_modules/.bin/node bench/loginAb.ts
+// or, one build under two sets of node flags: BENCH_AB_A_FLAGS='…' BENCH_AB_B_FLAGS='…' (either may be empty).
 // JSON on stdout, progress on stderr. Not part of `npm run bench` (it needs a second build).
 import { measureArgon2Bound } from './argon2Bound.ts';
 import {
@@ -30,16 +31,21 @@ import { createUsers, driveLogins, loginFigures } from './loginFlow.ts';
 const LOAD = { clients: 16, warmupSeconds: 3, durationSeconds: 15 };
 const ROUNDS = Number(process.env.BENCH_AB_ROUNDS ?? 4);
 const OTHER_CLI = process.env.BENCH_AB_CLI ?? '';
+// Or one build under two sets of node flags (e.g. BENCH_AB_A_FLAGS=--max-semi-space-size=2).
+const flagsOf = (name: string) => (process.env[name] ?? '').split(/\s+/).filter(Boolean);
+const FLAGS = { A: flagsOf('BENCH_AB_A_FLAGS'), B: flagsOf('BENCH_AB_B_FLAGS') };
 
 await runBench({
   watchdogMs: (2 + ROUNDS * 2) * 60_000,
   async run(cleanup, workDir) {
-    if (!OTHER_CLI) throw new Error('BENCH_AB_CLI must name the other build (…/dist/src/cli.js)');
+    if (!OTHER_CLI && FLAGS.A.join(' ') === FLAGS.B.join(' ')) {
+      throw new Error('BENCH_AB_CLI must name the other build (…/dist/src/cli.js), or BENCH_AB_A_FLAGS / BENCH_AB_B_FLAGS differ');
+    }
     const targets = [];
-    for (const [label, cli] of [['A', OTHER_CLI], ['B', CLI]] as const) {
+    for (const [label, cli] of [['A', OTHER_CLI || CLI], ['B', CLI]] as const) {
       const storage = await createBenchStorage(cleanup);
       const apiToken = randomText(32);
-      const server = await startGatehouse(label, 'server', serverSettings({ ...storage, apiToken }), workDir, cleanup, [], cli);
+      const server = await startGatehouse(label, 'server', serverSettings({ ...storage, apiToken }), workDir, cleanup, FLAGS[label], cli);
       await waitUntilReady(server);
       const users = await createUsers(server.baseUrl, apiToken, 200);
       await withPostgres(storage.database, (client) => client.query('ANALYZE'));
@@ -85,8 +91,9 @@ await runBench({
     }
     const bound = await measureArgon2Bound({ quietWaitMs: 20_000 });
     return {
-      a_cli: OTHER_CLI,
+      a_cli: OTHER_CLI || CLI,
       b_cli: CLI,
+      node_flags: FLAGS,
       argon2: { verifies_per_s: bound.verifies_per_s, cpu_ms_per_verify: bound.cpu_ms_per_verify },
       rounds,
       ratios: {

@@ -181,6 +181,27 @@ export async function holdersOfPermission(
   return rows;
 }
 
+/**
+ * Whether one user holds the permission on one object (or on every object of its model): as
+ * holdersOfPermission answers it for that user, reading only that user's groups and their ancestors.
+ */
+export async function userHoldsPermission(db: Queryable, userId: number, target: PermissionTarget): Promise<boolean> {
+  const { rows } = await db.query<{ held: boolean }>(
+    `WITH RECURSIVE user_groups(group_id) AS (
+       SELECT group_id FROM group_memberships WHERE user_id = $1
+       UNION
+       SELECT g.parent_id FROM user_groups ug JOIN groups g ON g.id = ug.group_id WHERE g.parent_id IS NOT NULL
+     )
+     SELECT EXISTS (
+       SELECT 1 FROM permission_assignments a
+       WHERE a.app_label = $2 AND a.model = $3 AND a.codename = $4 AND (a.object_pk IS NULL OR a.object_pk = $5)
+         AND (a.user_id = $1 OR a.role_id IN (SELECT gr.role_id FROM group_roles gr JOIN user_groups ug ON ug.group_id = gr.group_id))
+     ) AS held`,
+    [userId, target.appLabel, target.model, target.codename, target.objectPk],
+  );
+  return rows[0]?.held === true;
+}
+
 /** A digest of roles on groups and of every assignment, so outposts polling the directory see grants and revocations. */
 export const RBAC_FINGERPRINT_SQL = `COALESCE((SELECT string_agg(gr.group_id || ':' || gr.role_id, ',' ORDER BY gr.group_id, gr.role_id) FROM group_roles gr), '') || chr(29) ||
   COALESCE((SELECT string_agg(concat_ws(chr(31), a.id, a.role_id, a.user_id, a.app_label, a.model, a.codename, a.object_pk), chr(30) ORDER BY a.id)

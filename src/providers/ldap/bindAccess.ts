@@ -3,12 +3,13 @@ import { z } from 'zod';
 import { canAccessApplication, recordAccessDenied } from '../../core/applicationAccess.ts';
 import type { CoreDeps } from '../../core/context.ts';
 import { noteOutpostSeen } from '../../core/outpostHealth.ts';
+import { SEARCH_FULL_DIRECTORY } from '../../core/permissions.ts';
 import { PermissionDenied } from '../../errors.ts';
 import type { LdapProviderRow } from '../../store/ldapProviders.ts';
 import { findOutpostByServiceAccount, type OutpostRow } from '../../store/outposts.ts';
+import { userHoldsPermission } from '../../store/rbac.ts';
 import type { UserRow } from '../../store/users.ts';
 import { requestContext, requireActor } from '../../web/authentication.ts';
-import { fullDirectorySearchers } from './directory.ts';
 
 // Whether a user a bind flow signed in may use the provider's application: what the outpost
 // needs to let an LDAP bind stand (Authentik's check_access).
@@ -39,16 +40,15 @@ export async function bindVerdict(
   clientIp: string,
 ): Promise<BindVerdict> {
   const application = provider.application_id ? { id: provider.application_id, policy_engine_mode: provider.application_policy_engine_mode ?? 'any' } : null;
-  const [isAllowed, searchers] = await Promise.all([
+  const [isAllowed, hasSearchPermission] = await Promise.all([
     application ? canAccessApplication(deps, user, application, clientIp) : false,
-    user.is_superuser ? null : fullDirectorySearchers(deps.db, [provider.provider_id]),
+    // As Authentik answers it (superusers hold every permission); the outpost itself goes by the directory.
+    user.is_superuser || userHoldsPermission(deps.db, user.id, { ...SEARCH_FULL_DIRECTORY, objectPk: String(provider.provider_id) }),
   ]);
   if (!isAllowed && application && provider.application_slug) {
     const app = { id: application.id, slug: provider.application_slug, name: provider.application_name ?? '' };
     await recordAccessDenied(deps, { ...requestContext(request, null), clientIp }, user, app, { ldap_provider: provider.provider_id });
   }
-  // As Authentik answers it (superusers hold every permission); the outpost itself goes by the directory.
-  const hasSearchPermission = user.is_superuser || (searchers?.has(user.id) ?? false);
   return {
     access: { passing: isAllowed, messages: isAllowed ? [] : ['Access denied to this application.'] },
     has_search_permission: hasSearchPermission,
