@@ -3,7 +3,7 @@ import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 
 // The outpost's HTTP to the core: node:http with kept-alive connections. fetch (undici) cost
 // ~150–200 µs more CPU per exchange on this machine (a JSON POST to a local server, 8 in flight:
-// 226–270 µs against 60–79 µs, client and server together), and a direct bind is three exchanges.
+// 226–270 µs against 60–79 µs, client and server together), and every direct bind makes one.
 
 export interface CoreResponse {
   status: number;
