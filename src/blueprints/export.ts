@@ -11,7 +11,7 @@ import { blueprintModels } from './registry.ts';
 
 const SKIPPED_MODELS = new Set(['authentik_core.user']);
 /** Fields that name another object by its pk. */
-const REFERENCE_FIELDS = new Set(['parent', 'authorization_flow', 'invalidation_flow', 'target', 'stage', 'provider', 'group', 'policy', 'configuration_stages', 'validation_policies', 'search_group', 'providers', 'roles']);
+const REFERENCE_FIELDS = new Set(['parent', 'authorization_flow', 'invalidation_flow', 'target', 'stage', 'provider', 'group', 'policy', 'configuration_stages', 'password_stage', 'validation_policies', 'search_group', 'providers', 'roles']);
 /** A group's members: users, who are not exported. (A user-write stage's `groups` are group names and stay.) */
 const USER_FIELDS = new Set(['users']);
 

@@ -54,6 +54,12 @@ async function assertValidReferences(tx: Queryable, parsed: Record<string, unkno
       throw ValidationError.field('configuration_stages', `Stage ${id} does not set up an authenticator.`);
     }
   }
+  const passwordStageId = parsed.password_stage;
+  if (typeof passwordStageId === 'string') {
+    const type = (await flowStore.findStagesByIds(tx, [passwordStageId])).get(passwordStageId)?.type;
+    if (!type) throw ValidationError.field('password_stage', `Unknown stage ${passwordStageId}.`);
+    if (type !== 'password') throw ValidationError.field('password_stage', `Stage ${passwordStageId} is not a password stage.`);
+  }
   const policyIds = stringsOf(parsed.validation_policies);
   const policies = await findPoliciesByIds(tx, policyIds);
   for (const id of policyIds) {

@@ -58,6 +58,7 @@ function contextFor(run: Run, stage: StageRow, config: unknown): StageContext {
       run.state.scratch[stage.id] ??= {};
       return run.state.scratch[stage.id] as T;
     },
+    stageById: (id) => run.definitions.stage(id),
   };
 }
 

@@ -45,6 +45,8 @@ export interface StageContext<Config = Record<string, unknown>> {
   audit(action: EventAction, details?: EventDetails, tx?: Queryable): Promise<{ id: string }>;
   /** This stage's scratch space in the flow state (kept between challenge and answer). */
   scratch<T extends Record<string, unknown>>(): T;
+  /** Another stage, as this request's definitions know it (a stage whose config names one). */
+  stageById?(id: string): Promise<StageRow | null>;
 }
 
 export type StageOutcome =

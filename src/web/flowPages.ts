@@ -37,6 +37,13 @@ function renderChallenge(c: Challenge): SafeHtml {
 <label for="uid_field">${(c.user_fields as string[]).includes('email') ? 'Username or email' : 'Username'}</label>
 <input id="uid_field" name="uid_field" type="text" autocomplete="username" autocapitalize="none" spellcheck="false" required autofocus>
 ${errorsFor(e, 'uid_field')}
+${
+  c.password_fields === true
+    ? html`<label for="password">Password</label>
+<input id="password" name="password" type="password" autocomplete="current-password" required>
+${errorsFor(e, 'password')}`
+    : ''
+}${errorsFor(e, 'non_field_errors')}
 <label class="inline"><input type="checkbox" name="remember_me" value="on"> Stay signed in</label>
 ${submit('Log in')}
 </form>${c.recovery_url ? html`<p class="muted"><a href="${c.recovery_url}">Forgot username or password?</a></p>` : ''}

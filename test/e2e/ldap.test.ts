@@ -316,3 +316,33 @@ test('direct modes: searches ask the core first and binds always walk the flow; 
     await h.proxy.restore();
   }
 });
+
+test('a bind flow whose identification stage asks for the password too (password_stage): binds pass and fail as at the password stage', async () => {
+  const created = async (path: string, body: Record<string, unknown>) => {
+    const res = await h.t.api('POST', path, body);
+    assert.equal(res.statusCode, 201, `${path}: ${res.body}`);
+    return res.json();
+  };
+  const flow = await created('/api/v3/flows/instances/', { name: 'LDAP one page', slug: 'ldap-one-page', title: 'LDAP', designation: 'authentication' });
+  const password = await created('/api/v3/stages/password/', { name: 'ldap-one-page-password' });
+  const identification = await created('/api/v3/stages/identification/', { name: 'ldap-one-page-identification', user_fields: ['username'], password_stage: password.pk });
+  const login = await created('/api/v3/stages/user_login/', { name: 'ldap-one-page-login' });
+  await created('/api/v3/flows/bindings/', { target: flow.pk, stage: identification.pk, order: 10 });
+  await created('/api/v3/flows/bindings/', { target: flow.pk, stage: login.pk, order: 100 });
+  const original = (await h.t.api('GET', `/api/v3/providers/ldap/${h.providerPk}/`)).json();
+  const patched = await h.t.api('PATCH', `/api/v3/providers/ldap/${h.providerPk}/`, { authorization_flow: flow.pk, bind_mode: 'direct' });
+  assert.equal(patched.statusCode, 200, patched.body);
+  try {
+    await eventually(async () => h.outpost.trees[0]?.provider.bind_flow_slug === 'ldap-one-page');
+    const before = (await events('login', 'alice')).length;
+    assert.equal((await whoami(userDn('alice'), PASS.alice)).code, 0);
+    const logins = await events('login', 'alice');
+    assert.equal(logins.length, before + 1);
+    assert.equal(logins[0]?.context.flow, 'ldap-one-page');
+    const failedBefore = (await events('login_failed', 'alice')).length;
+    assert.equal((await whoami(userDn('alice'), 'not-alices-password')).code, 49);
+    assert.equal((await events('login_failed', 'alice')).length, failedBefore + 1);
+  } finally {
+    await h.t.api('PATCH', `/api/v3/providers/ldap/${h.providerPk}/`, { authorization_flow: original.authorization_flow, bind_mode: original.bind_mode });
+  }
+});

@@ -204,8 +204,11 @@ export const policyBindingModel: BlueprintModel = {
   remove: (deps, ctx, pk) => deletePolicyBinding(deps, ctx, str(pk)),
 };
 
-/** Authenticator setup stages first: a validation stage's configuration_stages name them. */
-const isSetupStage = (type: string) => type.startsWith('authenticator_') && type !== 'authenticator_validate';
+/**
+ * Stages other stages name first: authenticator setup stages (a validation stage's
+ * configuration_stages) and password stages (an identification stage's password_stage).
+ */
+const isNamedByStages = (type: string) => type === 'password' || (type.startsWith('authenticator_') && type !== 'authenticator_validate');
 export const stageModels = (): BlueprintModel[] =>
-  [...stageTypes()].sort((a, b) => Number(isSetupStage(b)) - Number(isSetupStage(a))).map(stageModel);
+  [...stageTypes()].sort((a, b) => Number(isNamedByStages(b)) - Number(isNamedByStages(a))).map(stageModel);
 export const policyModels = (): BlueprintModel[] => (Object.keys(policyConfigSchemas) as PolicyType[]).map(policyModel);

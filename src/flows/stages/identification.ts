@@ -1,10 +1,14 @@
 import { z } from 'zod';
 import { findUserByEmail, findUserByUsername } from '../../store/users.ts';
 import { fieldError } from '../challenge.ts';
-import type { InteractiveStage } from '../stage.ts';
+import type { InteractiveStage, StageContext, StageOutcome } from '../stage.ts';
+import { passwordStage } from './password.ts';
 
 const config = z.strictObject({
   user_fields: z.array(z.enum(['username', 'email'])).min(1).default(['username', 'email']),
+  // Authentik's "Password stage": the password is asked on this page and checked with that
+  // stage's settings (throttle, lockout, failed_attempts_before_cancel), as that stage would.
+  password_stage: z.uuid().nullable().default(null),
   enrollment_flow: z.string().nullable().default(null),
   recovery_flow: z.string().nullable().default(null),
 });
@@ -26,7 +30,7 @@ export const identificationStage: InteractiveStage<Config> = {
   async challenge(ctx) {
     return {
       user_fields: ctx.config.user_fields,
-      password_fields: false,
+      password_fields: ctx.config.password_stage !== null,
       primary_action: 'Log in',
       sources: [],
       show_source_labels: false,
@@ -46,6 +50,19 @@ export const identificationStage: InteractiveStage<Config> = {
     ctx.state.pendingUserId = user?.is_active ? user.id : null;
     if (user?.is_active) ctx.rememberUser?.(user);
     ctx.state.rememberMe = parsed.data.remember_me === true || parsed.data.remember_me === 'on' || parsed.data.remember_me === 'true';
-    return { kind: 'next' };
+    if (ctx.config.password_stage === null) return { kind: 'next' };
+    return checkPasswordHere(ctx, ctx.config.password_stage, body);
   },
 };
+
+/**
+ * The password asked on the identification page, judged by the password stage the config names
+ * (its settings, its throttle, its events). That stage gone or of another type: the flow is
+ * misconfigured and nobody gets past it.
+ */
+async function checkPasswordHere(ctx: StageContext<Config>, stageId: string, body: Record<string, unknown>): Promise<StageOutcome> {
+  const stage = (await ctx.stageById?.(stageId)) ?? null;
+  const settings = stage?.type === passwordStage.type ? passwordStage.configSchema.safeParse(stage.config) : null;
+  if (!stage || !settings?.success) return { kind: 'deny', message: 'This flow is misconfigured; ask an administrator.' };
+  return passwordStage.submit({ ...ctx, config: settings.data }, body);
+}

@@ -170,7 +170,9 @@ export class CoreClient {
     // the client sent one) at once saves the opening GET and an exchange per stage. A flow built
     // otherwise answers wrong_component with the challenge of the stage waiting, and the walk goes
     // on from there.
-    const identification = { component: 'ak-stage-identification', uid_field: login.username };
+    // The password rides along: an identification stage with a password stage (Authentik's
+    // password_fields) checks it there; one without ignores it.
+    const identification = { component: 'ak-stage-identification', uid_field: login.username, password: login.password };
     const answers = [
       identification,
       { component: 'ak-stage-password', password: login.password },
@@ -191,7 +193,7 @@ export class CoreClient {
           return session ? { isSignedIn: true, session } : { isSignedIn: false, reason: 'no session' };
         }
         case 'ak-stage-identification':
-          ({ status, challenge } = await step({ component: challenge.component, uid_field: login.username }));
+          ({ status, challenge } = await step(identification));
           break;
         case 'ak-stage-password':
           ({ status, challenge } = await step({ component: challenge.component, password: login.password }));
