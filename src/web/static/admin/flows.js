@@ -2,10 +2,13 @@ import { api, get, getAll, qs } from './api.js';
 import { field, h, input, select, table } from './dom.js';
 import { dangerButton, heading, notify, onSubmit } from './ui.js';
 
-// Flows and their stage bindings: bind a stage, reorder, unbind; and the one stage setting that
-// matters most, whether the MFA validation stage makes users without a device set one up.
+// Flows and their stage bindings: bind a stage, reorder, unbind; and the stage settings that
+// matter most: whether the MFA validation stage makes users without a device set one up, and
+// whether the identification page asks for the password too.
 
 const isValidateStage = (stage) => stage.meta_model_name.endsWith('.authenticatorvalidatestage');
+const isIdentificationStage = (stage) => stage.meta_model_name.endsWith('.identificationstage');
+const isPasswordStage = (stage) => stage.meta_model_name.endsWith('.passwordstage');
 const isSetupStage = (stage) => /authenticator_(totp|webauthn|static)\./.test(stage.meta_model_name);
 
 async function list() {
@@ -41,6 +44,29 @@ async function mfaEditor(binding, stages, ctx) {
   return form;
 }
 
+async function identificationEditor(binding, stages, ctx) {
+  const stage = await get(`/stages/identification/${binding.stage}/`);
+  const form = h('form', { class: 'mfa-editor', 'aria-label': `Password settings of ${stage.name}` },
+    field('Password on this page', select('password_stage', [
+      ['', 'No: the password stage asks for it on its own page'],
+      ...stages.filter(isPasswordStage).map((s) => [s.pk, `Yes, checked as ${s.name} checks it`]),
+    ], stage.password_stage ?? '')),
+    h('p', { class: 'muted' }, 'With the password here, unbind the password stage from this flow, or it asks again.'),
+    h('button', { type: 'submit', class: 'small' }, 'Save password setting'));
+  onSubmit(form, async (v) => {
+    await api('PATCH', `/stages/identification/${stage.pk}/`, { password_stage: v.password_stage || null });
+    await ctx.refresh();
+    notify(v.password_stage ? 'The login page now asks for the username and the password together.' : 'The password is asked on its own page again.');
+  });
+  return form;
+}
+
+const editorFor = (binding, stages, ctx) => {
+  if (isValidateStage(binding.stage_obj)) return mfaEditor(binding, stages, ctx);
+  if (isIdentificationStage(binding.stage_obj)) return identificationEditor(binding, stages, ctx);
+  return null;
+};
+
 async function detail(slug, ctx) {
   const flow = await get(`/flows/instances/${encodeURIComponent(slug)}/`);
   const [bindings, stages] = await Promise.all([getAll(`/flows/bindings/${qs({ target: flow.pk, ordering: 'order' })}`), getAll('/stages/all/?ordering=name')]);
@@ -59,7 +85,7 @@ async function detail(slug, ctx) {
   };
   const rows = await Promise.all(bindings.map(async (b, i) => [
     String(b.order),
-    h('div', {}, h('strong', {}, b.stage_obj.name), h('div', { class: 'muted' }, b.stage_obj.verbose_name), isValidateStage(b.stage_obj) ? await mfaEditor(b, stages, ctx) : null),
+    h('div', {}, h('strong', {}, b.stage_obj.name), h('div', { class: 'muted' }, b.stage_obj.verbose_name), await editorFor(b, stages, ctx)),
     h('div', { class: 'row-actions', 'data-binding': b.pk },
       h('button', { type: 'button', class: 'secondary small', 'data-move': 'up', disabled: i === 0, 'aria-label': `Move ${b.stage_obj.name} up`, onclick: move(i, i - 1) }, '↑'),
       h('button', { type: 'button', class: 'secondary small', 'data-move': 'down', disabled: i === bindings.length - 1, 'aria-label': `Move ${b.stage_obj.name} down`, onclick: move(i, i + 1) }, '↓'),
