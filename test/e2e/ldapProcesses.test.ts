@@ -60,7 +60,14 @@ test('`gatehouse all` starts serving an LDAP outpost created after it started', 
   const outpost = await api('POST', '/api/v3/outposts/instances/', { name: 'proc-outpost', type: 'ldap', providers: [provider.json.pk] });
   assert.equal(outpost.status, 201);
   outpostToken = (await api('GET', `/api/v3/core/tokens/${outpost.json.token_identifier}/view_key/`)).json.key;
-  await eventually(async () => (await ldapTool('ldapwhoami', ['-x', '-H', `ldap://127.0.0.1:${ldapPort}`, '-D', ADMIN_DN, '-w', PASSWORD])).code === 0, 10_000);
+  let last = '';
+  const whoami = async () => {
+    const result = await ldapTool('ldapwhoami', ['-x', '-H', `ldap://127.0.0.1:${ldapPort}`, '-D', ADMIN_DN, '-w', PASSWORD]);
+    last = `ldapwhoami ${result.code}: ${result.stderr.trim()}`;
+    return result.code === 0;
+  };
+  // Picked up within a second or two; the margin is for a busy CI machine, and a miss says why.
+  await eventually(whoami, 20_000, () => `${last}\n${core.output().slice(-4000)}`);
 });
 
 test('`gatehouse ldap` binds and searches with only GATEHOUSE_HOST and GATEHOUSE_TOKEN', async () => {

@@ -1,8 +1,13 @@
 import assert from 'node:assert/strict';
-import { connect, type Socket } from 'node:net';
+import { once } from 'node:events';
+import { createServer } from 'node:http';
+import { type AddressInfo, connect, type Socket } from 'node:net';
 import { test } from 'node:test';
 import pino from 'pino';
+import { CoreClient } from '../../src/outposts/ldap/coreClient.ts';
+import { LdapOutpost } from '../../src/outposts/ldap/outpost.ts';
 import { startLdapServer } from '../../src/outposts/ldap/server.ts';
+import { ldapTool } from '../support/ldap.ts';
 
 test('one address gets at most its share of connections; the rest are dropped at once', async () => {
   const server = await startLdapServer({
@@ -35,5 +40,49 @@ test('one address gets at most its share of connections; the rest are dropped at
     again.socket.destroy();
   } finally {
     await server.close();
+  }
+});
+
+test('before its first copy of the directory a bind is "unavailable" (52), after it an unknown name is "invalid credentials" (49)', async () => {
+  // A stand-in core that holds the directory back until released.
+  let release: () => void = () => undefined;
+  const released = new Promise<void>((r) => (release = r));
+  const provider = {
+    pk: 1, name: 'p', base_dn: 'dc=load,dc=example', bind_flow_slug: 'f', application_slug: null, search_group: null,
+    uid_start_number: 2000, gid_start_number: 4000, search_mode: 'cached', bind_mode: 'direct', mfa_support: false,
+  };
+  const core = createServer(async (request, response) => {
+    const path = request.url?.split('?')[0];
+    if (path === '/api/v3/outposts/ldap/directory/version/' || path === '/api/v3/outposts/ldap/directory/') await released;
+    const body =
+      path === '/api/v3/outposts/ldap/' ? { results: [provider] } : path?.endsWith('/version/') ? { version: 'v1' } : { version: 'v1', users: [], groups: [] };
+    response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+  });
+  core.listen(0, '127.0.0.1');
+  await once(core, 'listening');
+  const outpost = new LdapOutpost(
+    new CoreClient({ host: `http://127.0.0.1:${(core.address() as AddressInfo).port}`, token: 't' }),
+    pino({ level: 'silent' }),
+    0,
+  );
+  const loaded = outpost.start();
+  const server = await startLdapServer({
+    outposts: () => [outpost],
+    logger: pino({ level: 'silent' }),
+    ldap: { host: '127.0.0.1', port: 0 },
+    ldaps: { host: '127.0.0.1', port: 0 },
+    tls: {},
+  });
+  const whoami = () => ldapTool('ldapwhoami', ['-x', '-H', `ldap://127.0.0.1:${server.ports.ldap}`, '-D', 'cn=alice,ou=users,dc=load,dc=example', '-w', 'pw']);
+  try {
+    assert.equal((await whoami()).code, 52, 'not loaded yet: try again');
+    release();
+    await loaded;
+    assert.ok(outpost.hasDirectory);
+    assert.equal((await whoami()).code, 49, 'loaded, and no such user');
+  } finally {
+    outpost.stop();
+    await server.close();
+    core.close();
   }
 });

@@ -146,12 +146,12 @@ export const dnsOf = (ldif: string): string[] =>
     .filter((l) => l.startsWith('dn: '))
     .map((l) => l.slice(4));
 
-/** Waits until `check` holds, up to `ms`. */
-export async function eventually(check: () => Promise<boolean>, ms = 3000): Promise<void> {
+/** Waits until `check` holds, up to `ms`; `explain` says what was seen when it never did. */
+export async function eventually(check: () => Promise<boolean>, ms = 3000, explain?: () => string): Promise<void> {
   const deadline = Date.now() + ms;
   while (Date.now() < deadline) {
     if (await check()) return;
     await new Promise((r) => setTimeout(r, 100));
   }
-  assert.fail(`condition not met within ${ms} ms`);
+  assert.fail(`condition not met within ${ms} ms${explain ? `: ${explain()}` : ''}`);
 }

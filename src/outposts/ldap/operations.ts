@@ -84,7 +84,14 @@ async function decideBind(message: Message & { request: { op: 'bind' } }, state:
   // RFC 4513 §5.1.2: a name with no password is an unauthenticated bind; refuse it.
   if (password === '') return { code: ResultCode.unwillingToPerform, message: 'Unauthenticated binds are not allowed.' };
   const target = findBindTarget(ctx.outposts, request.name);
-  if (!target) return { code: ResultCode.invalidCredentials, message: 'Invalid credentials.' };
+  if (!target) {
+    // Before an outpost has its first copy of the directory, the DN may be one it has not seen
+    // yet: "unavailable" tells the client to try again, where "invalid credentials" would be a lie.
+    if (ctx.outposts.some((o) => !o.hasDirectory)) {
+      return { code: ResultCode.unavailable, message: 'The directory is still loading.' };
+    }
+    return { code: ResultCode.invalidCredentials, message: 'Invalid credentials.' };
+  }
   const login = { username: target.username, password, clientIp: state.clientIp };
   const outcome = await bindThroughCore(target.outpost.client, target.tree, target.outpost.bindCache, login, (userPk) =>
     target.outpost.noteCachedBind(target.tree.provider.pk, userPk, state.clientIp),

@@ -44,6 +44,11 @@ export class LdapOutpost {
     return this.treeList;
   }
 
+  /** Whether the first copy of the directory has arrived (before it, no DN is known). */
+  get hasDirectory(): boolean {
+    return this.version !== null;
+  }
+
   /** The provider whose base DN holds `dn` (the longest match when bases nest). */
   treeFor(dn: string): DirectoryTree | null {
     const normalized = normalizeDn(dn);
