@@ -5,12 +5,25 @@ import { fileURLToPath } from 'node:url';
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const BIN = `${ROOT}bin/gatehouse`;
 
-export async function freePort(): Promise<number> {
+// Ports for the processes a test starts come from below Linux's ephemeral range (32768–60999):
+// a port the kernel handed out to be free (listen on 0) can be taken, before the child binds it,
+// as the local end of some other test's outgoing connection (to Postgres, Redis), which then
+// holds it for as long as that connection lives.
+const OWN_PORTS = { from: 20_000, to: 32_767 };
+
+function isFree(port: number): Promise<boolean> {
   const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
+  return new Promise((resolve) => {
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
+}
+
+export async function freePort(): Promise<number> {
+  for (;;) {
+    const port = OWN_PORTS.from + Math.floor(Math.random() * (OWN_PORTS.to - OWN_PORTS.from + 1));
+    if (await isFree(port)) return port;
+  }
 }
 
 export interface RunningGatehouse {
