@@ -27,6 +27,12 @@ export interface Definitions {
   binding(id: string): Promise<BindingRow | null>;
   stage(id: string): Promise<StageRow | null>;
   policyBindingsOf(targetId: string): Promise<PolicyBindingRow[]>;
+  /**
+   * Any other read kept until the version moves: only for rows whose tables bump the counter
+   * (migrations 0004 and 0012), under a key naming what was read. The value is shared: never
+   * change it.
+   */
+  remember<T>(key: string, load: () => Promise<T>): Promise<T>;
 }
 
 interface Snapshot {
@@ -72,5 +78,6 @@ export async function loadDefinitions(db: Database): Promise<Definitions> {
     binding: (id) => memo(`binding:${id}`, () => findBindingById(db, id)),
     stage: (id) => memo(`stage:${id}`, () => findStageById(db, id)),
     policyBindingsOf: (targetId) => memo(`policies:${targetId}`, () => listPolicyBindingsOf(db, targetId)),
+    remember: (key, load) => memo(`other:${key}`, load),
   };
 }

@@ -94,6 +94,28 @@ test("the outposts' bind routes: only an outpost's token, for a provider it serv
   assert.equal((await events('login', 'alice')).length, before, 'nobody signed in');
 });
 
+test('taking the provider off the outpost, or giving it another flow, refuses the very next bind at the route', async () => {
+  const answer = { answers: [{ component: 'ak-stage-identification', uid_field: 'alice' }] };
+  const bindAt = async (slug: string) =>
+    (await h.t.api('POST', `/api/v3/outposts/ldap/${h.providerPk}/bind_flow/${slug}/answers/`, answer, h.token)).statusCode;
+  const providers = (list: number[]) => h.t.api('PATCH', `/api/v3/outposts/instances/${h.outpostPk}/`, { providers: list });
+  const flowPk = async (slug: string) => (await h.t.api('GET', `/api/v3/flows/instances/?slug=${slug}`)).json().results[0].pk as string;
+  try {
+    assert.equal(await bindAt('default-authentication-flow'), 200);
+    assert.equal((await providers([])).statusCode, 200);
+    assert.equal(await bindAt('default-authentication-flow'), 403, 'no longer served by this outpost');
+    assert.equal((await providers([h.providerPk])).statusCode, 200);
+    assert.equal(await bindAt('default-authentication-flow'), 200, 'served again');
+    const moved = await h.t.api('PATCH', `/api/v3/providers/ldap/${h.providerPk}/`, { authorization_flow: await flowPk('default-provider-authorization-implicit-consent') });
+    assert.equal(moved.statusCode, 200, moved.body);
+    assert.equal(await bindAt('default-authentication-flow'), 403, 'the old flow is not its bind flow any more');
+  } finally {
+    await providers([h.providerPk]);
+    await h.t.api('PATCH', `/api/v3/providers/ldap/${h.providerPk}/`, { authorization_flow: await flowPk('default-authentication-flow') });
+  }
+  assert.equal(await bindAt('default-authentication-flow'), 200);
+});
+
 test('the batch route: identification and password in one exchange sign in with no session (no cookie, no row); a wrong password stops it', async () => {
   const batch = `/api/v3/outposts/ldap/${h.providerPk}/bind_flow/default-authentication-flow/answers/`;
   const answers = (password: string) => ({

@@ -33,9 +33,12 @@ export const ldapBindFlowApi: FastifyPluginAsyncZod<{ deps: CoreDeps }> = async 
   async function walk(request: FastifyRequest<{ Params: z.infer<typeof params> }>, reply: FastifyReply, answers: Record<string, unknown> | Record<string, unknown>[]) {
     const { pk, slug } = request.params;
     const actor = requireActor(request);
+    // Both from the definitions snapshot (migration 0012): a provider removed from the outpost,
+    // or the outpost deleted, refuses the very next bind, on every replica.
+    const definitions = await loadDefinitions(deps.db);
     const [provider, flow] = await Promise.all([
-      findLdapProviderServedByOutpostAccount(deps.db, actor.id, pk),
-      loadDefinitions(deps.db).then((definitions) => definitions.flowBySlug(slug)),
+      definitions.remember(`ldap-provider-served:${actor.id}:${pk}`, () => findLdapProviderServedByOutpostAccount(deps.db, actor.id, pk)),
+      definitions.flowBySlug(slug),
     ]);
     if (!provider) throw new PermissionDenied('Only an LDAP outpost that serves this provider may bind through it.');
     await noteOutpostSeen(deps, provider.outpost_id, request.ip);
