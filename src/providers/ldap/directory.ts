@@ -5,6 +5,7 @@ import type { Directory, OutpostProviderConfig } from '../../outposts/ldap/wire.
 import type { Queryable } from '../../store/db.ts';
 import { directoryFingerprint, listDirectoryGroups, listDirectoryUsers } from '../../store/ldapDirectory.ts';
 import type { LdapProviderRow } from '../../store/ldapProviders.ts';
+import { readDirectoryVersion } from '../../store/proxyProviders.ts';
 import { holdersOfPermission } from '../../store/rbac.ts';
 
 // What the core hands an LDAP outpost: its providers' settings and the directory (users, groups,
@@ -73,12 +74,35 @@ export async function fullDirectorySearchers(db: Queryable, providerPks: number[
   return result;
 }
 
+/**
+ * The directory's digest, computed only when the directory counter moved since this process
+ * last computed it (migrations 0005 and 0013 move it on everything the digest covers): outposts
+ * ask twice a second each, and the digest reads every user, group and grant. Read after the
+ * counter, a digest is never older than the counter value it is kept under.
+ */
+const fingerprints = new WeakMap<Queryable, { counter: string; digest: Promise<string> }>();
+
+async function currentFingerprint(db: Queryable): Promise<string> {
+  const counter = await readDirectoryVersion(db);
+  const known = fingerprints.get(db);
+  if (known?.counter === counter) return known.digest;
+  const fresh = { counter, digest: directoryFingerprint(db) };
+  fingerprints.set(db, fresh);
+  // A failed read is not kept: the next poll tries again.
+  fresh.digest.catch(() => {
+    if (fingerprints.get(db) === fresh) fingerprints.delete(db);
+  });
+  return fresh.digest;
+}
+
 /** The directory for an outpost serving `providerPks`. */
 export async function loadDirectory(deps: Pick<CoreDeps, 'db'>, configVersion: string, providerPks: number[]): Promise<Directory> {
-  const [users, groups, fingerprint, searchers] = await Promise.all([
+  // The version first, the rows after: a change committed in between then makes the version
+  // older than the rows (the outpost fetches once more), never newer (it would miss the change).
+  const fingerprint = await currentFingerprint(deps.db);
+  const [users, groups, searchers] = await Promise.all([
     listDirectoryUsers(deps.db),
     listDirectoryGroups(deps.db),
-    directoryFingerprint(deps.db),
     fullDirectorySearchers(deps.db, providerPks),
   ]);
   const admins = superuserGroups(groups);
@@ -108,7 +132,7 @@ export async function loadDirectory(deps: Pick<CoreDeps, 'db'>, configVersion: s
 }
 
 export async function directoryVersion(deps: Pick<CoreDeps, 'db'>, configVersion: string): Promise<string> {
-  return combineVersion(await directoryFingerprint(deps.db), configVersion);
+  return combineVersion(await currentFingerprint(deps.db), configVersion);
 }
 
 const combineVersion = (fingerprint: string, configVersion: string) =>
