@@ -80,7 +80,14 @@ function rows(results: Partial<Record<Bench, Json>>): string[][] {
       r.push([`LDAP ${op}/s (32 clients)`, fmt(ldap.gatehouse?.[op]?.per_s), `slapd ${fmt(ldap.slapd?.[op]?.per_s)}`, ratio(ldap.gatehouse?.[op]?.per_s, ldap.slapd?.[op]?.per_s), op === 'search_by_uid' ? '≥ 0.5' : '']);
     }
     r.push(['LDAP cached binds/s', fmt(ldap.gatehouse?.cached_binds?.per_s), `slapd binds ${fmt(ldap.slapd?.binds?.per_s)}`, ratio(ldap.gatehouse?.cached_binds?.per_s, ldap.slapd?.binds?.per_s), '']);
-    r.push(['LDAP direct binds/s', fmt(ldap.gatehouse?.direct_binds?.per_s, 1), `argon2 verifies/s ${fmt(ldap.argon2_verifies_per_s, 1)}`, ratio(ldap.gatehouse?.direct_binds?.per_s, ldap.argon2_verifies_per_s), 'near 1']);
+    const floors = ldap.direct_bind_floors;
+    r.push([
+      'LDAP direct binds/s',
+      fmt(ldap.gatehouse?.direct_binds?.per_s, 1),
+      `argon2 verifies/s ${fmt(ldap.argon2_verifies_per_s, 1)}; servers that only verify: one process ${fmt(floors?.ldap?.per_s)}, LDAP → HTTP core ${fmt(floors?.relay?.per_s)}`,
+      `${ratio(ldap.gatehouse?.direct_binds?.per_s, ldap.argon2_verifies_per_s)}; of the HTTP floor ${fmt(ldap.direct_binds_to_floor?.relay, 2)}`,
+      'near 1',
+    ]);
   }
   if (saml) r.push(['SAML SSO responses/s (16 conn., RSA-2048)', fmt(saml.idp_initiated_sso?.sso_per_s), `signing alone, one core ${fmt(saml.in_process_signing?.responses_per_s_one_core)}`, ratio(saml.idp_initiated_sso?.sso_per_s, saml.in_process_signing?.responses_per_s_one_core), '']);
   if (core) {

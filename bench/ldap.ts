@@ -5,7 +5,9 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { createHash, randomBytes, randomInt } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { once } from 'node:events';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Client } from 'ldapts';
 import { hashPassword } from '../src/core/passwords.ts';
@@ -45,6 +47,7 @@ const BASE = 'dc=bench,dc=example';
 const userDn = (i: number) => `cn=bench${i},ou=users,${BASE}`;
 
 type Work = (client: Client) => Promise<unknown>;
+const monotonicUs = () => Number(process.hrtime.bigint() / 1000n);
 
 /** Operations per second with CLIENTS connections for SECONDS (after a 1 s warm-up). */
 type CpuGroups = Record<string, (pid: number, comm: string) => boolean>;
@@ -80,6 +83,7 @@ async function measure(
   await sleep(1000);
   counting = true;
   const started = performance.now();
+  const startedUs = monotonicUs();
   const cpuBefore = options.cpu ? cpuSnapshot() : null;
   const threadsBefore = options.threadsOf ? threadCpuMs(options.threadsOf) : null;
   await sleep(seconds * 1000);
@@ -87,6 +91,8 @@ async function measure(
   const cpuAfter = options.cpu ? cpuSnapshot() : null;
   const threadsAfter = options.threadsOf ? threadCpuMs(options.threadsOf) : null;
   const measured = count;
+  // To cut a --cpu-prof profile to this window (bench/profile.ts).
+  const window_monotonic_us = [startedUs, monotonicUs()];
   const elapsed = (performance.now() - started) / 1000;
   running = false;
   await Promise.all(loops);
@@ -97,7 +103,7 @@ async function measure(
   const perOperation = Object.fromEntries(
     [...Object.keys(options.cpu), 'foreign_ms'].map((name) => [name.replace(/_ms$/, ''), round((spent[name] ?? 0) / Math.max(1, measured), 2)]),
   );
-  if (!threadsBefore || !threadsAfter) return { per_s: round(measured / elapsed, 0), errors, cpu_ms_per_operation: perOperation };
+  if (!threadsBefore || !threadsAfter) return { per_s: round(measured / elapsed, 0), errors, cpu_ms_per_operation: perOperation, window_monotonic_us };
   // The server by thread: argon2 runs on libuv's workers; the rest of a bind's cost over argon2's
   // own is what a change to the bind path moves, whatever the host's speed that day.
   const threads = threadCpuBetween(threadsBefore, threadsAfter) as Record<string, number>;
@@ -110,6 +116,7 @@ async function measure(
     cpu_ms_per_operation: perOperation,
     server_threads_ms_per_operation: { main_thread: perOp(threads.MainThread ?? 0), argon2, other: perOp((spent.server ?? 0) - (threads.MainThread ?? 0) - (threads['libuv-worker'] ?? 0)) },
     overhead_per_argon2: round((perOp(threads.MainThread ?? 0) + others) / Math.max(0.01, argon2), 3),
+    window_monotonic_us,
   };
 }
 
@@ -121,8 +128,7 @@ const workloads = (dnOf: (i: number) => string) => ({
 });
 
 /** Users, groups and memberships straight into the bench database: user i is in group i % 20. */
-async function loadGatehouse(database: string): Promise<void> {
-  const hash = await hashPassword(PASSWORD);
+async function loadGatehouse(database: string, hash: string): Promise<void> {
   await withPostgres(database, async (db) => {
     await db.query(
       `INSERT INTO users (username, name, email, password_hash) SELECT 'bench' || i, 'Bench ' || i, 'bench' || i || '@example.com', $1
@@ -191,6 +197,32 @@ async function startSlapd(workDir: string, cleanup: Cleanup): Promise<string> {
   return `ldap://${HOST}:${port}`;
 }
 
+const BIND_FLOOR = new URL('./bindFloor.ts', import.meta.url).pathname;
+
+/** A bench/bindFloor.ts process in one mode; resolves to its port once it listens. */
+async function startBindFloor(args: string[], passwordHash: string, cleanup: Cleanup): Promise<{ port: number; pid: number }> {
+  const child = spawn(process.execPath, [BIND_FLOOR, ...args], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, BIND_FLOOR_HASH: passwordHash } });
+  cleanup.add(`stop bind floor ${args[0]}`, () => stopChild(child));
+  const [line] = (await once(createInterface({ input: child.stdout as NodeJS.ReadableStream }), 'line')) as [string];
+  return { port: (JSON.parse(line) as { port: number }).port, pid: child.pid as number };
+}
+
+/**
+ * The direct binds' floors (bench/bindFloor.ts): `ldap`, one process that verifies; `relay`, an
+ * LDAP process that asks a core process over HTTP for every bind, as Gatehouse's outpost does.
+ */
+async function measureBindFloors(passwordHash: string, bindWork: Work, cleanup: Cleanup) {
+  const cpuOf = (pids: number[]) => ({ bench_client: (pid: number) => pid === process.pid, floor: (pid: number) => pids.includes(pid) });
+  const ldap = await startBindFloor(['ldap'], passwordHash, cleanup);
+  log('bind floor: ldap');
+  const alone = await measure(`ldap://${HOST}:${ldap.port}`, null, bindWork, { seconds: DIRECT_BIND_SECONDS, cpu: cpuOf([ldap.pid]) });
+  const core = await startBindFloor(['core'], passwordHash, cleanup);
+  const relay = await startBindFloor(['relay', `http://${HOST}:${core.port}`], passwordHash, cleanup);
+  log('bind floor: relay');
+  const relayed = await measure(`ldap://${HOST}:${relay.port}`, null, bindWork, { seconds: DIRECT_BIND_SECONDS, cpu: cpuOf([core.pid, relay.pid]) });
+  return { ldap: alone, relay: relayed };
+}
+
 async function waitForLdap(url: string, bindAs: { dn: string; password: string }, ms = 20_000): Promise<void> {
   const deadline = Date.now() + ms;
   for (;;) {
@@ -214,7 +246,8 @@ await runBench({
     const server = await startGatehouse('server', 'server', serverSettings({ ...storage, apiToken }), workDir, cleanup);
     await waitUntilReady(server);
     log('loading 1,000 users in 20 groups');
-    await loadGatehouse(storage.database);
+    const passwordHash = await hashPassword(PASSWORD);
+    await loadGatehouse(storage.database, passwordHash);
     const call = (method: string, path: string, body?: unknown) => api(server.baseUrl, apiToken, method, path, body);
     const flow = (await call('GET', '/flows/instances/?slug=default-authentication-flow')).results[0].pk;
     const searchGroup = (await call('GET', '/core/groups/?name=group0')).results[0].pk;
@@ -274,6 +307,7 @@ await runBench({
         redis: (_pid, comm) => comm.startsWith('redis-server'),
       },
     });
+    const floors = await measureBindFloors(passwordHash, bindWork, cleanup);
     // As bench/logins.ts: the bound is taken once the machine is quiet (the binds' tail, the
     // outpost's reports), or it measures argon2 competing with them.
     const argon2Bound = await measureArgon2Bound({ quietWaitMs: 20_000 });
@@ -296,6 +330,13 @@ await runBench({
       direct_binds_to_argon2_from_cpu: round(argon2Bound.cpu_ms_per_verify / Math.max(0.01, cpuPerBind), 2),
       ratios_to_slapd: { search_by_uid: ratio('search_by_uid'), groups_of_user: ratio('groups_of_user'), all_users: ratio('all_users') },
       direct_binds_to_argon2: round((gatehouse.direct_binds?.per_s ?? 0) / Math.max(1, verifies), 2),
+      /** The same binds against bench/bindFloor.ts's servers that do nothing but the verify: how near the bound this machine lets any LDAP server get. */
+      direct_bind_floors: Object.fromEntries(
+        Object.entries(floors).map(([name, rate]) => [name, { ...rate, to_argon2: round(rate.per_s / Math.max(1, verifies), 2) }]),
+      ),
+      direct_binds_to_floor: Object.fromEntries(
+        Object.entries(floors).map(([name, rate]) => [name, round((gatehouse.direct_binds?.per_s ?? 0) / Math.max(1, rate.per_s), 2)]),
+      ),
       goals: { searches_at_least_half_of_slapd: ratio('search_by_uid') >= 0.5 },
     };
   },
