@@ -9,16 +9,22 @@ import { createTestApp, type TestApp } from '../support/app.ts';
 let t: TestApp;
 let key = '';
 let digests = 0;
+let statements = 0;
+let providerPk = 0;
+let outpostPk = '';
 
 before(async () => {
   t = await createTestApp();
   const flow = (await t.api('GET', '/api/v3/flows/instances/?slug=default-authentication-flow')).json().results[0].pk;
   const provider = (await t.api('POST', '/api/v3/providers/ldap/', { name: 'nas', authorization_flow: flow })).json();
   const outpost = (await t.api('POST', '/api/v3/outposts/instances/', { name: 'ldap', type: 'ldap', providers: [provider.pk] })).json();
+  providerPk = provider.pk;
+  outpostPk = outpost.pk;
   key = (await t.api('GET', `/api/v3/core/tokens/${outpost.token_identifier}/view_key/`)).json().key;
   const db = t.deps.db;
   const query = db.query.bind(db);
   db.query = ((sql: string, params?: unknown[]) => {
+    statements += 1;
     if (sql.trimStart().startsWith('SELECT md5(')) digests += 1;
     return query(sql, params);
   }) as typeof db.query;
@@ -77,4 +83,23 @@ test('every change the directory shows moves the version (and is digested once)'
     });
     assert.deepEqual(outcome, { moved: true, digests: 1 }, what);
   }
+});
+
+test("a poll with nothing changed reads the token and the counter only; the outpost's settings come from the definitions snapshot and a change to them shows at the next poll", async () => {
+  await version();
+  const counted = statements;
+  await version();
+  assert.ok(statements - counted <= 2, `${statements - counted} statements for one poll`);
+
+  const settings = async () => (await t.api('GET', '/api/v3/outposts/ldap/', undefined, key)).json();
+  assert.equal((await settings()).results[0].bind_mode, 'cached');
+  const moved = await afterChange(() => t.api('PATCH', `/api/v3/providers/ldap/${providerPk}/`, { bind_mode: 'direct' }));
+  assert.equal(moved.moved, true);
+  assert.equal((await settings()).results[0].bind_mode, 'direct');
+
+  // Taken off the outpost: the next poll no longer lists it; deleted: the token is refused.
+  assert.equal((await t.api('PATCH', `/api/v3/outposts/instances/${outpostPk}/`, { providers: [] })).statusCode, 200);
+  assert.deepEqual((await settings()).results, []);
+  assert.equal((await t.api('DELETE', `/api/v3/outposts/instances/${outpostPk}/`)).statusCode, 204);
+  assert.equal((await t.api('GET', '/api/v3/outposts/ldap/directory/version/', undefined, key)).statusCode, 401);
 });

@@ -5,6 +5,7 @@ import type { CoreDeps } from '../../core/context.ts';
 import { noteOutpostSeen } from '../../core/outpostHealth.ts';
 import { SEARCH_FULL_DIRECTORY } from '../../core/permissions.ts';
 import { PermissionDenied } from '../../errors.ts';
+import { loadDefinitions } from '../../flows/definitions.ts';
 import type { LdapProviderRow } from '../../store/ldapProviders.ts';
 import { findOutpostByServiceAccount, type OutpostRow } from '../../store/outposts.ts';
 import { userHoldsPermission } from '../../store/rbac.ts';
@@ -26,7 +27,10 @@ export const FAILED_BIND: BindVerdict = { access: { passing: false, messages: ['
 /** The outpost whose token made this request; anyone else is refused. */
 export async function callingOutpost(deps: CoreDeps, request: FastifyRequest): Promise<OutpostRow> {
   const actor = requireActor(request);
-  const outpost = await findOutpostByServiceAccount(deps.db, actor.id);
+  // From the definitions snapshot (outposts move the counter, migration 0012): each outpost
+  // polls twice a second, and a deleted outpost is refused at its very next call all the same.
+  const definitions = await loadDefinitions(deps.db);
+  const outpost = await definitions.remember(`outpost-of-account:${actor.id}`, () => findOutpostByServiceAccount(deps.db, actor.id));
   if (outpost?.type !== 'ldap') throw new PermissionDenied('Only an LDAP outpost token may call this.');
   await noteOutpostSeen(deps, outpost.id, request.ip);
   return outpost;

@@ -5,6 +5,7 @@ import { recordEvent } from '../../core/events.ts';
 import { endSession, findSession } from '../../core/sessions.ts';
 import { PermissionDenied } from '../../errors.ts';
 import type { OutpostProviderConfig } from '../../outposts/ldap/wire.ts';
+import { loadDefinitions } from '../../flows/definitions.ts';
 import { findFlowById } from '../../store/flows.ts';
 import { findLdapProvidersByIds } from '../../store/ldapProviders.ts';
 import type { OutpostRow } from '../../store/outposts.ts';
@@ -62,12 +63,17 @@ const cachedBindsBody = z.strictObject({
     .max(1000),
 });
 
+/**
+ * The settings of the providers an outpost serves, from the definitions snapshot: providers,
+ * LDAP providers, applications, outposts and flows all move the counter (migrations 0004, 0012),
+ * so a poll reads none of them while nothing changed. Shared between requests: never changed.
+ */
 async function configsOf(deps: CoreDeps, outpost: OutpostRow): Promise<OutpostProviderConfig[]> {
-  const providers = await findLdapProvidersByIds(deps.db, outpost.provider_ids);
-  const configs = await Promise.all(
-    providers.map(async (p) => presentOutpostConfig(p, (await findFlowById(deps.db, p.authorization_flow_id))?.slug ?? '')),
-  );
-  return configs;
+  const definitions = await loadDefinitions(deps.db);
+  return definitions.remember(`ldap-outpost-configs:${outpost.id}:${outpost.provider_ids.join(',')}`, async () => {
+    const providers = await findLdapProvidersByIds(deps.db, outpost.provider_ids);
+    return Promise.all(providers.map(async (p) => presentOutpostConfig(p, (await findFlowById(deps.db, p.authorization_flow_id))?.slug ?? '')));
+  });
 }
 
 export const ldapOutpostApi: FastifyPluginAsyncZod<{ deps: CoreDeps }> = async (app, { deps }) => {
