@@ -2,10 +2,10 @@ import { createHash } from 'node:crypto';
 import type { CoreDeps } from '../../core/context.ts';
 import { SEARCH_FULL_DIRECTORY } from '../../core/permissions.ts';
 import type { Directory, OutpostProviderConfig } from '../../outposts/ldap/wire.ts';
-import type { Queryable } from '../../store/db.ts';
+import type { Database, Queryable } from '../../store/db.ts';
+import { watchedDirectoryVersion } from '../../store/directoryVersion.ts';
 import { directoryFingerprint, listDirectoryGroups, listDirectoryUsers } from '../../store/ldapDirectory.ts';
 import type { LdapProviderRow } from '../../store/ldapProviders.ts';
-import { readDirectoryVersion } from '../../store/proxyProviders.ts';
 import { holdersOfPermission } from '../../store/rbac.ts';
 
 // What the core hands an LDAP outpost: its providers' settings and the directory (users, groups,
@@ -77,13 +77,14 @@ export async function fullDirectorySearchers(db: Queryable, providerPks: number[
 /**
  * The directory's digest, computed only when the directory counter moved since this process
  * last computed it (migrations 0005 and 0013 move it on everything the digest covers): outposts
- * ask twice a second each, and the digest reads every user, group and grant. Read after the
- * counter, a digest is never older than the counter value it is kept under.
+ * ask twice a second each, and the digest reads every user, group and grant. The counter is the
+ * announced one (0014: no read while LISTEN is up); a bump is announced after its commit, so a
+ * digest read after the counter is never older than the value it is kept under.
  */
-const fingerprints = new WeakMap<Queryable, { counter: string; digest: Promise<string> }>();
+const fingerprints = new WeakMap<Database, { counter: string; digest: Promise<string> }>();
 
-async function currentFingerprint(db: Queryable): Promise<string> {
-  const counter = await readDirectoryVersion(db);
+async function currentFingerprint(db: Database): Promise<string> {
+  const counter = await watchedDirectoryVersion(db);
   const known = fingerprints.get(db);
   if (known?.counter === counter) return known.digest;
   const fresh = { counter, digest: directoryFingerprint(db) };

@@ -1,5 +1,6 @@
 import type { FastifyBaseLogger as Logger } from 'fastify';
 import type { CoreDeps } from '../../core/context.ts';
+import { watchedDirectoryVersion } from '../../store/directoryVersion.ts';
 import { listAllProxyProviders, type ProxyProviderRow, readDirectoryVersion } from '../../store/proxyProviders.ts';
 import { type Answer, computeAnswer } from './answers.ts';
 import { type ForwardSession, findForwardSession, isWellFormedCookie } from './forwardSessions.ts';
@@ -71,8 +72,9 @@ export function startForwardAuthState(deps: CoreDeps, logger: Logger, coreUrl: s
   // Hosts seen, with the provider answering for them (null: none): matching costs a regex or two.
   const hosts = boundedMemo<ForwardProvider | null>({ maxKeyLength: MAX_HOST_LENGTH, maxEntries: MAX_HOSTS });
 
-  const reload = async () => {
-    const current = await readDirectoryVersion(deps.db);
+  // The periodic check takes the announced version (no read while LISTEN is up); a miss reads it.
+  const reload = async (isPeriodic: boolean) => {
+    const current = isPeriodic ? await watchedDirectoryVersion(deps.db) : await readDirectoryVersion(deps.db);
     if (current === version) return;
     providers = (await listAllProxyProviders(deps.db)).map(toForwardProvider);
     answers.clear();
@@ -81,8 +83,8 @@ export function startForwardAuthState(deps: CoreDeps, logger: Logger, coreUrl: s
   };
   const matchHost = (host: string) => hosts.get(host, () => providerForHost(providers, host));
   // One reload at a time: the poller and a request that missed share it.
-  const refresh = () => {
-    refreshing ??= reload().finally(() => {
+  const refresh = (isPeriodic = false) => {
+    refreshing ??= reload(isPeriodic).finally(() => {
       refreshing = null;
     });
     return refreshing;
@@ -94,7 +96,7 @@ export function startForwardAuthState(deps: CoreDeps, logger: Logger, coreUrl: s
     await refresh();
   };
   const timer = setInterval(() => {
-    refresh().catch((error) => logger.warn({ err: error }, 'forward_auth_refresh_failed'));
+    refresh(true).catch((error) => logger.warn({ err: error }, 'forward_auth_refresh_failed'));
   }, POLL_MS);
   timer.unref();
 
