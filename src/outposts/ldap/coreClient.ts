@@ -81,8 +81,9 @@ export class CoreClient {
     }
   }
 
-  async providers(): Promise<OutpostProviderConfig[]> {
-    return (await this.api<{ results: OutpostProviderConfig[] }>('GET', '/outposts/ldap/')).results;
+  /** The providers this outpost serves, and the version of those settings. */
+  async providers(): Promise<{ results: OutpostProviderConfig[]; version?: string }> {
+    return this.api<{ results: OutpostProviderConfig[]; version?: string }>('GET', '/outposts/ldap/');
   }
 
   async directoryVersion(): Promise<string> {

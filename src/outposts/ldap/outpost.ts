@@ -118,10 +118,7 @@ export class LdapOutpost {
     try {
       const version = await this.client.directoryVersion();
       if (Date.now() - this.lastReport >= this.reportEveryMs) await this.reportCachedBinds();
-      if (version !== this.version) {
-        const [providers, directory] = await Promise.all([this.client.providers(), this.client.directory()]);
-        this.load(providers, directory);
-      }
+      if (version !== this.version) await this.reload();
       if (!this.isCoreReachable || this.failures > 0) this.logger.info({ core: this.client.host }, 'ldap_core_connected');
       this.isCoreReachable = true;
       this.failures = 0;
@@ -131,6 +128,22 @@ export class LdapOutpost {
       this.isCoreReachable = false;
       throw error instanceof CoreUnavailable ? error : new CoreUnavailable((error as Error).message);
     }
+  }
+
+  /**
+   * The settings and the directory come from two requests: a change between them (a provider
+   * taken off and put back) could pair one's old answer with the other's new version, and the
+   * outpost would then keep a stale tree under a current version until the next change. Taken
+   * only when the directory was built for the settings fetched with it; else asked again, and
+   * after a third miss left to the next poll (the version still differs, so it tries again).
+   */
+  private async reload(): Promise<void> {
+    for (let attempt = 1; attempt <= 3; attempt++) {
+      const [providers, directory] = await Promise.all([this.client.providers(), this.client.directory()]);
+      const isMatched = directory.config_version === undefined || providers.version === undefined || directory.config_version === providers.version;
+      if (isMatched) return this.load(providers.results, directory);
+    }
+    this.logger.warn('ldap_directory_unsettled');
   }
 
   private load(providers: Parameters<typeof buildTree>[0][], directory: Directory): void {

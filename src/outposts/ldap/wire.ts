@@ -44,6 +44,11 @@ export interface DirectoryGroup {
 
 export interface Directory {
   version: string;
+  /**
+   * The `version` of the provider settings (GET /outposts/ldap/) this directory was built for, so
+   * an outpost that fetched both at once can tell whether they match; absent from older cores.
+   */
+  config_version?: string;
   users: DirectoryUser[];
   groups: DirectoryGroup[];
 }

@@ -97,7 +97,7 @@ async function currentFingerprint(db: Database): Promise<string> {
 }
 
 /** The directory for an outpost serving `providerPks`. */
-export async function loadDirectory(deps: Pick<CoreDeps, 'db'>, configVersion: string, providerPks: number[]): Promise<Directory> {
+export async function loadDirectory(deps: Pick<CoreDeps, 'db'>, configVersion: string, providerPks: number[]): Promise<Directory & { config_version: string }> {
   // The version first, the rows after: a change committed in between then makes the version
   // older than the rows (the outpost fetches once more), never newer (it would miss the change).
   const fingerprint = await currentFingerprint(deps.db);
@@ -109,6 +109,7 @@ export async function loadDirectory(deps: Pick<CoreDeps, 'db'>, configVersion: s
   const admins = superuserGroups(groups);
   return {
     version: combineVersion(fingerprint, configVersion),
+    config_version: configVersion,
     users: users.map((u) => ({
       pk: u.id,
       uuid: u.uuid,

@@ -39,6 +39,7 @@ const configListSchema = z.object({ pagination: z.record(z.string(), z.number())
 const attributes = z.record(z.string(), z.union([z.string(), z.array(z.string())]));
 const directorySchema = z.object({
   version: z.string(),
+  config_version: z.string(),
   users: z.array(
     z.object({
       pk: z.number().int(),
