@@ -43,6 +43,12 @@ export async function listDirectoryGroups(db: Queryable): Promise<DirectoryGroup
   return rows;
 }
 
+/** How many users were ever created (migration 0013 counts them apart from directory_version, without a shared lock). */
+export async function readDirectoryUserInserts(db: Queryable): Promise<string> {
+  const { rows } = await db.query<{ inserted: string }>('SELECT sum(inserted)::text AS inserted FROM directory_user_inserts');
+  return rows[0]?.inserted ?? '0';
+}
+
 /**
  * A digest of everything the directory shows, so an outpost polling it learns of any change
  * (a rename, a membership, a disabled user) without fetching the directory itself. Logins, which
