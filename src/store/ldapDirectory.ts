@@ -43,10 +43,10 @@ export async function listDirectoryGroups(db: Queryable): Promise<DirectoryGroup
   return rows;
 }
 
-/** How many users were ever created (migration 0013 counts them apart from directory_version, without a shared lock). */
-export async function readDirectoryUserInserts(db: Queryable): Promise<string> {
-  const { rows } = await db.query<{ inserted: string }>('SELECT sum(inserted)::text AS inserted FROM directory_user_inserts');
-  return rows[0]?.inserted ?? '0';
+/** How many user writes directory_version does not see (new users, passwords, types) there were: migration 0013 counts them without a shared lock. */
+export async function readDirectoryUserChanges(db: Queryable): Promise<string> {
+  const { rows } = await db.query<{ changes: string }>('SELECT sum(changes)::text AS changes FROM directory_user_changes');
+  return rows[0]?.changes ?? '0';
 }
 
 /**

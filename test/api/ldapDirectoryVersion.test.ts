@@ -95,7 +95,7 @@ test('every change the directory shows moves the version (and is digested once)'
   }
 });
 
-test("a poll with nothing changed reads the token and the count of users created (the directory counter is announced); the outpost's settings come from the definitions snapshot and a change to them shows at the next poll", async () => {
+test("a poll with nothing changed reads the token and the count of user writes (the directory counter is announced); the outpost's settings come from the definitions snapshot and a change to them shows at the next poll", async () => {
   await version();
   const counted = statements;
   await version();

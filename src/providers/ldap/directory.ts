@@ -4,7 +4,7 @@ import { SEARCH_FULL_DIRECTORY } from '../../core/permissions.ts';
 import type { Directory, OutpostProviderConfig } from '../../outposts/ldap/wire.ts';
 import type { Database, Queryable } from '../../store/db.ts';
 import { watchedDirectoryVersion } from '../../store/directoryVersion.ts';
-import { directoryFingerprint, listDirectoryGroups, listDirectoryUsers, readDirectoryUserInserts } from '../../store/ldapDirectory.ts';
+import { directoryFingerprint, listDirectoryGroups, listDirectoryUsers, readDirectoryUserChanges } from '../../store/ldapDirectory.ts';
 import type { LdapProviderRow } from '../../store/ldapProviders.ts';
 import { holdersOfPermission } from '../../store/rbac.ts';
 
@@ -76,17 +76,17 @@ export async function fullDirectorySearchers(db: Queryable, providerPks: number[
 
 /**
  * The directory's digest, computed only when its key moved since this process last computed it:
- * directory_version (migrations 0005 and 0013 move it on everything the digest covers but new
- * users; announced, 0014: no read while LISTEN is up) and the count of users ever created (0013,
- * striped so creations do not wait on each other). Outposts ask twice a second each, and the
+ * directory_version (migrations 0005 and 0013: identities, groups, memberships, grants;
+ * announced, 0014: no read while LISTEN is up) and the count of new users, password and type
+ * changes (0013, striped so those writes do not wait on each other). Outposts ask twice a second each, and the
  * digest reads every user, group and grant. Both parts of the key are read before the digest and
  * move only at commit, so a digest is never older than the key it is kept under.
  */
 const fingerprints = new WeakMap<Database, { counter: string; digest: Promise<string> }>();
 
 async function currentFingerprint(db: Database): Promise<string> {
-  const [version, inserts] = await Promise.all([watchedDirectoryVersion(db), readDirectoryUserInserts(db)]);
-  const counter = `${version}:${inserts}`;
+  const [version, userChanges] = await Promise.all([watchedDirectoryVersion(db), readDirectoryUserChanges(db)]);
+  const counter = `${version}:${userChanges}`;
   const known = fingerprints.get(db);
   if (known?.counter === counter) return known.digest;
   const fresh = { counter, digest: directoryFingerprint(db) };
