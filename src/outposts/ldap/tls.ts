@@ -29,11 +29,18 @@ function subjectAltNames(names: string[]): Buffer {
 }
 
 /** A self-signed X.509 v3 certificate (DER) and its key (PEM), built with our own DER writer. */
-export function selfSignedCertificate(hostnames: string[], now = new Date()): { cert: string; key: string } {
+export function selfSignedCertificate(
+  hostnames: string[],
+  now = new Date(),
+  random: (size: number) => Buffer = randomBytes,
+): { cert: string; key: string } {
   const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
   const ecdsaWithSha256 = sequence(oid('1.2.840.10045.4.3.2'));
-  const serial = randomBytes(16);
-  serial[0] = (serial[0] as number) & 0x7f;
+  // A DER INTEGER is positive and minimal: a first byte of 0x40–0x7f is neither negative nor
+  // padding. (Masking off the top bit alone left a leading zero byte in 1 of 256 serials, which
+  // OpenSSL refuses as "illegal padding": LDAPS then failed to start.)
+  const serial = Buffer.from(random(16));
+  serial[0] = ((serial[0] as number) & 0x3f) | 0x40;
   const subject = name(hostnames[0] ?? 'localhost');
   const validity = sequence(utcTime(new Date(now.getTime() - 60_000)), utcTime(new Date(now.getTime() + 365 * 86_400_000)));
   const basicConstraints = sequence(oid('2.5.29.19'), octets(sequence()));
