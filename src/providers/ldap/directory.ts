@@ -78,9 +78,10 @@ export async function fullDirectorySearchers(db: Queryable, providerPks: number[
  * The directory's digest, computed only when its key moved since this process last computed it:
  * directory_version (migrations 0005 and 0013: identities, groups, memberships, grants;
  * announced, 0014: no read while LISTEN is up) and the count of new users, password and type
- * changes (0013, striped so those writes do not wait on each other). Outposts ask twice a second each, and the
- * digest reads every user, group and grant. Both parts of the key are read before the digest and
- * move only at commit, so a digest is never older than the key it is kept under.
+ * changes (0013, striped so those writes do not wait on each other). Outposts ask twice a
+ * second each, and the digest reads every user, group and grant. Both parts of the key are read
+ * before the digest and move only at commit, so a digest is never older than the key it is kept
+ * under.
  */
 const fingerprints = new WeakMap<Database, { counter: string; digest: Promise<string> }>();
 
