@@ -1,4 +1,4 @@
-import { type CounterWatch, watchCounter } from '../store/counterWatch.ts';
+import { sharedCounter } from '../store/counterWatch.ts';
 import type { Database } from '../store/db.ts';
 import {
   type BindingRow,
@@ -41,17 +41,8 @@ interface Snapshot {
 }
 
 const snapshots = new WeakMap<Database, Snapshot>();
-const versions = new WeakMap<Database, CounterWatch>();
 export const DEFINITIONS_CHANNEL = 'gatehouse_definitions';
-
-function definitionVersion(db: Database): Promise<string> {
-  let watch = versions.get(db);
-  if (!watch) {
-    watch = watchCounter(db, DEFINITIONS_CHANNEL, readDefinitionVersion);
-    versions.set(db, watch);
-  }
-  return watch.current();
-}
+const definitionVersion = sharedCounter(DEFINITIONS_CHANNEL, readDefinitionVersion);
 // Enough for every definition of a large installation; past it the snapshot starts over.
 const MAX_ENTRIES = 5000;
 

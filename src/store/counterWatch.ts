@@ -84,3 +84,19 @@ export function watchCounter(db: Database, channel: string, read: (db: Database)
     },
   };
 }
+
+/**
+ * A counter known through one CounterWatch per database, made at first use: what each process
+ * keeps for the counters it reads on hot paths (definitions, the directory).
+ */
+export function sharedCounter(channel: string, read: (db: Database) => Promise<string>): (db: Database) => Promise<string> {
+  const watches = new WeakMap<Database, CounterWatch>();
+  return (db) => {
+    let watch = watches.get(db);
+    if (!watch) {
+      watch = watchCounter(db, channel, read);
+      watches.set(db, watch);
+    }
+    return watch.current();
+  };
+}

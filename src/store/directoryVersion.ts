@@ -1,5 +1,4 @@
-import { type CounterWatch, watchCounter } from './counterWatch.ts';
-import type { Database } from './db.ts';
+import { sharedCounter } from './counterWatch.ts';
 import { readDirectoryVersion } from './proxyProviders.ts';
 
 /*
@@ -9,13 +8,4 @@ import { readDirectoryVersion } from './proxyProviders.ts';
  * committed a moment ago by another process and reads the table.
  */
 export const DIRECTORY_CHANNEL = 'gatehouse_directory';
-const watches = new WeakMap<Database, CounterWatch>();
-
-export function watchedDirectoryVersion(db: Database): Promise<string> {
-  let watch = watches.get(db);
-  if (!watch) {
-    watch = watchCounter(db, DIRECTORY_CHANNEL, readDirectoryVersion);
-    watches.set(db, watch);
-  }
-  return watch.current();
-}
+export const watchedDirectoryVersion = sharedCounter(DIRECTORY_CHANNEL, readDirectoryVersion);
