@@ -1,6 +1,8 @@
 import { NotFound, ValidationError } from '../errors.ts';
 import { isUniqueViolation } from '../store/db.ts';
+import { watchedDirectoryVersion } from '../store/directoryVersion.ts';
 import * as tokenStore from '../store/tokens.ts';
+import { watchedTokenVersion } from '../store/tokenVersion.ts';
 import * as userStore from '../store/users.ts';
 import type { CoreDeps, RequestContext } from './context.ts';
 import { generateTokenKey, sha256 } from './crypto.ts';
@@ -93,6 +95,61 @@ export async function authenticateTokenKey(
   if (key.length < 16 || key.length > 512) return null;
   const holder = await tokenStore.findLiveTokenWithUserByHash(deps.db, sha256(key), intents);
   if (!holder?.user.is_active) return null;
+  await touchTokenAtMostEveryMinute(deps, holder.token.id);
+  return holder;
+}
+
+/*
+ * API tokens found, per database, under the counters that move when the answer could change:
+ * token_version (the token deleted, its key, intent, holder or expiry changed: migration 0015)
+ * and directory_version (the holder renamed, deactivated, deleted, or its groups and so its
+ * superuser flag changed: 0005). Both are known without a read while LISTEN is up, so a call
+ * that hits costs no statement; a revoked token is refused at the next call on every replica
+ * (on this one at once: its own commit makes the next use read). Only found tokens are kept, and
+ * at most MAX_REMEMBERED (then they are all dropped and found again).
+ */
+const MAX_REMEMBERED = 1000;
+interface Remembered {
+  versions: string;
+  holder: TokenHolder;
+}
+const rememberedByDb = new WeakMap<CoreDeps['db'], Map<string, Remembered>>();
+
+async function versionsOf(db: CoreDeps['db']): Promise<string> {
+  const [tokens, directory] = await Promise.all([watchedTokenVersion(db), watchedDirectoryVersion(db)]);
+  return `${tokens}:${directory}`;
+}
+
+const isLive = (holder: TokenHolder, now: Date) =>
+  holder.user.is_active && (!holder.token.expiring || (holder.token.expires !== null && holder.token.expires > now));
+
+/**
+ * An API token's holder, as authenticateTokenKey finds it, remembered for the callers that
+ * present the same token several times a second (LDAP outposts: every bind, every poll). The
+ * holder's user row is as it was when found: a route that shows it (last_login, …) must not use
+ * this.
+ */
+export async function authenticateRememberedApiToken(deps: CoreDeps, key: string): Promise<TokenHolder | null> {
+  if (key.length < 16 || key.length > 512) return null;
+  let remembered = rememberedByDb.get(deps.db);
+  if (!remembered) {
+    remembered = new Map();
+    rememberedByDb.set(deps.db, remembered);
+  }
+  const keyHash = sha256(key);
+  const id = keyHash.toString('hex');
+  // Read before the row, so a change committed in between leaves the row under older versions.
+  const versions = await versionsOf(deps.db);
+  const known = remembered.get(id);
+  if (known?.versions === versions && isLive(known.holder, deps.now())) {
+    await touchTokenAtMostEveryMinute(deps, known.holder.token.id);
+    return known.holder;
+  }
+  remembered.delete(id);
+  const holder = await tokenStore.findLiveTokenWithUserByHash(deps.db, keyHash, ['api']);
+  if (!holder?.user.is_active) return null;
+  if (remembered.size >= MAX_REMEMBERED) remembered.clear();
+  remembered.set(id, { versions, holder });
   await touchTokenAtMostEveryMinute(deps, holder.token.id);
   return holder;
 }

@@ -1,6 +1,6 @@
 import type { FastifyRequest } from 'fastify';
 import type { Actor, CoreDeps, RequestContext } from '../core/context.ts';
-import { authenticateTokenKey } from '../core/tokens.ts';
+import { authenticateRememberedApiToken, authenticateTokenKey } from '../core/tokens.ts';
 import { NotAuthenticated, PermissionDenied } from '../errors.ts';
 import type { GroupRow } from '../store/groups.ts';
 import type { UserRow, UserWithGroups } from '../store/users.ts';
@@ -18,6 +18,11 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** Read a browser caller's groups with its user row (one statement): the route shows them. */
     callerWithGroups?: boolean;
+    /**
+     * An API token's holder may come from this process's memory (authenticateRememberedApiToken):
+     * for outposts' routes, called several times a second, which do not show the user row.
+     */
+    rememberedToken?: boolean;
   }
 }
 
@@ -38,7 +43,10 @@ export async function resolveCaller(deps: CoreDeps, request: FastifyRequest): Pr
   if (authorization !== undefined) {
     const match = /^Bearer\s+(\S+)$/i.exec(authorization);
     if (!match) throw new NotAuthenticated('Invalid Authorization header; expected "Bearer <token>".');
-    const holder = await authenticateTokenKey(deps, match[1] as string, ['api']);
+    const key = match[1] as string;
+    const holder = request.routeOptions.config.rememberedToken
+      ? await authenticateRememberedApiToken(deps, key)
+      : await authenticateTokenKey(deps, key, ['api']);
     if (!holder) throw new NotAuthenticated('Token invalid or expired.');
     return holder.user;
   }

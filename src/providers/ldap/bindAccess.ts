@@ -1,4 +1,4 @@
-import type { FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { canAccessApplication, recordAccessDenied } from '../../core/applicationAccess.ts';
 import type { CoreDeps } from '../../core/context.ts';
@@ -23,6 +23,16 @@ export const verdictSchema = z.object({
 export type BindVerdict = z.infer<typeof verdictSchema>;
 
 export const FAILED_BIND: BindVerdict = { access: { passing: false, messages: ['Sign-in failed.'] }, has_search_permission: false, user: null };
+
+/**
+ * Every route of `app` is one LDAP outposts call (each bind, each poll twice a second): their
+ * token's holder may come from memory (authenticateRememberedApiToken), none shows the user row.
+ */
+export function rememberOutpostTokens(app: FastifyInstance): void {
+  app.addHook('onRoute', (route) => {
+    route.config = { ...route.config, rememberedToken: true };
+  });
+}
 
 /** The outpost whose token made this request; anyone else is refused. */
 export async function callingOutpost(deps: CoreDeps, request: FastifyRequest): Promise<OutpostRow> {

@@ -9,7 +9,7 @@ import { noteOutpostSeen } from '../../core/outpostHealth.ts';
 import { findLdapProviderServedByOutpostAccount } from '../../store/ldapProviders.ts';
 import { requireActor } from '../../web/authentication.ts';
 import { applySession, flowAnswer, flowRequestOf, flowSlug } from '../../web/flowRequest.ts';
-import { bindVerdict, verdictSchema } from './bindAccess.ts';
+import { bindVerdict, verdictSchema, rememberOutpostTokens } from './bindAccess.ts';
 
 /*
  * An LDAP bind's walk through its provider's bind flow: the same executor, the same stages and
@@ -30,6 +30,7 @@ const batch = z.object({ answers: z.array(flowAnswer.and(z.looseObject({ compone
 const challengeSchema = z.looseObject({ component: z.string().optional(), ldap_bind: verdictSchema.optional() });
 
 export const ldapBindFlowApi: FastifyPluginAsyncZod<{ deps: CoreDeps }> = async (app, { deps }) => {
+  rememberOutpostTokens(app);
   async function walk(request: FastifyRequest<{ Params: z.infer<typeof params> }>, reply: FastifyReply, answers: Record<string, unknown> | Record<string, unknown>[]) {
     const { pk, slug } = request.params;
     const actor = requireActor(request);

@@ -11,7 +11,7 @@ import { findLdapProvidersByIds } from '../../store/ldapProviders.ts';
 import type { OutpostRow } from '../../store/outposts.ts';
 import { findUserById, findUsersByIds } from '../../store/users.ts';
 import { requestContext } from '../../web/authentication.ts';
-import { bindVerdict, callingOutpost, FAILED_BIND, verdictSchema } from './bindAccess.ts';
+import { bindVerdict, callingOutpost, FAILED_BIND, verdictSchema, rememberOutpostTokens } from './bindAccess.ts';
 import { configVersionOf, directoryVersion, loadDirectory, presentOutpostConfig } from './directory.ts';
 
 // The API an LDAP outpost calls with its own token (and nothing else): its providers' settings,
@@ -79,6 +79,7 @@ async function configsOf(deps: CoreDeps, outpost: OutpostRow): Promise<OutpostPr
 
 export const ldapOutpostApi: FastifyPluginAsyncZod<{ deps: CoreDeps }> = async (app, { deps }) => {
   const tags = ['outposts'];
+  rememberOutpostTokens(app);
 
   app.get('/outposts/ldap/', {
     schema: { tags, response: { 200: configListSchema } },
