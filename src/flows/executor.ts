@@ -59,6 +59,7 @@ function contextFor(run: Run, stage: StageRow, config: unknown): StageContext {
       return run.state.scratch[stage.id] as T;
     },
     stageById: (id) => run.definitions.stage(id),
+    sawUsernameFailures: (uid, count) => void run.usernameFailuresSeen.set(uid.toLowerCase(), count),
   };
 }
 
@@ -176,7 +177,7 @@ async function startRun(deps: CoreDeps, slug: string, request: FlowRequest, next
   const isElsewhere =
     typeof next === 'string' && next !== '' && existing !== null && !existing.application && safeNext(next, DEFAULT_NEXT) !== existing.next;
   if (existing && existing.flowId === flow.id && !isElsewhere) {
-    return { deps, flow, request, sessionId, session, state: existing, users, definitions, stateHeldBy, unsavedSession: save };
+    return { deps, flow, request, sessionId, session, state: existing, users, definitions, stateHeldBy, unsavedSession: save, usernameFailuresSeen: new Map() };
   }
   const refusal = await refusalOf(deps, flow, session);
   if (refusal) {
@@ -188,7 +189,7 @@ async function startRun(deps: CoreDeps, slug: string, request: FlowRequest, next
     await save?.();
     return { challenge: accessDeniedChallenge(flowInfo(flow), denial), sessionId };
   }
-  return { deps, flow, request, sessionId, session, state, users, definitions, stateHeldBy, unsavedSession: save };
+  return { deps, flow, request, sessionId, session, state, users, definitions, stateHeldBy, unsavedSession: save, usernameFailuresSeen: new Map() };
 }
 
 /** The response; the session its cookie names is stored by now. */

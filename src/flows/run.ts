@@ -30,6 +30,11 @@ export interface Run {
    */
   users: Map<number, Promise<FlowUser | null>>;
   definitions: Definitions;
+  /**
+   * Failed attempts a stage of this request found counted against a username (lowercased) before
+   * checking its secret: a sign-in clears the counter only if there was something to clear.
+   */
+  usernameFailuresSeen: Map<string, number>;
 }
 
 export type FlowUser = UserRow & Partial<Pick<UserWithDeviceCount, 'confirmed_devices'>>;

@@ -39,7 +39,10 @@ export async function signIn(run: Run, stage: StageRow, user: UserRow, outcome: 
   // The login event is written with the session's row (one statement, one commit; a bind's with
   // last_login alone); the cache writes leave together (one pipelined Redis write). A sign-in
   // clears the failure counter of the name it was made under (not the address's: one good login
-  // must not hide a spray).
+  // must not hide a spray) — unless this request's check found none there: a bind, a login
+  // without MFA then sends Redis nothing more, and a failure counted since (during the verify) is
+  // another attempt's, which stands.
+  const uid = run.state.pendingUid ?? user.username;
   const session = { userId: user.id, clientIp: run.request.clientIp, userAgent: run.request.userAgent, method: outcome.method };
   const [written] = await Promise.all([
     run.request.isBind
@@ -47,7 +50,7 @@ export async function signIn(run: Run, stage: StageRow, user: UserRow, outcome: 
       : createSignedInSession(run.deps, session, outcome.sessionSeconds, loginEvent),
     wasStored ? endSession(run.deps, previous, { wasSignedIn: run.session?.userId != null }) : null,
     forgetFlowState(run),
-    clearUsernameFailures(run.deps.cache, run.state.pendingUid ?? user.username),
+    run.usernameFailuresSeen.get(uid.toLowerCase()) === 0 ? null : clearUsernameFailures(run.deps.cache, uid),
   ]);
   run.deps.metrics?.login(run.flow.slug, stage.name, 'succeeded', '');
   await queueSignInNotice(run.deps, user, run.request, outcome.method, written.eventId);

@@ -47,6 +47,8 @@ export interface StageContext<Config = Record<string, unknown>> {
   scratch<T extends Record<string, unknown>>(): T;
   /** Another stage, as this request's definitions know it (a stage whose config names one). */
   stageById?(id: string): Promise<StageRow | null>;
+  /** The failed attempts counted against `uid` when this stage checked (see Run.usernameFailuresSeen). */
+  sawUsernameFailures?(uid: string, count: number): void;
 }
 
 export type StageOutcome =

@@ -4,7 +4,7 @@ import { SYSTEM_CONTEXT } from '../../src/core/context.ts';
 import { createUser, setUserPassword } from '../../src/core/users.ts';
 import { findSession } from '../../src/core/sessions.ts';
 import { loadFlowState } from '../../src/flows/state.ts';
-import { readThrottle } from '../../src/flows/throttle.ts';
+import { readThrottle, recordFailure } from '../../src/flows/throttle.ts';
 import { ADMIN_PASSWORD, createTestApp, type TestApp } from '../support/app.ts';
 import { TestBrowser } from '../support/browser.ts';
 
@@ -81,6 +81,39 @@ test("a sign-in clears the username's failure counter, not the address's", async
   assert.equal((await new TestBrowser(t.app).login('erin', 'erin-password-1')).component, 'xak-flow-redirect');
   const after = await readThrottle(t.deps, 'erin', '10.77.0.1');
   assert.deepEqual([after.usernameFailures, after.ipFailures], [0, 1]);
+});
+
+test('a sign-in whose check found no failures sends no clearing write, and a failure counted during its verify stands', async () => {
+  await makeUser('frank', 'frank-password-1');
+  const cache = t.deps.cache;
+  const { delete: remove, get } = cache;
+  const cleared: string[] = [];
+  cache.delete = (key) => {
+    if (key.startsWith('login-failures:')) cleared.push(key);
+    return remove.call(cache, key);
+  };
+  try {
+    assert.equal((await new TestBrowser(t.app).login('frank', 'frank-password-1')).component, 'xak-flow-redirect');
+    assert.deepEqual(cleared, [], 'nothing counted, nothing cleared');
+
+    // Another attempt fails while this one's password is being verified (after its check read 0).
+    cache.get = async (key) => {
+      const value = await get.call(cache, key);
+      if (key === 'login-failures:user:frank') await recordFailure(t.deps, 'frank', '10.77.0.9');
+      return value;
+    };
+    assert.equal((await new TestBrowser(t.app).login('frank', 'frank-password-1')).component, 'xak-flow-redirect');
+    cache.get = get;
+    assert.equal((await readThrottle(t.deps, 'frank', '10.77.0.9')).usernameFailures, 1, "the other attempt's failure stands");
+
+    // The next sign-in finds it, and clears it.
+    assert.equal((await new TestBrowser(t.app).login('frank', 'frank-password-1')).component, 'xak-flow-redirect');
+    assert.deepEqual(cleared, ['login-failures:user:frank']);
+    assert.equal((await readThrottle(t.deps, 'frank', '10.77.0.9')).usernameFailures, 0);
+  } finally {
+    cache.delete = remove;
+    cache.get = get;
+  }
 });
 
 test('logs in by email address too', async () => {

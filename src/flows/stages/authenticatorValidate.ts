@@ -92,6 +92,7 @@ export const authenticatorValidateStage: InteractiveStage<Config> = {
     // Second-factor guesses count against the same per-username and per-IP limits as passwords.
     const uid = ctx.state.pendingUid ?? user.username;
     const throttle = await readThrottle(ctx.deps, uid, ctx.request.clientIp);
+    ctx.sawUsernameFailures?.(uid, throttle.usernameFailures);
     if (throttle.isLocked) {
       await ctx.audit('login_failed', { context: { reason: 'locked' } });
       return { kind: 'invalid', errors: fieldError('code', 'Too many failed attempts. Try again later.', 'locked') };

@@ -34,6 +34,7 @@ export const passwordStage: InteractiveStage<Config> = {
     if (!parsed.success) return { kind: 'invalid', errors: fieldError('password', 'Enter your password.', 'required') };
     const uid = ctx.state.pendingUid ?? (await ctx.pendingUser())?.username ?? '';
     const throttle = await readThrottle(ctx.deps, uid, ctx.request.clientIp);
+    ctx.sawUsernameFailures?.(uid, throttle.usernameFailures);
     if (throttle.isLocked) {
       await ctx.audit('login_failed', { subject: { id: null, username: uid }, context: { reason: 'locked' } });
       return { kind: 'invalid', errors: fieldError('password', 'Too many failed attempts. Try again later.', 'locked') };
