@@ -42,12 +42,13 @@ interface Snapshot {
 
 const snapshots = new WeakMap<Database, Snapshot>();
 export const DEFINITIONS_CHANNEL = 'gatehouse_definitions';
-const definitionVersion = sharedCounter(DEFINITIONS_CHANNEL, readDefinitionVersion);
+/** definition_version, known without a read while LISTEN is up (migration 0011). */
+export const watchedDefinitionVersion = sharedCounter(DEFINITIONS_CHANNEL, readDefinitionVersion);
 // Enough for every definition of a large installation; past it the snapshot starts over.
 const MAX_ENTRIES = 5000;
 
 export async function loadDefinitions(db: Database): Promise<Definitions> {
-  const version = await definitionVersion(db);
+  const version = await watchedDefinitionVersion(db);
   let snapshot = snapshots.get(db);
   if (!snapshot || snapshot.version !== version || snapshot.entries.size > MAX_ENTRIES) {
     snapshot = { version, entries: new Map() };

@@ -6,7 +6,9 @@ import { CoreClient } from '../../outposts/ldap/coreClient.ts';
 import { LdapOutpost } from '../../outposts/ldap/outpost.ts';
 import { serverOptions } from '../../outposts/ldap/run.ts';
 import { type RunningLdapServer, startLdapServer } from '../../outposts/ldap/server.ts';
+import { watchedDefinitionVersion } from '../../flows/definitions.ts';
 import { listOutpostsWithTokens } from '../../store/outposts.ts';
+import { watchedTokenVersion } from '../../store/tokenVersion.ts';
 
 // `gatehouse all`: one LDAP listener serving every LDAP outpost defined in the core, each with
 // its own token, over loopback HTTP — the same code path as a separate `gatehouse ldap`.
@@ -15,6 +17,11 @@ import { listOutpostsWithTokens } from '../../store/outposts.ts';
 // and retried, without taking the web interface down with it.
 
 const SYNC_MS = 1_000;
+// Outposts move the definition counter (migration 0012) and their tokens token_version (0015):
+// while both stand still the list is what it was, and a tick reads nothing. Only a token's expiry
+// passes unannounced: a full read at least this often notices it (the outpost's own calls are
+// refused from that moment anyway).
+const FULL_SYNC_MS = 60_000;
 
 function loopbackUrl(config: Config): string {
   const { host, port } = config.listen.http;
@@ -29,7 +36,11 @@ export async function startEmbeddedLdap(
 ): Promise<{ outposts(): LdapOutpost[]; stop(): Promise<void> }> {
   const running = new Map<string, { outpost: LdapOutpost; key: string }>();
   const host = loopbackUrl(config);
+  let syncedUnder = '';
+  let syncedAt = 0;
   const sync = async () => {
+    const versions = (await Promise.all([watchedDefinitionVersion(deps.db), watchedTokenVersion(deps.db)])).join(':');
+    if (versions === syncedUnder && Date.now() - syncedAt < FULL_SYNC_MS) return;
     const rows = await listOutpostsWithTokens(deps.db, 'ldap', outpostTokenIdentifier);
     const seen = new Set<string>();
     for (const row of rows) {
@@ -47,6 +58,9 @@ export async function startEmbeddedLdap(
       outpost.stop();
       running.delete(id);
     }
+    // Read before the rows: a change committed in between moves them, and the next tick reads.
+    syncedUnder = versions;
+    syncedAt = Date.now();
   };
   let server: RunningLdapServer | null = null;
   let isListenFailureLogged = false;
