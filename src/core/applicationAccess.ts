@@ -1,5 +1,5 @@
 import { loadDefinitions } from '../flows/definitions.ts';
-import { evaluatePolicies } from '../flows/policies.ts';
+import { evaluatePolicies, type PolicySubject } from '../flows/policies.ts';
 import { type ApplicationFilter, type ApplicationRow, listApplications } from '../store/applications.ts';
 import type { UserRow } from '../store/users.ts';
 import type { CoreDeps, RequestContext } from './context.ts';
@@ -18,12 +18,13 @@ export async function canAccessApplication(
   user: UserRow | null,
   application: Pick<ApplicationRow, 'id' | 'policy_engine_mode'>,
   clientIp: string,
+  groups: Pick<PolicySubject, 'isMemberOfGroup'> = {},
 ): Promise<boolean> {
   if (!user?.is_active) return false;
   // Policy bindings are definitions: read through the versioned snapshot the flows use (no read
   // while the change notifications are up; a change anywhere is seen at the next request).
   const definitions = await loadDefinitions(deps.db);
-  const verdict = await evaluatePolicies(deps, application.id, application.policy_engine_mode, { user, clientIp, state: null }, definitions);
+  const verdict = await evaluatePolicies(deps, application.id, application.policy_engine_mode, { user, clientIp, state: null, ...groups }, definitions);
   return verdict.isPassing;
 }
 

@@ -30,6 +30,8 @@ export interface PolicySubject {
   user: UserRow | null;
   clientIp: string;
   state: FlowState | null;
+  /** Answers group bindings; a read each time unless the caller remembers (the LDAP bind does). */
+  isMemberOfGroup?: (userId: number, groupId: string) => Promise<boolean>;
 }
 
 export interface PolicyVerdict {
@@ -54,7 +56,8 @@ function countOf(text: string, pattern: RegExp): number {
 
 async function evaluateBinding(deps: CoreDeps, binding: PolicyBindingRow, subject: PolicySubject): Promise<PolicyVerdict> {
   if (binding.group_id) {
-    return { isPassing: subject.user !== null && (await isMemberOfGroup(deps.db, subject.user.id, binding.group_id)), messages: [] };
+    const isMember = subject.isMemberOfGroup ?? ((userId: number, groupId: string) => isMemberOfGroup(deps.db, userId, groupId));
+    return { isPassing: subject.user !== null && (await isMember(subject.user.id, binding.group_id)), messages: [] };
   }
   if (binding.user_id !== null) return { isPassing: subject.user?.id === binding.user_id, messages: [] };
   const type = binding.policy_type as PolicyType;

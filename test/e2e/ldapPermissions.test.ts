@@ -94,6 +94,55 @@ test('the bind route and check_access answer has_search_permission as Authentik 
   assert.deepEqual(await verdicts(), [false, false]);
 });
 
+test("the bind route's verdict follows groups, roles and grants at the very next bind, and binds in between read none of them", async () => {
+  const login = { username: 'tom', password: PASS.tom, code: null, clientIp: '127.0.0.1' };
+  const statements: string[] = [];
+  const db = h.t.deps.db;
+  const query = db.query;
+  db.query = ((sql: string, params?: unknown[]) => {
+    statements.push(sql);
+    return query.call(db, sql, params);
+  }) as typeof db.query;
+  const verdict = async () => {
+    const folded = await h.outpost.client.walkBindFlow('default-authentication-flow', login, h.providerPk);
+    assert.ok(folded.isSignedIn && 'verdict' in folded, JSON.stringify(folded));
+    return [folded.verdict.access.passing, folded.verdict.has_search_permission];
+  };
+  const role = (await call('POST', '/api/v3/rbac/roles/', { name: 'bind searchers' }, 201)).json();
+  try {
+    assert.deepEqual(await verdict(), [true, false]);
+    statements.length = 0;
+    assert.deepEqual(await verdict(), [true, false]);
+    assert.deepEqual(
+      // isMemberOfGroup and userHoldsPermission (the user's row carries its superuser flag itself).
+      statements.filter((sql) => sql.trimStart().startsWith('WITH RECURSIVE')),
+      [],
+      'an unchanged directory: the group check and the grant are remembered',
+    );
+
+    // A role on the parent of tom's group reaches tom.
+    await call('POST', `/api/v3/rbac/permissions/assigned_by_roles/${role.pk}/assign/`, onProvider(), 200);
+    await call('PATCH', `/api/v3/core/groups/${auditorsGroup}/`, { roles: [role.pk] }, 200);
+    assert.deepEqual(await verdict(), [true, true]);
+    // team no longer under auditors: the role no longer reaches tom.
+    await call('PATCH', `/api/v3/core/groups/${teamGroup}/`, { parent: null }, 200);
+    assert.deepEqual(await verdict(), [true, false]);
+    await call('PATCH', `/api/v3/core/groups/${teamGroup}/`, { parent: auditorsGroup }, 200);
+    assert.deepEqual(await verdict(), [true, true]);
+    // Out of staff, the application's group: refused; back in, allowed.
+    await call('POST', `/api/v3/core/groups/${staffGroup}/remove_user/`, { pk: userPk.tom }, 204);
+    assert.deepEqual(await verdict(), [false, true]);
+    await call('POST', `/api/v3/core/groups/${staffGroup}/add_user/`, { pk: userPk.tom }, 204);
+    assert.deepEqual(await verdict(), [true, true]);
+  } finally {
+    db.query = query;
+    await call('PATCH', `/api/v3/core/groups/${auditorsGroup}/`, { roles: [] }, 200);
+    await h.t.api('DELETE', `/api/v3/rbac/roles/${role.pk}/`);
+    // The outpost's cached directory catches up within about a second: the next test starts from it.
+    await eventually(() => seesOnlySelf('carol'), 5000);
+  }
+});
+
 test('granted to a role of the user\'s group (and so to members of its child groups); taking the role off the group or the permission off the role revokes it', async () => {
   const role = (await call('POST', '/api/v3/rbac/roles/', { name: 'LDAP searchers' }, 201)).json();
   await call('POST', `/api/v3/rbac/permissions/assigned_by_roles/${role.pk}/assign/`, onProvider(), 200);

@@ -8,6 +8,8 @@ import { PermissionDenied } from '../../errors.ts';
 import { loadDefinitions } from '../../flows/definitions.ts';
 import type { LdapProviderRow } from '../../store/ldapProviders.ts';
 import { findOutpostByServiceAccount, type OutpostRow } from '../../store/outposts.ts';
+import { rememberUnderDirectoryVersion } from '../../store/directoryVersion.ts';
+import { isMemberOfGroup as isMemberOfGroupRead } from '../../store/flows.ts';
 import { userHoldsPermission } from '../../store/rbac.ts';
 import type { UserRow } from '../../store/users.ts';
 import { requestContext, requireActor } from '../../web/authentication.ts';
@@ -54,10 +56,16 @@ export async function bindVerdict(
   clientIp: string,
 ): Promise<BindVerdict> {
   const application = provider.application_id ? { id: provider.application_id, policy_engine_mode: provider.application_policy_engine_mode ?? 'any' } : null;
+  // The user's groups and grants, asked on every bind, move only with directory_version: each
+  // answer is remembered under it (no statement while nothing changed).
+  const isMemberOfGroup = (userId: number, groupId: string) =>
+    rememberUnderDirectoryVersion(deps.db, `member:${userId}:${groupId}`, () => isMemberOfGroupRead(deps.db, userId, groupId));
+  const target = { ...SEARCH_FULL_DIRECTORY, objectPk: String(provider.provider_id) };
   const [isAllowed, hasSearchPermission] = await Promise.all([
-    application ? canAccessApplication(deps, user, application, clientIp) : false,
+    application ? canAccessApplication(deps, user, application, clientIp, { isMemberOfGroup }) : false,
     // As Authentik answers it (superusers hold every permission); the outpost itself goes by the directory.
-    user.is_superuser || userHoldsPermission(deps.db, user.id, { ...SEARCH_FULL_DIRECTORY, objectPk: String(provider.provider_id) }),
+    user.is_superuser ||
+      rememberUnderDirectoryVersion(deps.db, `search:${user.id}:${target.objectPk}`, () => userHoldsPermission(deps.db, user.id, target)),
   ]);
   if (!isAllowed && application && provider.application_slug) {
     const app = { id: application.id, slug: provider.application_slug, name: provider.application_name ?? '' };
