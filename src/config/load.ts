@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { parseEnv } from 'node:util';
 import type { z } from 'zod';
+import { deepFreeze } from '../deepFreeze.ts';
 import { type Config, configSchema } from './schema.ts';
 
 const PREFIX = 'GATEHOUSE_';
@@ -55,14 +56,6 @@ export function loadConfig(
   const result = configSchema.safeParse(nestEnvironment({ ...fromFile, ...env }));
   if (!result.success) throw new ConfigError(result.error.issues.map(describeIssue).join('; '));
   return deepFreeze(result.data);
-}
-
-function deepFreeze<T>(value: T): T {
-  if (typeof value === 'object' && value !== null) {
-    for (const inner of Object.values(value)) deepFreeze(inner);
-    Object.freeze(value);
-  }
-  return value;
 }
 
 export const usesPostgres = (config: Config): boolean => config.postgresql.host !== undefined;

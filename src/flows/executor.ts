@@ -1,5 +1,6 @@
 import type { CoreDeps } from '../core/context.ts';
 import { endSession, findSession } from '../core/sessions.ts';
+import { deepFreeze } from '../deepFreeze.ts';
 import { insertEvent } from '../store/events.ts';
 import type { StageRow } from '../store/flows.ts';
 import type { UserRow } from '../store/users.ts';
@@ -10,7 +11,7 @@ import { DEFAULT_NEXT, findFlow, flowInfo, planFlow, refusalOf, sessionFor } fro
 import { evaluatePolicies } from './policies.ts';
 import { safeNext } from './redirects.ts';
 import { stageDefinition } from './registry.ts';
-import type { FlowRequest, InteractiveStage, StageContext, StageOutcome } from './stage.ts';
+import type { FlowRequest, InteractiveStage, StageContext, StageDefinition, StageOutcome } from './stage.ts';
 import { type FlowUser, forgetFlowState, keepFlowState, type Run, saveSession, userOf } from './run.ts';
 import { describeRunEvent, signIn } from './signIn.ts';
 import { loadFlowState } from './state.ts';
@@ -98,6 +99,20 @@ async function applyOutcome(run: Run, stage: StageRow, outcome: StageOutcome): P
   }
 }
 
+// A stage row from the definitions snapshot stays the same object until a definition changes: its
+// config is parsed once and kept with it (frozen: every request shares it), not on every request.
+const parsedConfigs = new WeakMap<StageRow, { success: boolean; data?: unknown }>();
+
+function parsedConfigOf(stage: StageRow, definition: StageDefinition): { success: boolean; data?: unknown } {
+  let parsed = parsedConfigs.get(stage);
+  if (!parsed) {
+    const result = definition.configSchema.safeParse(stage.config);
+    parsed = result.success ? { success: true, data: deepFreeze(result.data) } : { success: false };
+    parsedConfigs.set(stage, parsed);
+  }
+  return parsed;
+}
+
 /**
  * Walks forward from the current position: skips stages whose policies fail, runs automatic
  * stages and stages that settle without input, and stops at the first stage that needs the
@@ -126,7 +141,7 @@ async function settle(run: Run): Promise<Settled> {
     }
     const stage = await run.definitions.stage(entry.stageId);
     const definition = stage ? stageDefinition(stage.type) : null;
-    const parsed = definition?.configSchema.safeParse(stage?.config);
+    const parsed = stage && definition ? parsedConfigOf(stage, definition) : null;
     if (!stage || !definition || !parsed?.success) {
       return { kind: 'done', challenge: accessDeniedChallenge(flowInfo(run.flow), 'This flow is misconfigured; ask an administrator.') };
     }

@@ -116,6 +116,21 @@ test('a sign-in whose check found no failures sends no clearing write, and a fai
   }
 });
 
+test("a stage's config is parsed once per definitions snapshot: a change applies at the next request", async () => {
+  const stage = (await t.api('GET', '/api/v3/stages/identification/?name=default-authentication-identification')).json().results[0];
+  assert.ok(stage, 'the default identification stage');
+  const fields = async () => (await new TestBrowser(t.app).flow(FLOW)).user_fields;
+  assert.deepEqual(await fields(), ['username', 'email']);
+  assert.deepEqual(await fields(), ['username', 'email'], 'the same, from the kept parse');
+  try {
+    assert.equal((await t.api('PATCH', `/api/v3/stages/identification/${stage.pk}/`, { user_fields: ['email'] })).statusCode, 200);
+    assert.deepEqual(await fields(), ['email']);
+  } finally {
+    await t.api('PATCH', `/api/v3/stages/identification/${stage.pk}/`, { user_fields: stage.user_fields });
+  }
+  assert.deepEqual(await fields(), ['username', 'email']);
+});
+
 test('logs in by email address too', async () => {
   const browser = new TestBrowser(t.app);
   assert.equal((await browser.login('alice@example.com', 'alice-password-1')).component, 'xak-flow-redirect');
