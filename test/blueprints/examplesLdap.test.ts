@@ -7,9 +7,8 @@ import { after, before, describe, test } from 'node:test';
 import pino from 'pino';
 import { loadConfig } from '../../src/config/load.ts';
 import { startEmbeddedLdap } from '../../src/providers/ldap/embedded.ts';
-import { createTestApp, type TestApp } from '../support/app.ts';
-import { addUser, dnsOf, eventually, ldapTool } from '../support/ldap.ts';
-import { freePort } from '../support/processes.ts';
+import type { TestApp } from '../support/app.ts';
+import { addUser, createAppForEmbeddedLdap, dnsOf, eventually, ldapTool } from '../support/ldap.ts';
 import { example, joinGroup, loadThroughApi } from './support.ts';
 
 const BASE = 'DC=ldap,DC=yourdomain,DC=com';
@@ -28,15 +27,10 @@ const search = (bindDn: string, password: string, filter: string, attrs: string[
 describe('docs/integrations/ldap.md: the example blueprint, replayed by a legacy app', () => {
   before(async () => {
     assert.ok(SEARCH_PASSWORD, 'the example gives the search account a default password');
-    const [http, ldapPort, ldapsPort] = [await freePort(), await freePort(), await freePort()];
-    const env = {
-      GATEHOUSE_LISTEN__HTTP: `127.0.0.1:${http}`,
-      GATEHOUSE_LISTEN__LDAP: `127.0.0.1:${ldapPort}`,
-      GATEHOUSE_LISTEN__LDAPS: `127.0.0.1:${ldapsPort}`,
-    };
-    t = await createTestApp(env);
-    await t.app.listen({ host: '127.0.0.1', port: http });
-    url = `ldap://127.0.0.1:${ldapPort}`;
+    const embedded = await createAppForEmbeddedLdap();
+    t = embedded.t;
+    url = embedded.ldapUrl;
+    const { env } = embedded;
     // Running before the blueprint, as `gatehouse all` is: it must pick up the outpost the blueprint makes.
     ldap = await startEmbeddedLdap(loadConfig(env, null), pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }), t.deps);
     const member = await addUser(t, 'member', PASS.member);

@@ -8,30 +8,23 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import pino from 'pino';
 import { loadConfig } from '../../src/config/load.ts';
 import { startEmbeddedLdap } from '../../src/providers/ldap/embedded.ts';
-import { createTestApp, type TestApp } from '../support/app.ts';
-import { eventually } from '../support/ldap.ts';
-import { freePort } from '../support/processes.ts';
+import type { TestApp } from '../support/app.ts';
+import { createAppForEmbeddedLdap, eventually } from '../support/ldap.ts';
 
 let t: TestApp;
 let ldap: Awaited<ReturnType<typeof startEmbeddedLdap>> | undefined;
 let listReads = 0;
 
 before(async () => {
-  const [http, ldapPort, ldapsPort] = [await freePort(), await freePort(), await freePort()];
-  const env = {
-    GATEHOUSE_LISTEN__HTTP: `127.0.0.1:${http}`,
-    GATEHOUSE_LISTEN__LDAP: `127.0.0.1:${ldapPort}`,
-    GATEHOUSE_LISTEN__LDAPS: `127.0.0.1:${ldapsPort}`,
-  };
-  t = await createTestApp(env);
+  const embedded = await createAppForEmbeddedLdap();
+  t = embedded.t;
   const db = t.deps.db;
   const query = db.query.bind(db);
   db.query = ((sql: string, params?: unknown[]) => {
     if (sql.startsWith('SELECT id, name FROM outposts WHERE type')) listReads += 1;
     return query(sql, params);
   }) as typeof db.query;
-  await t.app.listen({ host: '127.0.0.1', port: http });
-  ldap = await startEmbeddedLdap(loadConfig(env, null), pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }), t.deps);
+  ldap = await startEmbeddedLdap(loadConfig(embedded.env, null), pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }), t.deps);
 });
 after(async () => {
   await ldap?.stop();

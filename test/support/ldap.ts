@@ -10,6 +10,7 @@ import { CoreClient } from '../../src/outposts/ldap/coreClient.ts';
 import { LdapOutpost } from '../../src/outposts/ldap/outpost.ts';
 import { type RunningLdapServer, startLdapServer } from '../../src/outposts/ldap/server.ts';
 import { createTestApp, type TestApp } from './app.ts';
+import { freePort } from './processes.ts';
 import { TcpProxy } from './tcpProxy.ts';
 
 // A real core on a real port, an LDAP provider, application and outpost made through the API,
@@ -120,6 +121,22 @@ export async function createLdapHarness(providerFields: Record<string, unknown> 
       await t.close();
     },
   };
+}
+
+/**
+ * A test app listening on a free port, with free LDAP and LDAPS ports in its settings (`env`), as
+ * `gatehouse all` runs: what startEmbeddedLdap needs. `ldapUrl` is where its listener will be.
+ */
+export async function createAppForEmbeddedLdap(): Promise<{ t: TestApp; env: Record<string, string>; ldapUrl: string }> {
+  const [http, ldapPort, ldapsPort] = [await freePort(), await freePort(), await freePort()];
+  const env = {
+    GATEHOUSE_LISTEN__HTTP: `127.0.0.1:${http}`,
+    GATEHOUSE_LISTEN__LDAP: `127.0.0.1:${ldapPort}`,
+    GATEHOUSE_LISTEN__LDAPS: `127.0.0.1:${ldapsPort}`,
+  };
+  const t = await createTestApp(env);
+  await t.app.listen({ host: '127.0.0.1', port: http });
+  return { t, env, ldapUrl: `ldap://127.0.0.1:${ldapPort}` };
 }
 
 export interface ToolResult {
