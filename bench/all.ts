@@ -85,7 +85,7 @@ function rows(results: Partial<Record<Bench, Json>>): string[][] {
       'LDAP direct binds/s',
       fmt(ldap.gatehouse?.direct_binds?.per_s, 1),
       `argon2 verifies/s ${fmt(ldap.argon2_verifies_per_s, 1)}; servers that only verify: one process ${fmt(floors?.ldap?.per_s)}, LDAP → HTTP core ${fmt(floors?.relay?.per_s)}`,
-      `${ratio(ldap.gatehouse?.direct_binds?.per_s, ldap.argon2_verifies_per_s)}; of the HTTP floor ${fmt(ldap.direct_binds_to_floor?.relay, 2)}`,
+      `${ratio(ldap.gatehouse?.direct_binds?.per_s, ldap.argon2_verifies_per_s)}; of the HTTP floor ${fmt(ldap.direct_binds_to_floor?.relay, 2)}; ${fmt(ldap.direct_bind_cpu_besides_argon2_ms, 2)} ms of CPU a bind besides argon2`,
       'near 1',
     ]);
   }

@@ -315,6 +315,8 @@ await runBench({
     const verifies = round(argon2Bound.verifies_per_s, 0);
     const directCpu = (gatehouse.direct_binds as { cpu_ms_per_operation?: Record<string, number> }).cpu_ms_per_operation ?? {};
     const cpuPerBind = Object.entries(directCpu).reduce((sum, [name, ms]) => (name === 'foreign' ? sum : sum + ms), 0);
+    const argon2PerBind =
+      (gatehouse.direct_binds as { server_threads_ms_per_operation?: Record<string, number> }).server_threads_ms_per_operation?.argon2 ?? 0;
     const ratio = (name: string) => round((gatehouse[name]?.per_s ?? 0) / Math.max(1, slapd[name]?.per_s ?? 0), 2);
     return {
       users: USERS,
@@ -328,6 +330,12 @@ await runBench({
       argon2_quiet_before: quietBeforeArgon2,
       /** The direct-bind ratio as CPU accounting predicts it if nothing else ran: argon2 CPU / all CPU a bind costs. */
       direct_binds_to_argon2_from_cpu: round(argon2Bound.cpu_ms_per_verify / Math.max(0.01, cpuPerBind), 2),
+      /**
+       * What a direct bind costs besides its verify (ms of CPU: server, outpost, Postgres, Redis,
+       * bench client). The figure to compare two builds by: the rate moves with the host's other
+       * tenants about as much as with a change (bench/README.md, 2026-11-28).
+       */
+      direct_bind_cpu_besides_argon2_ms: round(cpuPerBind - argon2PerBind, 2),
       ratios_to_slapd: { search_by_uid: ratio('search_by_uid'), groups_of_user: ratio('groups_of_user'), all_users: ratio('all_users') },
       direct_binds_to_argon2: round((gatehouse.direct_binds?.per_s ?? 0) / Math.max(1, verifies), 2),
       /** The same binds against bench/bindFloor.ts's servers that do nothing but the verify: how near the bound this machine lets any LDAP server get. */
