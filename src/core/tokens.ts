@@ -136,8 +136,7 @@ export async function authenticateRememberedApiToken(deps: CoreDeps, key: string
     remembered = new Map();
     rememberedByDb.set(deps.db, remembered);
   }
-  const keyHash = sha256(key);
-  const id = keyHash.toString('hex');
+  const id = sha256(key).toString('hex');
   // Read before the row, so a change committed in between leaves the row under older versions.
   const versions = await versionsOf(deps.db);
   const known = remembered.get(id);
@@ -146,11 +145,10 @@ export async function authenticateRememberedApiToken(deps: CoreDeps, key: string
     return known.holder;
   }
   remembered.delete(id);
-  const holder = await tokenStore.findLiveTokenWithUserByHash(deps.db, keyHash, ['api']);
-  if (!holder?.user.is_active) return null;
+  const holder = await authenticateTokenKey(deps, key, ['api']);
+  if (!holder) return null;
   if (remembered.size >= MAX_REMEMBERED) remembered.clear();
   remembered.set(id, { versions, holder });
-  await touchTokenAtMostEveryMinute(deps, holder.token.id);
   return holder;
 }
 

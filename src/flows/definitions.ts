@@ -1,4 +1,4 @@
-import { sharedCounter } from '../store/counterWatch.ts';
+import { memoUnder, sharedCounter } from '../store/counterWatch.ts';
 import type { Database } from '../store/db.ts';
 import {
   type BindingRow,
@@ -35,35 +35,14 @@ export interface Definitions {
   remember<T>(key: string, load: () => Promise<T>): Promise<T>;
 }
 
-interface Snapshot {
-  version: string;
-  entries: Map<string, Promise<unknown>>;
-}
-
-const snapshots = new WeakMap<Database, Snapshot>();
 export const DEFINITIONS_CHANNEL = 'gatehouse_definitions';
 /** definition_version, known without a read while LISTEN is up (migration 0011). */
 export const watchedDefinitionVersion = sharedCounter(DEFINITIONS_CHANNEL, readDefinitionVersion);
 // Enough for every definition of a large installation; past it the snapshot starts over.
-const MAX_ENTRIES = 5000;
+const snapshotOf = memoUnder(watchedDefinitionVersion, 5000);
 
 export async function loadDefinitions(db: Database): Promise<Definitions> {
-  const version = await watchedDefinitionVersion(db);
-  let snapshot = snapshots.get(db);
-  if (!snapshot || snapshot.version !== version || snapshot.entries.size > MAX_ENTRIES) {
-    snapshot = { version, entries: new Map() };
-    snapshots.set(db, snapshot);
-  }
-  const { entries } = snapshot;
-  const memo = <T>(key: string, load: () => Promise<T>): Promise<T> => {
-    const known = entries.get(key);
-    if (known) return known as Promise<T>;
-    const loaded = load();
-    entries.set(key, loaded);
-    // A failed read must not stay cached.
-    loaded.catch(() => entries.delete(key));
-    return loaded;
-  };
+  const memo = await snapshotOf(db);
   return {
     flowBySlug: (slug) => memo(`flow:${slug}`, () => findFlowBySlug(db, slug)),
     bindingsOfFlow: (flowId) => memo(`bindings:${flowId}`, () => listBindingsOfFlow(db, flowId)),

@@ -100,3 +100,33 @@ export function sharedCounter(channel: string, read: (db: Database) => Promise<s
     return watch.current();
   };
 }
+
+/** Remembers values read under one version of a counter; see memoUnder. */
+export type VersionedMemo = <T>(key: string, load: () => Promise<T>) => Promise<T>;
+
+/**
+ * Values that change only when `counter` moves, remembered per database under its version: all
+ * dropped when it moves (or when more than `maxEntries` are held). Call the returned function
+ * before reading: the version is taken first, so a change committed during a read leaves that
+ * value under the older version. A failed read is not kept.
+ */
+export function memoUnder(counter: (db: Database) => Promise<string>, maxEntries: number): (db: Database) => Promise<VersionedMemo> {
+  const snapshots = new WeakMap<Database, { version: string; entries: Map<string, Promise<unknown>> }>();
+  return async (db) => {
+    const version = await counter(db);
+    let snapshot = snapshots.get(db);
+    if (!snapshot || snapshot.version !== version || snapshot.entries.size > maxEntries) {
+      snapshot = { version, entries: new Map() };
+      snapshots.set(db, snapshot);
+    }
+    const { entries } = snapshot;
+    return <T>(key: string, load: () => Promise<T>): Promise<T> => {
+      const known = entries.get(key);
+      if (known) return known as Promise<T>;
+      const loaded = load();
+      entries.set(key, loaded);
+      loaded.catch(() => entries.delete(key));
+      return loaded;
+    };
+  };
+}

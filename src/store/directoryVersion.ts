@@ -1,4 +1,4 @@
-import { sharedCounter } from './counterWatch.ts';
+import { memoUnder, sharedCounter } from './counterWatch.ts';
 import type { Database } from './db.ts';
 import { readDirectoryVersion } from './proxyProviders.ts';
 
@@ -11,13 +11,8 @@ import { readDirectoryVersion } from './proxyProviders.ts';
 export const DIRECTORY_CHANNEL = 'gatehouse_directory';
 export const watchedDirectoryVersion = sharedCounter(DIRECTORY_CHANNEL, readDirectoryVersion);
 
-interface DirectoryMemo {
-  version: string;
-  values: Map<string, Promise<unknown>>;
-}
-const memos = new WeakMap<Database, DirectoryMemo>();
 // Enough for every user's checks on a large installation; past it the memo starts over.
-const MAX_REMEMBERED = 10_000;
+const memoOf = memoUnder(watchedDirectoryVersion, 10_000);
 
 /**
  * A value that moves only with directory_version — a user's groups (memberships, parents), roles
@@ -28,18 +23,5 @@ const MAX_REMEMBERED = 10_000;
  * (about a millisecond): not for checks that follow such a write in the same request.
  */
 export async function rememberUnderDirectoryVersion<T>(db: Database, key: string, load: () => Promise<T>): Promise<T> {
-  const version = await watchedDirectoryVersion(db);
-  let memo = memos.get(db);
-  if (!memo || memo.version !== version || memo.values.size >= MAX_REMEMBERED) {
-    memo = { version, values: new Map() };
-    memos.set(db, memo);
-  }
-  const known = memo.values.get(key);
-  if (known) return known as Promise<T>;
-  const values = memo.values;
-  const loading = load();
-  values.set(key, loading);
-  // A failed read is not remembered: the next call tries again.
-  loading.catch(() => values.delete(key));
-  return loading;
+  return (await memoOf(db))(key, load);
 }
