@@ -9,7 +9,7 @@ import { noteOutpostSeen } from '../../core/outpostHealth.ts';
 import { findLdapProviderServedByOutpostAccount } from '../../store/ldapProviders.ts';
 import { requireActor } from '../../web/authentication.ts';
 import { applySession, flowAnswer, flowRequestOf, flowSlug } from '../../web/flowRequest.ts';
-import { bindVerdict, verdictSchema, rememberOutpostTokens } from './bindAccess.ts';
+import { bindVerdict, rememberOutpostTokens, verdictSchema } from './bindAccess.ts';
 
 /*
  * An LDAP bind's walk through its provider's bind flow: the same executor, the same stages and

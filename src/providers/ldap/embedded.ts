@@ -2,11 +2,11 @@ import type { Logger } from 'pino';
 import type { Config } from '../../config/schema.ts';
 import type { CoreDeps } from '../../core/context.ts';
 import { outpostTokenIdentifier } from '../../core/outpostAdmin.ts';
+import { watchedDefinitionVersion } from '../../flows/definitions.ts';
 import { CoreClient } from '../../outposts/ldap/coreClient.ts';
 import { LdapOutpost } from '../../outposts/ldap/outpost.ts';
 import { serverOptions } from '../../outposts/ldap/run.ts';
 import { type RunningLdapServer, startLdapServer } from '../../outposts/ldap/server.ts';
-import { watchedDefinitionVersion } from '../../flows/definitions.ts';
 import { listOutpostsWithTokens } from '../../store/outposts.ts';
 import { watchedTokenVersion } from '../../store/tokenVersion.ts';
 

@@ -11,7 +11,7 @@ import { findLdapProvidersByIds } from '../../store/ldapProviders.ts';
 import type { OutpostRow } from '../../store/outposts.ts';
 import { findUserById, findUsersByIds } from '../../store/users.ts';
 import { requestContext } from '../../web/authentication.ts';
-import { bindVerdict, callingOutpost, FAILED_BIND, verdictSchema, rememberOutpostTokens } from './bindAccess.ts';
+import { bindVerdict, callingOutpost, FAILED_BIND, rememberOutpostTokens, verdictSchema } from './bindAccess.ts';
 import { configVersionOf, directoryVersion, loadDirectory, presentOutpostConfig } from './directory.ts';
 
 // The API an LDAP outpost calls with its own token (and nothing else): its providers' settings,
