@@ -5,16 +5,17 @@ import { insertEvent } from '../store/events.ts';
 import type { StageRow } from '../store/flows.ts';
 import type { UserRow } from '../store/users.ts';
 import { accessDeniedChallenge, type Challenge, fieldError, redirectChallenge } from './challenge.ts';
+import { INITIAL_SETUP_MANAGED } from './defaults.ts';
 import { loadDefinitions } from './definitions.ts';
 import { applyFlowLink } from './flowTokenResume.ts';
-import { DEFAULT_NEXT, findFlow, flowInfo, planFlow, refusalOf, sessionFor } from './planner.ts';
+import { DEFAULT_NEXT, defaultNextOf, findFlow, flowInfo, planFlow, refusalOf, sessionFor } from './planner.ts';
 import { evaluatePolicies } from './policies.ts';
 import { safeNext } from './redirects.ts';
 import { stageDefinition } from './registry.ts';
 import type { FlowRequest, InteractiveStage, StageContext, StageDefinition, StageOutcome } from './stage.ts';
 import { type FlowUser, forgetFlowState, keepFlowState, type Run, saveSession, userOf } from './run.ts';
 import { describeRunEvent, signIn } from './signIn.ts';
-import { loadFlowState } from './state.ts';
+import { deleteFlowState, loadFlowState } from './state.ts';
 
 /** What the HTTP layer must do besides sending the challenge. */
 export interface FlowResponse {
@@ -192,6 +193,13 @@ async function startRun(deps: CoreDeps, slug: string, request: FlowRequest, next
   const isElsewhere =
     typeof next === 'string' && next !== '' && existing !== null && !existing.application && safeNext(next, DEFAULT_NEXT) !== existing.next;
   if (existing && existing.flowId === flow.id && !isElsewhere) {
+    // Initial setup stays closed once an administrator exists, also to a browser that opened it
+    // before (a second tab, or anyone who loaded the page early): its plan would write akadmin.
+    const closed = flow.managed === INITIAL_SETUP_MANAGED ? await refusalOf(deps, flow, session) : null;
+    if (closed) {
+      await deleteFlowState(deps.cache, sessionId, slug);
+      return { challenge: accessDeniedChallenge(flowInfo(flow), closed), sessionId };
+    }
     return { deps, flow, request, sessionId, session, state: existing, users, definitions, stateHeldBy, unsavedSession: save, usernameFailuresSeen: new Map() };
   }
   const refusal = await refusalOf(deps, flow, session);
@@ -199,7 +207,7 @@ async function startRun(deps: CoreDeps, slug: string, request: FlowRequest, next
     await save?.();
     return { challenge: accessDeniedChallenge(flowInfo(flow), refusal), sessionId };
   }
-  const { state, denial } = await planFlow(deps, flow, request, session, safeNext(next, DEFAULT_NEXT), definitions);
+  const { state, denial } = await planFlow(deps, flow, request, session, safeNext(next, defaultNextOf(flow)), definitions);
   if (denial) {
     await save?.();
     return { challenge: accessDeniedChallenge(flowInfo(flow), denial), sessionId };

@@ -14,6 +14,9 @@ import type { FlowState } from './state.ts';
 
 export const DEFAULT_NEXT = '/if/user/';
 
+/** Where a flow ends when the request names no destination: the new admin goes to the admin UI. */
+export const defaultNextOf = (flow: FlowRow): string => (flow.managed === INITIAL_SETUP_MANAGED ? '/if/admin/' : DEFAULT_NEXT);
+
 export const flowInfo = (flow: FlowRow): FlowInfo => ({
   title: flow.title || flow.name,
   background: '',

@@ -38,6 +38,9 @@ test('the login page is a plain form with the executor\'s field names and a stri
 
 test('initial setup creates akadmin in admins, signs them in, and then closes', async () => {
   const browser = new TestBrowser(app);
+  // Another browser (a second tab, or someone who found the page early) opened setup too.
+  const early = new TestBrowser(app);
+  assert.match((await early.request('GET', '/if/flow/initial-setup/')).body, /name="password_repeat"/);
   const root = await browser.request('GET', '/');
   assert.equal(root.headers.location, '/if/flow/initial-setup/', 'a fresh install sends / to setup');
   const page = await browser.request('GET', '/if/flow/initial-setup/');
@@ -52,7 +55,7 @@ test('initial setup creates akadmin in admins, signs them in, and then closes', 
 
   const done = await browser.request('POST', '/if/flow/initial-setup/', form({ email: 'admin@example.com', password: 'a-good-password', password_repeat: 'a-good-password' }));
   assert.equal(done.statusCode, 200, 'the end of a flow moves on by itself (a new navigation, so CSP form-action allows any next hop)');
-  assert.match(done.body, /<meta http-equiv="refresh" content="0;url=\/if\/user\/">/);
+  assert.match(done.body, /<meta http-equiv="refresh" content="0;url=\/if\/admin\/">/, 'the new admin lands in the admin UI');
   const me = (await browser.request('GET', '/api/v3/core/users/me/')).json().user;
   assert.equal(me.username, 'akadmin');
   assert.equal(me.email, 'admin@example.com');
@@ -64,6 +67,20 @@ test('initial setup creates akadmin in admins, signs them in, and then closes', 
   assert.match(later.body, /Setup is already done/);
   const api = await new TestBrowser(app).flow('initial-setup');
   assert.equal(api.component, 'ak-stage-access-denied');
+
+  // The early browser's plan is closed too: its answers must not overwrite akadmin.
+  const takeover = await early.request('POST', '/if/flow/initial-setup/', form({ email: 'evil@example.com', password: 'attacker-password', password_repeat: 'attacker-password' }));
+  assert.doesNotMatch(takeover.body, /http-equiv="refresh"/, 'not the end of the flow');
+  assert.match(takeover.body, /Setup is already done/);
+  const shownToEarly = await early.request('GET', '/if/flow/initial-setup/');
+  assert.match(shownToEarly.body, /Setup is already done/);
+  assert.equal((await early.request('GET', '/api/v3/core/users/me/')).statusCode, 401, 'the early browser is not signed in');
+  const still = (await browser.request('GET', '/api/v3/core/users/me/')).json().user;
+  assert.equal(still.email, 'admin@example.com', 'akadmin is unchanged');
+  const signIn = new TestBrowser(app);
+  await signIn.flow('default-authentication-flow');
+  await signIn.flow('default-authentication-flow', { uid_field: 'akadmin' });
+  assert.equal((await signIn.flow('default-authentication-flow', { password: 'a-good-password' })).component, 'xak-flow-redirect', "the owner's password still works");
 });
 
 test('the HTML login works without JavaScript: form posts, redirects, and the session cookie', async () => {
