@@ -7,7 +7,7 @@ import { findPoliciesByIds } from '../store/policyAdmin.ts';
 import type { UserRow } from '../store/users.ts';
 import type { Definitions } from './definitions.ts';
 import type { FlowState } from './state.ts';
-import { reputationScore } from './throttle.ts';
+import { reputationScore, throttleNameOf } from './throttle.ts';
 
 /** Config of each policy type, validated when stored (admin API) and when read. */
 export const policyConfigSchemas = {
@@ -70,7 +70,7 @@ async function evaluateBinding(deps: CoreDeps, binding: PolicyBindingRow, subjec
     }
     case 'reputation': {
       const config = policyConfigSchemas.reputation.parse(binding.policy_config);
-      const score = await reputationScore(deps, subject.state?.pendingUid ?? subject.user?.username ?? null, subject.clientIp);
+      const score = await reputationScore(deps, throttleNameOf(subject.user, subject.state?.pendingUid) || null, subject.clientIp);
       return { isPassing: score > config.threshold, messages: [] };
     }
     case 'password_strength': {

@@ -7,7 +7,7 @@ import type { UserRow } from '../store/users.ts';
 import { queueSignInNotice } from '../worker/notices.ts';
 import { forgetFlowState, type Run, userOf } from './run.ts';
 import type { StageOutcome } from './stage.ts';
-import { clearUsernameFailures } from './throttle.ts';
+import { clearUsernameFailures, throttleNameOf } from './throttle.ts';
 
 /** An audit event of this run at `stage`: the pending user as actor, this request's address and path. */
 export async function describeRunEvent(run: Run, stage: StageRow, action: EventAction, details: EventDetails): Promise<NewEvent> {
@@ -38,11 +38,11 @@ export async function signIn(run: Run, stage: StageRow, user: UserRow, outcome: 
   const loginEvent = await describeRunEvent(run, stage, 'login', outcome.event);
   // The login event is written with the session's row (one statement, one commit; a bind's with
   // last_login alone); the cache writes leave together (one pipelined Redis write). A sign-in
-  // clears the failure counter of the name it was made under (not the address's: one good login
+  // clears the account's failure counter (not the address's: one good login
   // must not hide a spray) — unless this request's check found none there: a bind, a login
   // without MFA then sends Redis nothing more, and a failure counted since (during the verify) is
   // another attempt's, which stands.
-  const uid = run.state.pendingUid ?? user.username;
+  const uid = throttleNameOf(user, run.state.pendingUid);
   const session = { userId: user.id, clientIp: run.request.clientIp, userAgent: run.request.userAgent, method: outcome.method };
   const [written] = await Promise.all([
     run.request.isBind

@@ -17,6 +17,14 @@ const IP_FAILURE_WEIGHT = 1 / 5;
 type ThrottleDeps = Pick<CoreDeps, 'cache' | 'rateLimits'>;
 
 const usernameKey = (uid: string) => `login-failures:user:${uid.toLowerCase()}`;
+
+/**
+ * The name an attempt counts under: the account's username once the typed identifier found one
+ * (typing the email instead must not buy another set of guesses), else what was typed (unknown
+ * names are counted too, so the lockout reveals nothing).
+ */
+export const throttleNameOf = (user: { username: string } | null | undefined, typed: string | null | undefined): string =>
+  user?.username ?? typed ?? '';
 const ipKey = (ip: string) => `login-failures:ip:${ip}`;
 
 export interface ThrottleStatus {
@@ -54,6 +62,16 @@ export async function recordFailure(deps: ThrottleDeps, uid: string, ip: string)
 /** Whether this failure is the one that locked the username (worth a suspicious_request event, once). */
 export const hasJustLockedUsername = (deps: ThrottleDeps, status: ThrottleStatus): boolean =>
   status.usernameFailures === rateLimitsOf(deps).login.username_limit;
+
+/** Whether this failure is the one that locked the client address (a spray: worth an event, once). */
+export const hasJustLockedAddress = (deps: ThrottleDeps, status: ThrottleStatus): boolean =>
+  status.ipFailures === rateLimitsOf(deps).login.ip_limit;
+
+/** The suspicious_request reason for the lock this failure just caused, or null. */
+export function lockJustCaused(deps: ThrottleDeps, status: ThrottleStatus): 'login_locked' | 'login_ip_locked' | null {
+  if (hasJustLockedUsername(deps, status)) return 'login_locked';
+  return hasJustLockedAddress(deps, status) ? 'login_ip_locked' : null;
+}
 
 /** A successful login clears the username's counter (not the IP's: one good login must not hide a spray). */
 export async function clearUsernameFailures(cache: Cache, uid: string): Promise<void> {

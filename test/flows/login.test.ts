@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { SYSTEM_CONTEXT } from '../../src/core/context.ts';
+import { rateLimitsOf, SYSTEM_CONTEXT } from '../../src/core/context.ts';
 import { createUser, setUserPassword } from '../../src/core/users.ts';
 import { findSession } from '../../src/core/sessions.ts';
 import { loadFlowState } from '../../src/flows/state.ts';
@@ -235,6 +235,42 @@ test('repeated failures slow down and then lock the username, for real and unkno
   assert.equal((await timedLogin('bob', 'bob-password-1')).res.component, 'xak-flow-redirect', 'the lock ends with its window');
   const suspicious = (await t.api('GET', '/api/v3/events/events/?action=login_failed&username=bob')).json();
   assert.ok(suspicious.results.some((e: { context: { reason: string } }) => e.context.reason === 'locked'));
+});
+
+test('the lock counts per account: the email and the username share one set of guesses', async () => {
+  await makeUser('carol', 'carol-password-1');
+  const attempt = async (uid: string, password: string) => {
+    const browser = new TestBrowser(t.app);
+    browser.clientIp = '10.8.0.1';
+    const res = await browser.login(uid, password);
+    return res.component === 'xak-flow-redirect' ? 'signed-in' : (res.response_errors as Record<string, Array<{ code: string }>>).password?.[0]?.code;
+  };
+  // Nine failures under the username, then the tenth under the email: the account is locked.
+  for (let i = 0; i < 9; i++) await t.deps.cache.increment('login-failures:user:carol', 900);
+  assert.equal(await attempt('carol@example.com', 'wrong'), 'invalid');
+  assert.equal(Number(await t.deps.cache.get('login-failures:user:carol')), 10, 'the email counted against the account');
+  assert.equal(await t.deps.cache.get('login-failures:user:carol@example.com'), null);
+  assert.equal(await attempt('carol@example.com', 'carol-password-1'), 'locked', 'the email is no way around the lock');
+  assert.equal(await attempt('CAROL', 'carol-password-1'), 'locked');
+  const events = (await t.api('GET', '/api/v3/events/events/?action=suspicious_request&username=carol')).json();
+  assert.ok(events.results.some((e: { context: { reason: string } }) => e.context.reason === 'login_locked'), 'the lock is recorded once');
+  // A sign-in under the email clears the account's counter.
+  await t.deps.cache.delete('login-failures:user:carol');
+  await t.deps.cache.increment('login-failures:user:carol', 900);
+  assert.equal(await attempt('carol@example.com', 'carol-password-1'), 'signed-in');
+  assert.equal(await t.deps.cache.get('login-failures:user:carol'), null);
+});
+
+test('the failure that locks a client address is recorded as suspicious_request', async () => {
+  const ip = '10.7.0.9';
+  const limit = rateLimitsOf(t.deps).login.ip_limit;
+  for (let i = 0; i < limit - 1; i++) await t.deps.cache.increment(`login-failures:ip:${ip}`, 900);
+  const browser = new TestBrowser(t.app);
+  browser.clientIp = ip;
+  await browser.login('nobody-here', 'wrong');
+  const events = (await t.api('GET', '/api/v3/events/events/?action=suspicious_request&username=nobody-here')).json();
+  assert.ok(events.results.some((e: { context: { reason: string } }) => e.context.reason === 'login_ip_locked'));
+  await t.deps.cache.delete(`login-failures:ip:${ip}`);
 });
 
 test('logout through default-invalidation-flow ends the session at once', async () => {

@@ -119,6 +119,16 @@ test('second-factor guesses are throttled like passwords: locked users cannot pa
   await t.deps.cache.delete('login-failures:user:carol');
 });
 
+test('the wrong code that locks the account is recorded as suspicious_request', async () => {
+  const login = new TestBrowser(t.app);
+  await login.login('carol', 'carol-password-1');
+  for (let i = 0; i < 9; i++) await t.deps.cache.increment('login-failures:user:carol', 900);
+  await login.flow(FLOW, { code: '000000' });
+  const events = (await t.api('GET', '/api/v3/events/events/?action=suspicious_request&username=carol')).json();
+  assert.ok(events.results.some((e: { context: { reason: string } }) => e.context.reason === 'login_locked'));
+  await t.deps.cache.delete('login-failures:user:carol');
+});
+
 test('five wrong codes in one flow end it', async () => {
   const login = new TestBrowser(t.app);
   await login.login('carol', 'carol-password-1');

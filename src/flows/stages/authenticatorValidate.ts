@@ -7,7 +7,7 @@ import type { DeviceChallenge, DeviceClassHandler } from '../devices/classes.ts'
 import { staticHandler, totpHandler } from '../devices/codeHandlers.ts';
 import { webauthnHandler } from '../devices/webauthn.ts';
 import type { InteractiveStage, StageContext } from '../stage.ts';
-import { readThrottle, recordFailure } from '../throttle.ts';
+import { lockJustCaused, readThrottle, recordFailure, throttleNameOf } from '../throttle.ts';
 
 // Wrong codes in one flow before it starts over (as the password stage does).
 const MAX_FAILURES_PER_FLOW = 5;
@@ -90,7 +90,7 @@ export const authenticatorValidateStage: InteractiveStage<Config> = {
       return { kind: 'next' };
     }
     // Second-factor guesses count against the same per-username and per-IP limits as passwords.
-    const uid = ctx.state.pendingUid ?? user.username;
+    const uid = throttleNameOf(user, ctx.state.pendingUid);
     const throttle = await readThrottle(ctx.deps, uid, ctx.request.clientIp);
     ctx.sawUsernameFailures?.(uid, throttle.usernameFailures);
     if (throttle.isLocked) {
@@ -105,8 +105,10 @@ export const authenticatorValidateStage: InteractiveStage<Config> = {
         return { kind: 'next' };
       }
     }
-    await recordFailure(ctx.deps, uid, ctx.request.clientIp);
+    const after = await recordFailure(ctx.deps, uid, ctx.request.clientIp);
     await ctx.audit('login_failed', { context: { reason: 'invalid_mfa' } });
+    const lock = lockJustCaused(ctx.deps, after);
+    if (lock) await ctx.audit('suspicious_request', { context: { reason: lock } });
     const scratch = ctx.scratch<{ failures?: number }>();
     scratch.failures = (scratch.failures ?? 0) + 1;
     if (scratch.failures >= MAX_FAILURES_PER_FLOW) return { kind: 'deny', message: 'Too many failed attempts. Start again.' };

@@ -4,7 +4,7 @@ import { checkPassword } from '../../core/passwords.ts';
 import { recordLogin } from '../../store/users.ts';
 import { fieldError } from '../challenge.ts';
 import type { InteractiveStage } from '../stage.ts';
-import { hasJustLockedUsername, readThrottle, recordFailure } from '../throttle.ts';
+import { lockJustCaused, readThrottle, recordFailure, throttleNameOf } from '../throttle.ts';
 import { runLimited } from '../hashingQueue.ts';
 
 const config = z.strictObject({
@@ -32,7 +32,8 @@ export const passwordStage: InteractiveStage<Config> = {
   async submit(ctx, body) {
     const parsed = answer.safeParse(body);
     if (!parsed.success) return { kind: 'invalid', errors: fieldError('password', 'Enter your password.', 'required') };
-    const uid = ctx.state.pendingUid ?? (await ctx.pendingUser())?.username ?? '';
+    const user = await ctx.pendingUser();
+    const uid = throttleNameOf(user, ctx.state.pendingUid);
     const throttle = await readThrottle(ctx.deps, uid, ctx.request.clientIp);
     ctx.sawUsernameFailures?.(uid, throttle.usernameFailures);
     if (throttle.isLocked) {
@@ -41,7 +42,6 @@ export const passwordStage: InteractiveStage<Config> = {
     }
     if (throttle.delayMs > 0) await sleep(throttle.delayMs);
 
-    const user = await ctx.pendingUser();
     const { isValid, rehashed } = await runLimited(() => checkPassword(user?.is_active ? user.password_hash : null, parsed.data.password));
     if (!user || !isValid) {
       const after = await recordFailure(ctx.deps, uid, ctx.request.clientIp);
@@ -49,9 +49,8 @@ export const passwordStage: InteractiveStage<Config> = {
         subject: { id: user?.id ?? null, username: uid, email: user?.email },
         context: { reason: 'invalid_credentials' },
       });
-      if (after.isLocked && hasJustLockedUsername(ctx.deps, after)) {
-        await ctx.audit('suspicious_request', { subject: { id: user?.id ?? null, username: uid }, context: { reason: 'login_locked' } });
-      }
+      const lock = lockJustCaused(ctx.deps, after);
+      if (lock) await ctx.audit('suspicious_request', { subject: { id: user?.id ?? null, username: uid }, context: { reason: lock } });
       const attempts = Number(ctx.scratch<{ attempts?: number }>().attempts ?? 0) + 1;
       ctx.scratch<{ attempts?: number }>().attempts = attempts;
       if (attempts >= ctx.config.failed_attempts_before_cancel) {
