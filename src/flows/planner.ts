@@ -14,6 +14,9 @@ import type { FlowState } from './state.ts';
 
 export const DEFAULT_NEXT = '/if/user/';
 
+/** The refusal of a flow that needs a signed-in user (its page offers to sign in first). */
+export const SIGN_IN_REQUIRED = 'You need to be signed in to use this flow.';
+
 /** Where a flow ends when the request names no destination: the new admin goes to the admin UI. */
 export const defaultNextOf = (flow: FlowRow): string => (flow.managed === INITIAL_SETUP_MANAGED ? '/if/admin/' : DEFAULT_NEXT);
 
@@ -63,7 +66,7 @@ export async function refusalOf(deps: CoreDeps, flow: FlowRow, session: BrowserS
   const isSignedIn = user?.is_active === true;
   switch (flow.authentication) {
     case 'require_authenticated':
-      return isSignedIn ? null : 'You need to be signed in to use this flow.';
+      return isSignedIn ? null : SIGN_IN_REQUIRED;
     case 'require_unauthenticated':
       return isSignedIn ? 'You are already signed in.' : null;
     case 'require_superuser':

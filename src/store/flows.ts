@@ -61,6 +61,12 @@ export async function findFlowBySlug(db: Queryable, slug: string): Promise<FlowR
   return rows[0] ?? null;
 }
 
+/** Every flow's slug (cancelling a browser's progress in all of them). */
+export async function listFlowSlugs(db: Queryable): Promise<string[]> {
+  const { rows } = await db.query<{ slug: string }>('SELECT slug FROM flows');
+  return rows.map((row) => row.slug);
+}
+
 export async function findFlowById(db: Queryable, id: string): Promise<FlowRow | null> {
   const { rows } = await db.query<FlowRow>(`SELECT ${FLOW_COLUMNS} FROM flows WHERE id = $1`, [id]);
   return rows[0] ?? null;

@@ -2,13 +2,20 @@ import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
 import type { CoreDeps } from '../core/context.ts';
 import type { Challenge, ResponseErrors } from '../flows/challenge.ts';
-import { answerChallenge, currentChallenge } from '../flows/executor.ts';
+import { SESSION_COOKIE } from '../core/sessions.ts';
+import { answerChallenge, cancelFlow, currentChallenge } from '../flows/executor.ts';
+import { SIGN_IN_REQUIRED } from '../flows/planner.ts';
 import { isCsrfSafe } from './csrf.ts';
 import { applySession, flowRequestOf, flowSlug } from './flowRequest.ts';
 import { html, page, raw, type SafeHtml } from './html.ts';
 import { securityHeaders } from './securityHeaders.ts';
+import { loginUrl } from './user/guard.ts';
 
 const params = z.object({ slug: flowSlug });
+const cancelQuery = z.object({ flow: flowSlug.optional() });
+
+/** The flow's cancel URL (Authentik's `/flows/-/cancel/`) naming this flow. */
+const cancelLinkOf = (c: Challenge, slug: string) => `${c.flow_info?.cancel_url ?? '/flows/-/cancel/'}?flow=${slug}`;
 
 function errorsFor(errors: ResponseErrors | undefined, field: string): SafeHtml {
   // Own keys only: a prompt's field may be named like an Object.prototype member (`constructor`).
@@ -27,8 +34,8 @@ interface Field {
   initial_value: string;
 }
 
-/** The form for each component; input names are the executor's field names. */
-function renderChallenge(c: Challenge): SafeHtml {
+/** The form for each component; input names are the executor's field names. `cancel`: this flow's "start over" link. */
+function renderChallenge(c: Challenge, cancel: string, signInReturn: string): SafeHtml {
   const e = c.response_errors;
   const title = html`<h1>${c.flow_info?.title ?? 'Gatehouse'}</h1>`;
   switch (c.component) {
@@ -50,7 +57,7 @@ ${submit('Log in')}
 ${c.enroll_url ? html`<p class="muted">Need an account? <a href="${c.enroll_url}">Sign up.</a></p>` : ''}`;
     case 'ak-stage-password':
       return html`${title}<form method="post">
-<p class="muted">Signing in as <strong>${c.pending_user}</strong></p>
+<p class="muted">Signing in as <strong>${c.pending_user}</strong> · <a href="${cancel}">Not you?</a></p>
 <input type="hidden" name="username" autocomplete="username" value="${c.pending_user}">
 <label for="password">Password</label>
 <input id="password" name="password" type="password" autocomplete="current-password" required autofocus>
@@ -81,7 +88,8 @@ ${
 <input id="code" name="code" type="text" inputmode="text" autocomplete="one-time-code" required ${webauthn ? '' : raw('autofocus')}>
 ${errorsFor(e, 'code')}${submit('Verify')}</form>`
     : ''
-}`;
+}
+<p class="muted"><a href="${cancel}">Cancel and start over</a></p>`;
     }
     case 'ak-stage-authenticator-totp':
       return html`${title}<form method="post">
@@ -103,7 +111,8 @@ ${submit('I have saved these codes')}</form>`;
 <button type="button" class="full" id="webauthn-start">Register</button>${errorsFor(e, 'response')}</form>`;
     case 'ak-stage-consent':
       return html`${title}<form method="post"><p>${c.header_text}</p>
-<input type="hidden" name="token" value="${c.token}">${errorsFor(e, 'token')}${submit('Continue')}</form>`;
+<input type="hidden" name="token" value="${c.token}">${errorsFor(e, 'token')}${submit('Continue')}</form>
+<p class="muted"><a href="${cancel}">Cancel</a></p>`;
     case 'ak-stage-prompt':
       return html`${title}<form method="post">
 ${(c.fields as Field[]).map((f) =>
@@ -118,7 +127,9 @@ ${(c.fields as Field[]).map((f) =>
       return html`${title}<form method="post"><p>If the account exists, an email with a link is on its way. Open the link to continue; it works once.</p>
 ${errorsFor(e, 'non_field_errors')}${submit('Send the email again')}</form>`;
     case 'ak-stage-access-denied':
-      return html`${title}<p class="error" role="alert">${c.error_message}</p><p><a href="?">Start again</a></p>`;
+      return c.error_message === SIGN_IN_REQUIRED
+        ? html`${title}<p class="error" role="alert">${c.error_message}</p><p><a href="${loginUrl(signInReturn)}">Sign in</a></p>`
+        : html`${title}<p class="error" role="alert">${c.error_message}</p><p><a href="?">Start again</a></p>`;
     default:
       return html`${title}<p class="error">This step cannot be shown in this page.</p>`;
   }
@@ -142,7 +153,16 @@ export const flowPageRoutes: FastifyPluginAsync<{ deps: CoreDeps }> = async (app
     if (challenge.type === 'redirect') return reply.redirect(String(challenge.to), 302);
     return reply
       .type('text/html; charset=utf-8')
-      .send(page(challenge.flow_info?.title ?? 'Gatehouse', renderChallenge(challenge), { scripts: needsScript(challenge) ? ['/static/webauthn.js'] : [] }));
+      .send(page(challenge.flow_info?.title ?? 'Gatehouse', renderChallenge(challenge, cancelLinkOf(challenge, parsed.data.slug), request.url), { scripts: needsScript(challenge) ? ['/static/webauthn.js'] : [] }));
+  });
+
+  // Drops this browser's progress in a flow ("Not you?") and starts it over. A GET, as in
+  // Authentik: it only discards the caller's own unfinished flow state.
+  app.get('/flows/-/cancel/', async (request, reply) => {
+    securityHeaders(reply);
+    const parsed = cancelQuery.safeParse(request.query);
+    if (!parsed.success) return reply.status(400).type('text/html; charset=utf-8').send(page('Bad request', html`<h1>Bad request</h1>`));
+    return reply.redirect(await cancelFlow(deps, request.cookies[SESSION_COOKIE] ?? null, parsed.data.flow ?? null), 302);
   });
 
   app.post('/if/flow/:slug/', async (request, reply) => {
@@ -167,7 +187,7 @@ export const flowPageRoutes: FastifyPluginAsync<{ deps: CoreDeps }> = async (app
         .send(page('Signing you in', html`<h1>Signed in</h1><p><a href="${to}">Continue</a></p>`, { refreshTo: to }));
     }
     if (challenge.component === 'ak-stage-access-denied') {
-      return reply.type('text/html; charset=utf-8').send(page('Gatehouse', renderChallenge(challenge)));
+      return reply.type('text/html; charset=utf-8').send(page('Gatehouse', renderChallenge(challenge, cancelLinkOf(challenge, parsed.data.slug), request.url)));
     }
     // Post/redirect/get: the next GET shows the next stage, or this one with its errors.
     return reply.redirect(request.url, 303);

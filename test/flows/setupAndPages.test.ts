@@ -114,3 +114,37 @@ test('the user area sends anonymous visitors to the login, with the way back', a
   assert.equal(res.statusCode, 302);
   assert.equal(res.headers.location, '/if/flow/default-authentication-flow/?next=%2Fif%2Fuser%2F');
 });
+
+test('"Not you?" on the password page starts the sign-in over, with the same destination', async () => {
+  const browser = new TestBrowser(app);
+  const flowUrl = '/if/flow/default-authentication-flow/?next=%2Fif%2Fuser%2F%3Ftab%3Ddevices';
+  await browser.request('GET', flowUrl);
+  await browser.request('POST', flowUrl, form({ uid_field: 'akadmn' }));
+  const passwordPage = await browser.request('GET', flowUrl);
+  const link = /<a href="([^"]+)">Not you\?<\/a>/.exec(passwordPage.body)?.[1]?.replaceAll('&amp;', '&');
+  assert.equal(link, '/flows/-/cancel/?flow=default-authentication-flow');
+  const cancelled = await browser.request('GET', link as string);
+  assert.equal(cancelled.statusCode, 302);
+  assert.equal(cancelled.headers.location, '/if/flow/default-authentication-flow/?next=%2Fif%2Fuser%2F%3Ftab%3Ddevices');
+  // Reloading the plain login page asks for the username again (no plan is left to resume).
+  const fresh = await browser.request('GET', '/if/flow/default-authentication-flow/');
+  assert.match(fresh.body, /name="uid_field"/);
+  await browser.request('POST', String(cancelled.headers.location), form({ uid_field: 'akadmin' }));
+  const signedIn = await browser.request('POST', String(cancelled.headers.location), form({ password: 'a-good-password' }));
+  assert.match(signedIn.body, /content="0;url=\/if\/user\/\?tab=devices"/);
+
+  // The executor's JSON names Authentik's cancel URL; without a flow it drops every plan and goes home.
+  const json = new TestBrowser(app);
+  assert.equal(((await json.flow('default-authentication-flow')).flow_info as { cancel_url: string }).cancel_url, '/flows/-/cancel/');
+  await json.flow('default-authentication-flow', { uid_field: 'akadmin' });
+  const home = await json.request('GET', '/flows/-/cancel/');
+  assert.equal(home.headers.location, '/');
+  assert.equal((await json.flow('default-authentication-flow')).component, 'ak-stage-identification');
+  assert.equal((await json.request('GET', '/flows/-/cancel/?flow=..%2Fx')).statusCode, 400);
+});
+
+test('a flow that needs a signed-in user offers to sign in and come back', async () => {
+  const page = await new TestBrowser(app).request('GET', '/if/flow/default-authenticator-totp-setup/');
+  assert.match(page.body, /You need to be signed in/);
+  assert.match(page.body, /<a href="\/if\/flow\/default-authentication-flow\/\?next=%2Fif%2Fflow%2Fdefault-authenticator-totp-setup%2F">Sign in<\/a>/);
+});
