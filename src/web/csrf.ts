@@ -18,6 +18,15 @@ export function useExternalOrigin(externalUrl: string | undefined): void {
 }
 
 /**
+ * The origin the browser's page is on: GATEHOUSE_EXTERNAL_URL's when the request says so (its
+ * Origin header), else the one it was addressed to. WebAuthn checks the browser's signed origin
+ * against this, so a passkey works behind a proxy that drops a non-default port from Host.
+ */
+export function browserOrigin(request: FastifyRequest): string {
+  return externalOrigin !== null && request.headers.origin === externalOrigin ? externalOrigin : ownOrigin(request);
+}
+
+/**
  * DESIGN.md: a cookie-authenticated POST is accepted when its Origin (or, lacking it, Referer)
  * is our own origin, or when it carries X-authentik-CSRF equal to the authentik_csrf cookie.
  */

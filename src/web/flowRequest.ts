@@ -4,7 +4,7 @@ import { SESSION_COOKIE } from '../core/sessions.ts';
 import type { FlowResponse } from '../flows/executor.ts';
 import type { FlowRequest } from '../flows/stage.ts';
 import { setSessionCookie } from './browserSession.ts';
-import { ownOrigin } from './csrf.ts';
+import { browserOrigin } from './csrf.ts';
 
 /** A flow's slug as a path segment (the executor, the flow pages, the LDAP outposts' bind route). */
 export const flowSlug = z.string().regex(/^[-a-z0-9_]{1,100}$/);
@@ -19,7 +19,7 @@ export function flowRequestOf(request: FastifyRequest): FlowRequest {
     sessionId: request.cookies[SESSION_COOKIE] ?? null,
     clientIp: request.ip,
     userAgent: String(request.headers['user-agent'] ?? '').slice(0, 500),
-    origin: ownOrigin(request),
+    origin: browserOrigin(request),
     hostname: request.hostname,
     requestId: request.id,
   };
