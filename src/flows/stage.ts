@@ -18,6 +18,8 @@ export interface FlowRequest {
   /** Host name without port: the WebAuthn relying-party id. */
   hostname: string;
   requestId: string;
+  /** The installation's name (GATEHOUSE_BRAND__TITLE): what authenticator apps and passkey prompts show. */
+  brandTitle?: string;
   /**
    * An LDAP outpost's bind: a sign-in is checked and recorded as any other (event, last_login,
    * failure counters) but makes no browser session — a bind is not a browser login to keep.

@@ -4,6 +4,7 @@ import { SESSION_COOKIE } from '../core/sessions.ts';
 import type { FlowResponse } from '../flows/executor.ts';
 import type { FlowRequest } from '../flows/stage.ts';
 import { setSessionCookie } from './browserSession.ts';
+import { currentBrand } from './brand.ts';
 import { browserOrigin } from './csrf.ts';
 
 /** A flow's slug as a path segment (the executor, the flow pages, the LDAP outposts' bind route). */
@@ -22,6 +23,7 @@ export function flowRequestOf(request: FastifyRequest): FlowRequest {
     origin: browserOrigin(request),
     hostname: request.hostname,
     requestId: request.id,
+    brandTitle: currentBrand().title,
   };
 }
 

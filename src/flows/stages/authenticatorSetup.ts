@@ -8,7 +8,8 @@ import type { InteractiveStage } from '../stage.ts';
 
 const totpConfig = z.strictObject({
   friendly_name: z.string().max(100).default('Authenticator app'),
-  issuer: z.string().max(100).default('Gatehouse'),
+  // The name authenticator apps list the code under; null: the installation's brand title.
+  issuer: z.string().max(100).nullable().default(null),
 });
 
 /**
@@ -23,7 +24,7 @@ export const authenticatorTotpStage: InteractiveStage<z.infer<typeof totpConfig>
     const user = await ctx.pendingUser();
     const scratch = ctx.scratch<{ secret?: string }>();
     scratch.secret ??= await newTotpSecret();
-    const configUrl = await totpConfigUrl(scratch.secret, ctx.config.issuer, user?.username ?? 'user');
+    const configUrl = await totpConfigUrl(scratch.secret, ctx.config.issuer ?? ctx.request.brandTitle ?? 'Gatehouse', user?.username ?? 'user');
     // The QR encoder (and its PNG renderer) loads with the first enrollment, not with every server.
     const { default: QRCode } = await import('qrcode');
     return {

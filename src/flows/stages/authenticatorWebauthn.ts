@@ -50,7 +50,7 @@ async function registrationOptionsFor(ctx: StageContext<Config>, user: UserRow):
   const existing = await listWebauthnDevicesOfUser(ctx.deps.db, user.id);
   const { generateRegistrationOptions } = await webauthnLibrary();
   scratch.registration = await generateRegistrationOptions({
-    rpName: 'Gatehouse',
+    rpName: ctx.request.brandTitle ?? 'Gatehouse',
     rpID: ctx.request.hostname,
     userName: user.username,
     userDisplayName: user.name || user.username,
