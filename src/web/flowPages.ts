@@ -23,6 +23,13 @@ function errorsFor(errors: ResponseErrors | undefined, field: string): SafeHtml 
   return html`${list.map((e) => html`<p class="error" role="alert" id="${field}-error">${e.string}</p>`)}`;
 }
 
+/** What each kind of authenticator setup is called on the "set up a second factor" choice. */
+const SETUP_LABELS: Record<string, string> = {
+  authenticator_totp: 'Authenticator app (a 6-digit code)',
+  authenticator_webauthn: 'Passkey or security key',
+  authenticator_static: 'Recovery codes only',
+};
+
 const submit = (label: string) => html`<button type="submit" class="full">${label}</button>`;
 
 interface Field {
@@ -69,7 +76,7 @@ ${submit('Continue')}
       const choices = c.configuration_stages as Array<{ pk: string; name: string; meta_model_name: string }>;
       if (devices.length === 0) {
         return html`${title}<form method="post"><p>Set up a second factor to continue.</p>
-${choices.map((s) => html`<label class="inline"><input type="radio" name="selected_stage" value="${s.pk}" required> ${s.name}</label>`)}
+${choices.map((s) => html`<label class="inline"><input type="radio" name="selected_stage" value="${s.pk}" required> ${SETUP_LABELS[s.meta_model_name] ?? s.name}</label>`)}
 ${errorsFor(e, 'selected_stage')}${submit('Continue')}</form>`;
       }
       const webauthn = devices.find((d) => d.device_class === 'webauthn');

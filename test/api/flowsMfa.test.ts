@@ -111,6 +111,7 @@ test('the admin adds a validation stage that sets up TOTP for users without one,
 // What the first login learnt, for the next ones.
 let firstCode = '';
 let secretOfCarol = '';
+let recoveryCodeOfCarol = '';
 test('at the next login a user without MFA is walked through TOTP setup, proven with a real authenticator', async () => {
   const browser = new Browser();
   await browser.step();
@@ -127,7 +128,11 @@ test('at the next login a user without MFA is walked through TOTP setup, proven 
   assert.equal(wrong.component, 'ak-stage-authenticator-totp');
   assert.ok((wrong.response_errors as Record<string, unknown>).code);
   firstCode = await oathtool(secret);
-  const done = await browser.step({ code: firstCode });
+  const codes = await browser.step({ code: firstCode });
+  assert.equal(codes.component, 'ak-stage-authenticator-static', 'recovery codes follow, for a lost phone');
+  assert.equal((codes.codes as string[]).length, 10);
+  recoveryCodeOfCarol = (codes.codes as string[])[0] as string;
+  const done = await browser.step({});
   assert.equal(done.component, 'xak-flow-redirect', JSON.stringify(done));
   assert.notEqual(browser.cookies.get('authentik_session'), anonymous, 'the session id changes at login');
   const me = await browser.request('GET', '/api/v3/core/users/me/');
@@ -139,7 +144,7 @@ test('the next login asks for the second factor and accepts the next time step\'
   const browser = new Browser();
   const challenge = await browser.signIn('carol', 'carol-password-1');
   assert.equal(challenge.component, 'ak-stage-authenticator-validate');
-  assert.deepEqual((challenge.device_challenges as Array<{ device_class: string }>).map((d) => d.device_class), ['totp']);
+  assert.deepEqual((challenge.device_challenges as Array<{ device_class: string }>).map((d) => d.device_class), ['totp', 'static']);
   const replayed = await browser.step({ code: firstCode });
   assert.equal(replayed.component, 'ak-stage-authenticator-validate', 'the setup code is spent');
   assert.ok((replayed.response_errors as Record<string, unknown>).code);
@@ -154,4 +159,40 @@ test('the next login asks for the second factor and accepts the next time step\'
   assert.equal(reused.component, 'ak-stage-authenticator-validate', 'a code is accepted once');
   assert.deepEqual(reused.response_errors, { code: [{ string: 'Invalid code or authenticator response.', code: 'invalid' }] });
   assert.equal((await again.request('GET', '/api/v3/core/users/me/')).statusCode, 401);
+});
+
+test('the recovery codes handed out at setup sign in once each, instead of the phone', async () => {
+  const browser = new Browser();
+  assert.equal((await browser.signIn('carol', 'carol-password-1')).component, 'ak-stage-authenticator-validate');
+  assert.equal((await browser.step({ code: recoveryCodeOfCarol })).component, 'xak-flow-redirect');
+  const again = new Browser();
+  await again.signIn('carol', 'carol-password-1');
+  assert.equal((await again.step({ code: recoveryCodeOfCarol })).component, 'ak-stage-authenticator-validate', 'spent');
+});
+
+test('with several ways to set up, the user chooses by plain names, and recovery codes follow the choice', async () => {
+  const dan = (await t.api('POST', '/api/v3/core/users/', { username: 'dan', name: 'Dan', email: 'dan@example.com' })).json();
+  await t.api('POST', `/api/v3/core/users/${dan.pk}/set_password/`, { password: 'dan-password-1' });
+  const stageOf = async (search: string) => (await t.api('GET', `/api/v3/stages/all/?search=${search}`)).json().results[0].pk as string;
+  const [totp, webauthn, validate] = await Promise.all([
+    stageOf('default-authenticator-totp-setup'),
+    stageOf('default-authenticator-webauthn-setup'),
+    stageOf('enforced-mfa-validation'),
+  ]);
+  const patched = await t.api('PATCH', `/api/v3/stages/authenticator/validate/${validate}/`, { configuration_stages: [webauthn, totp] });
+  assert.equal(patched.statusCode, 200, patched.body);
+
+  const browser = new Browser();
+  const choice = await browser.signIn('dan', 'dan-password-1');
+  assert.equal(choice.component, 'ak-stage-authenticator-validate');
+  const page = (await browser.request('GET', `/if/flow/${FLOW}/`)).body;
+  assert.match(page, /Passkey or security key/);
+  assert.match(page, /Authenticator app/);
+  assert.doesNotMatch(page, /default-authenticator-totp-setup/, 'no internal names');
+  assert.ok((await browser.step({})).response_errors, 'a choice is required');
+  const setup = await browser.step({ selected_stage: totp });
+  assert.equal(setup.component, 'ak-stage-authenticator-totp');
+  const secret = new URL(String(setup.config_url)).searchParams.get('secret') as string;
+  assert.equal((await browser.step({ code: await oathtool(secret) })).component, 'ak-stage-authenticator-static');
+  assert.equal((await browser.step({})).component, 'xak-flow-redirect');
 });

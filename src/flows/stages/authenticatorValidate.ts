@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
 import { countConfirmedDevicesOfUser } from '../../store/devices.ts';
-import { findStagesByIds } from '../../store/flows.ts';
+import { findStageByManaged, findStagesByIds } from '../../store/flows.ts';
 import { fieldError } from '../challenge.ts';
 import type { DeviceChallenge, DeviceClassHandler } from '../devices/classes.ts';
 import { staticHandler, totpHandler } from '../devices/codeHandlers.ts';
@@ -39,6 +39,21 @@ async function configurationChoices(ctx: StageContext<Config>) {
   });
 }
 
+/** The default recovery-code setup stage (blueprint flow-default-authenticator-static-setup). */
+const DEFAULT_STATIC_SETUP_MANAGED = 'goauthentik.io/stages/static-setup';
+
+/**
+ * What a user without MFA sets up after choosing `selected`: that, and then recovery codes (a
+ * lost phone or key must not lock them out) — from the choices when one is of that kind, else the
+ * default recovery-code stage, if it exists.
+ */
+async function setupStagesFor(ctx: StageContext<Config>, choices: Array<{ pk: string; meta_model_name: string }>, selected: string): Promise<string[]> {
+  if (choices.find((c) => c.pk === selected)?.meta_model_name === 'authenticator_static') return [selected];
+  const fromChoices = choices.find((c) => c.meta_model_name === 'authenticator_static')?.pk;
+  const recovery = fromChoices ?? (await findStageByManaged(ctx.deps.db, DEFAULT_STATIC_SETUP_MANAGED))?.id;
+  return recovery ? [selected, recovery] : [selected];
+}
+
 /**
  * authenticator_validate: the second factor. Answers are `code` (TOTP or a recovery code) or
  * `webauthn` (an assertion); a user without devices follows `not_configured_action`.
@@ -61,7 +76,7 @@ export const authenticatorValidateStage: InteractiveStage<Config> = {
       case 'configure': {
         const choices = await configurationChoices(ctx);
         // One way to set up: go straight to it. Several: the challenge lets the user choose.
-        return choices.length === 1 ? { kind: 'insert', stageIds: [choices[0]?.pk as string] } : null;
+        return choices.length === 1 ? { kind: 'insert', stageIds: await setupStagesFor(ctx, choices, choices[0]?.pk as string) } : null;
       }
     }
   },
@@ -85,7 +100,7 @@ export const authenticatorValidateStage: InteractiveStage<Config> = {
         if (!selected || !choices.some((c) => c.pk === selected)) {
           return { kind: 'invalid', errors: fieldError('selected_stage', 'Choose an authenticator to set up.', 'required') };
         }
-        return { kind: 'insert', stageIds: [selected] };
+        return { kind: 'insert', stageIds: await setupStagesFor(ctx, choices, selected) };
       }
       return { kind: 'next' };
     }
