@@ -10,7 +10,7 @@ import { loadDefinitions } from './definitions.ts';
 import { applyFlowLink } from './flowTokenResume.ts';
 import { DEFAULT_NEXT, defaultNextOf, findFlow, flowInfo, planFlow, refusalOf, sessionFor } from './planner.ts';
 import { evaluatePolicies } from './policies.ts';
-import { safeNext } from './redirects.ts';
+import { allowedNext } from './redirects.ts';
 import { stageDefinition } from './registry.ts';
 import type { FlowRequest, InteractiveStage, StageContext, StageDefinition, StageOutcome } from './stage.ts';
 import { type FlowUser, forgetFlowState, keepFlowState, type Run, saveSession, userOf } from './run.ts';
@@ -191,7 +191,7 @@ async function startRun(deps: CoreDeps, slug: string, request: FlowRequest, next
   // again for another, must not end at the first); one that names none continues. A plan an
   // app's authorization step made (it carries the application) is only ever continued.
   const isElsewhere =
-    typeof next === 'string' && next !== '' && existing !== null && !existing.application && safeNext(next, DEFAULT_NEXT) !== existing.next;
+    typeof next === 'string' && next !== '' && existing !== null && !existing.application && (await allowedNext(deps.db, next, DEFAULT_NEXT)) !== existing.next;
   if (existing && existing.flowId === flow.id && !isElsewhere) {
     // Initial setup stays closed once an administrator exists, also to a browser that opened it
     // before (a second tab, or anyone who loaded the page early): its plan would write akadmin.
@@ -207,7 +207,7 @@ async function startRun(deps: CoreDeps, slug: string, request: FlowRequest, next
     await save?.();
     return { challenge: accessDeniedChallenge(flowInfo(flow), refusal), sessionId };
   }
-  const { state, denial } = await planFlow(deps, flow, request, session, safeNext(next, defaultNextOf(flow)), definitions);
+  const { state, denial } = await planFlow(deps, flow, request, session, await allowedNext(deps.db, next, defaultNextOf(flow)), definitions);
   if (denial) {
     await save?.();
     return { challenge: accessDeniedChallenge(flowInfo(flow), denial), sessionId };
@@ -298,7 +298,7 @@ export async function cancelFlow(deps: CoreDeps, sessionId: string | null, slug:
   const state = await loadFlowState(deps.cache, sessionId, slug);
   await deleteFlowState(deps.cache, sessionId, slug);
   if (state && !state.application && flow.designation === 'authentication') {
-    return `/if/flow/${slug}/?next=${encodeURIComponent(safeNext(state.next, DEFAULT_NEXT))}`;
+    return `/if/flow/${slug}/?next=${encodeURIComponent(await allowedNext(deps.db, state.next, DEFAULT_NEXT))}`;
   }
   return '/';
 }

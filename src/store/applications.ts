@@ -173,3 +173,12 @@ export async function deleteApplication(db: Queryable, id: string): Promise<bool
   const { rowCount } = await db.query('DELETE FROM applications WHERE id = $1', [id]);
   return rowCount > 0;
 }
+
+/** The URLs where applications live: launch URLs and proxy providers' external hosts (a flow's `next` may go there). */
+export async function listApplicationUrls(db: Queryable): Promise<string[]> {
+  const { rows } = await db.query<{ url: string }>(
+    `SELECT launch_url AS url FROM applications WHERE launch_url <> ''
+     UNION SELECT external_host FROM proxy_providers WHERE external_host <> ''`,
+  );
+  return rows.map((row) => row.url);
+}

@@ -207,6 +207,18 @@ test('next: a same-origin path is followed, another site is not (no open redirec
   }
 });
 
+test("next: a configured application's site is followed too, a look-alike is not", async () => {
+  const created = await t.api('POST', '/api/v3/core/applications/', { name: 'Grafana', slug: 'grafana', meta_launch_url: 'https://grafana.example.com/' });
+  assert.equal(created.statusCode, 201, created.body);
+  const loginTo = async (next: string) => (await new TestBrowser(t.app).login('alice', 'alice-password-1', `next=${encodeURIComponent(next)}`)).to;
+  assert.equal(await loginTo('https://grafana.example.com/d/abc?orgId=1'), 'https://grafana.example.com/d/abc?orgId=1');
+  for (const next of ['https://grafana.example.com.evil.example/', 'http://grafana.example.com/', 'https://grafana.example.com:8443/', 'https://evil.example/?https://grafana.example.com/']) {
+    assert.equal(await loginTo(next), '/if/user/', next);
+  }
+  await t.api('DELETE', '/api/v3/core/applications/grafana/');
+  assert.equal(await loginTo('https://grafana.example.com/d/abc'), '/if/user/', 'gone with the application');
+});
+
 test('repeated failures slow down and then lock the username, for real and unknown users alike', async () => {
   const timedLogin = async (username: string, password: string) => {
     const browser = new TestBrowser(t.app);
