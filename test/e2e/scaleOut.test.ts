@@ -207,6 +207,25 @@ test('a login on one replica is honoured by the others; a token issued by one re
   for (const [surface, ms] of Object.entries(delays)) assert.ok(ms <= 1000, `${surface} refused after ${ms} ms`);
 });
 
+test('a session ended through one replica is refused by every replica within a second', { skip }, async () => {
+  const laptop = new Jar(base);
+  const phone = new Jar(base);
+  assert.equal(await laptop.signIn('akadmin', PASSWORD, '/if/user/'), '/if/user/');
+  assert.equal(await phone.signIn('akadmin', PASSWORD, '/if/user/'), '/if/user/');
+  const listed = (await (await phone.fetch('/api/v3/core/authenticated_sessions/')).json()) as { results: Array<{ uuid: string; current: boolean }> };
+  const phoneSession = listed.results.find((s) => s.current)?.uuid as string;
+  assert.ok(phoneSession);
+  const ended = await laptop.fetch(`/api/v3/core/authenticated_sessions/${phoneSession}/`, { method: 'DELETE', headers: { origin: base } });
+  assert.equal(ended.status, 204);
+  const endedAt = Date.now();
+  // Nginx spreads these over the replicas: each must refuse at once, and keep refusing.
+  const answers = [];
+  while (Date.now() - endedAt < 1000) answers.push((await phone.fetch('/api/v3/core/users/me/')).status);
+  assert.ok(answers.length >= 6, `${answers.length} probes`);
+  assert.deepEqual([...new Set(answers)], [401], 'no replica honoured the ended session');
+  assert.equal((await laptop.fetch('/api/v3/core/users/me/')).status, 200, 'the laptop is still signed in');
+});
+
 test('killing one replica under load loses no session and fails only requests in flight', { skip }, async () => {
   const jar = new Jar(base);
   const to = await jar.signIn('akadmin', PASSWORD, '/if/user/');
