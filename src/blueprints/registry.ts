@@ -13,9 +13,11 @@ export function blueprintModels(): Map<string, BlueprintModel> {
     groupModel,
     userModel,
     flowModel,
+    // Policies before stages: a prompt stage's validation_policies name them (an export's !KeyOf
+    // must point back at an earlier entry).
+    ...policyModels(),
     ...stageModels(),
     flowStageBindingModel,
-    ...policyModels(),
     oauth2ProviderModel,
     proxyProviderModel,
     samlProviderModel,

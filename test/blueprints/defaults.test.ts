@@ -37,9 +37,17 @@ const texts = files.map((f) => readFileSync(join(DEFAULT_BLUEPRINTS_DIR, f), 'ut
 
 async function snapshot(db: Database) {
   const rows = async (sql: string) => (await db.query<Record<string, unknown>>(sql)).rows;
+  // A stage names policies by id; by name here, so two databases (and the YAML) compare.
+  const policyNames = new Map((await rows('SELECT id, name FROM policies')).map((p) => [String(p.id), p.name]));
+  const stages = (await rows('SELECT name, type, config, managed FROM stages ORDER BY name')).map((stage) => {
+    const config = stage.config as Record<string, unknown>;
+    const named = Array.isArray(config.validation_policies) ? { validation_policies: config.validation_policies.map((id) => policyNames.get(String(id)) ?? id) } : {};
+    return { ...stage, config: { ...config, ...named } };
+  });
   return {
     flows: await rows('SELECT slug, name, title, designation, authentication, policy_engine_mode, managed FROM flows ORDER BY slug'),
-    stages: await rows('SELECT name, type, config, managed FROM stages ORDER BY name'),
+    stages,
+    policies: await rows('SELECT name, type, config FROM policies ORDER BY name'),
     bindings: await rows(`SELECT f.slug AS flow, s.name AS stage, b."order", b.evaluate_on_plan, b.re_evaluate_policies, b.policy_engine_mode
       FROM flow_stage_bindings b JOIN flows f ON f.id = b.flow_id JOIN stages s ON s.id = b.stage_id ORDER BY f.slug, b."order"`),
   };
@@ -58,8 +66,13 @@ function described() {
       if (entry.model === 'authentik_flows.flow') {
         flows.set(entry.attrs.slug as string, { ...entry.attrs, managed });
         ids.set(entry.id as string, entry.attrs.slug as string);
+      } else if (entry.model.startsWith('authentik_policies_')) {
+        ids.set(entry.id as string, entry.attrs.name as string);
       } else if (entry.model.startsWith('authentik_stages_')) {
-        const { name, ...config } = entry.attrs;
+        const { name, ...attrs } = entry.attrs;
+        const config = Array.isArray(attrs.validation_policies)
+          ? { ...attrs, validation_policies: attrs.validation_policies.map((v) => ids.get((v as KeyOf).id)) }
+          : attrs;
         const type = entry.model.slice('authentik_stages_'.length, entry.model.indexOf('.'));
         stages.set(name as string, { name, type, config, managed });
         ids.set(entry.id as string, name as string);

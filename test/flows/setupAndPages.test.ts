@@ -52,6 +52,8 @@ test('initial setup creates akadmin in admins, signs them in, and then closes', 
   assert.equal(mismatch.statusCode, 303, 'post/redirect/get');
   const shown = await browser.request('GET', '/if/flow/initial-setup/');
   assert.match(shown.body, /do not match/);
+  await browser.request('POST', '/if/flow/initial-setup/', form({ email: 'admin@example.com', password: 'a', password_repeat: 'a' }));
+  assert.match((await browser.request('GET', '/if/flow/initial-setup/')).body, /needs at least 12 characters/);
 
   const done = await browser.request('POST', '/if/flow/initial-setup/', form({ email: 'admin@example.com', password: 'a-good-password', password_repeat: 'a-good-password' }));
   assert.equal(done.statusCode, 200, 'the end of a flow moves on by itself (a new navigation, so CSP form-action allows any next hop)');
