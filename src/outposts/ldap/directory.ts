@@ -1,5 +1,5 @@
 import { octets } from './ber.ts';
-import { escapeValue, normalizeDn, parseDn } from './dn.ts';
+import { escapeValue, normalizeDn, parseDn, type Rdn } from './dn.ts';
 import { comparableValue, type MatchableEntry } from './filters.ts';
 import { encodeAttribute } from './protocol.ts';
 import type { Directory, DirectoryUser, OutpostProviderConfig } from './wire.ts';
@@ -25,6 +25,11 @@ export interface Entry {
   encodedDn: Buffer;
   /** How many RDNs the DN has (for one-level scope without reparsing). */
   depth: number;
+  /**
+   * Where the entry sits in the tree's one order (parents before children, then by RDN): the
+   * order searches return, and what a paging cookie names to resume after (pagingCookie.ts).
+   */
+  sortKey: string;
   /** The user behind a user entry (for "who may see what"). */
   userPk: number | null;
 }
@@ -50,7 +55,19 @@ const USER_CLASSES = ['top', 'person', 'organizationalPerson', 'inetOrgPerson', 
 const GROUP_CLASSES = ['top', 'group', 'groupOfNames', 'groupOfUniqueNames', 'posixGroup', 'goauthentik.io/ldap/group'];
 export const INDEXED = ['cn', 'uid', 'samaccountname', 'mail', 'uidnumber', 'gidnumber', 'objectclass', 'member', 'memberof'];
 
+/** The RDNs root first, each normalized, joined by NUL (which sorts before every other character). */
+function sortKeyOf(rdns: Rdn[]): string {
+  return rdns
+    .slice()
+    .reverse()
+    .map((r) => `${r.type}=${escapeValue(r.value.toLowerCase()).replace(/\0/g, '\\00')}`)
+    .join('\u0000');
+}
+
+export const compareSortKeys = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+
 function makeEntry(dn: string, attributes: Array<[string, string[]]>, userPk: number | null = null): Entry {
+  const rdns = parseDn(dn) ?? [];
   const present = attributes.filter(([, values]) => values.length > 0);
   const encoded = new Map(present.map(([name, values]) => [name.toLowerCase(), encodeAttribute(name, values)]));
   return {
@@ -61,7 +78,8 @@ function makeEntry(dn: string, attributes: Array<[string, string[]]>, userPk: nu
     encoded,
     encodedAll: Buffer.concat([...encoded.values()]),
     encodedDn: octets(dn),
-    depth: parseDn(dn)?.length ?? 0,
+    depth: rdns.length,
+    sortKey: sortKeyOf(rdns),
     userPk,
   };
 }
@@ -133,6 +151,9 @@ export function buildTree(provider: OutpostProviderConfig, directory: Directory)
     entries.push(makeEntry(groupDns.get(g.pk) as string, [...attributes, ...extra(g.attributes, taken)]));
   }
 
+  // One stable order, whatever order the core listed users and groups in: the index lists below
+  // inherit it, so every candidate list a search filters is already in it.
+  entries.sort((a, b) => compareSortKeys(a.sortKey, b.sortKey));
   const index = new Map<string, Entry[]>();
   for (const entry of entries) {
     for (const name of INDEXED) {
