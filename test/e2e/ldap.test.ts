@@ -211,6 +211,46 @@ test('the search group sees the whole tree with Authentik\'s attributes', async 
   assert.ok(groups.stdout.includes(`gidNumber: ${4000 + staff.num_pk}`), groups.stdout);
 });
 
+test('custom attributes override built-ins (POSIX ids, %s in homeDirectory), never identity or access ones', async () => {
+  const attributes = {
+    uidNumber: 10001,
+    gidNumber: '10001',
+    homeDirectory: '/srv/home/%s',
+    LOGINSHELL: '/bin/zsh',
+    department: 'ops',
+    // Not overridable: what names the entry and what apps grant access by.
+    cn: 'root',
+    uid: 'dave',
+    objectClass: 'nothing',
+    memberOf: `cn=admins,ou=groups,${BASE}`,
+    'ak-superuser': 'true',
+  };
+  const posix = await h.t.api('POST', '/api/v3/core/users/', { username: 'posix', name: 'Posix User', attributes });
+  assert.equal(posix.statusCode, 201, posix.body);
+  const rooted = await h.t.api('POST', '/api/v3/core/users/', { username: 'rooted', name: 'Rooted', attributes: { uidNumber: 0, gidNumber: 'wheel' } });
+  assert.equal(rooted.statusCode, 201, rooted.body);
+  const group = await h.t.api('POST', '/api/v3/core/groups/', { name: 'posixers', attributes: { gidNumber: 5555, member: userDn('dave'), description: 'POSIX' } });
+  assert.equal(group.statusCode, 201, group.body);
+  await eventually(async () => dnsOf((await search(userDn('dave'), PASS.dave, ['(cn=posixers)', '1.1'])).stdout).length === 1);
+
+  const res = await search(userDn('dave'), PASS.dave, ['(&(objectClass=posixAccount)(uidNumber=10001))', '*']);
+  assert.equal(res.code, 0, res.stderr);
+  assert.deepEqual(dnsOf(res.stdout), [userDn('posix')], 'filters see the overriding value');
+  for (const line of ['uidNumber: 10001', 'gidNumber: 10001', 'homeDirectory: /srv/home/posix', 'loginShell: /bin/zsh', 'department: ops', 'cn: posix', 'uid: posix', 'ak-superuser: false', 'objectClass: posixAccount']) {
+    assert.ok(res.stdout.split('\n').includes(line), `${line} in ${res.stdout}`);
+  }
+  for (const line of [`uidNumber: ${2000 + posix.json().pk}`, 'homeDirectory: /home/posix', 'loginShell: /bin/bash', 'cn: root', 'objectClass: nothing', 'memberOf:', 'ak-superuser: true']) {
+    assert.ok(!res.stdout.includes(line), `${line} not in ${res.stdout}`);
+  }
+  const root = await search(userDn('dave'), PASS.dave, ['(uid=rooted)', 'uidNumber', 'gidNumber']);
+  const rootedUid = 2000 + rooted.json().pk;
+  assert.ok(root.stdout.includes(`uidNumber: ${rootedUid}`) && root.stdout.includes(`gidNumber: ${rootedUid}`), `uid 0 and a non-number are refused: ${root.stdout}`);
+  const groups = await search(userDn('dave'), PASS.dave, ['(cn=posixers)', 'gidNumber', 'member', 'description']);
+  assert.match(groups.stdout, /gidNumber: 5555/);
+  assert.match(groups.stdout, /description: POSIX/);
+  assert.doesNotMatch(groups.stdout, /member:/, 'membership comes from the core only');
+});
+
 test('requested attributes are matched without regard to case (MEMBEROF is memberOf)', async () => {
   const res = await search(userDn('dave'), PASS.dave, ['(cn=alice)', 'MEMBEROF', 'MAIL']);
   assert.equal(res.code, 0, res.stderr);

@@ -1,4 +1,5 @@
 import { octets } from './ber.ts';
+import { PROTECTED_GROUP_ATTRIBUTES, PROTECTED_USER_ATTRIBUTES, withCustomAttributes } from './customAttributes.ts';
 import { escapeValue, normalizeDn, parseDn, type Rdn } from './dn.ts';
 import { comparableValue, type MatchableEntry } from './filters.ts';
 import { encodeAttribute } from './protocol.ts';
@@ -84,11 +85,6 @@ function makeEntry(dn: string, attributes: Array<[string, string[]]>, userPk: nu
   };
 }
 
-const extra = (attributes: Record<string, string | string[]>, taken: Set<string>): Array<[string, string[]]> =>
-  Object.entries(attributes)
-    .filter(([name]) => !taken.has(name.toLowerCase()))
-    .map(([name, value]) => [name, Array.isArray(value) ? value : [value]]);
-
 export function buildTree(provider: OutpostProviderConfig, directory: Directory): DirectoryTree {
   const baseDn = provider.base_dn;
   const usersOu = `ou=users,${baseDn}`;
@@ -131,8 +127,7 @@ export function buildTree(provider: OutpostProviderConfig, directory: Directory)
       ['ak-active', [String(u.is_active)]],
       ['ak-superuser', [String(u.is_superuser)]],
     ];
-    const taken = new Set(attributes.map(([n]) => n.toLowerCase()));
-    entries.push(makeEntry(dn, [...attributes, ...extra(u.attributes, taken)], u.pk));
+    entries.push(makeEntry(dn, withCustomAttributes(attributes, u.attributes, { protectedNames: PROTECTED_USER_ATTRIBUTES, username: u.username }), u.pk));
   }
   for (const g of directory.groups) {
     const groupMembers = members.get(g.pk) ?? [];
@@ -147,8 +142,7 @@ export function buildTree(provider: OutpostProviderConfig, directory: Directory)
       ['entryUUID', [g.pk]],
       ['ak-superuser', [String(g.is_superuser)]],
     ];
-    const taken = new Set(attributes.map(([n]) => n.toLowerCase()));
-    entries.push(makeEntry(groupDns.get(g.pk) as string, [...attributes, ...extra(g.attributes, taken)]));
+    entries.push(makeEntry(groupDns.get(g.pk) as string, withCustomAttributes(attributes, g.attributes, { protectedNames: PROTECTED_GROUP_ATTRIBUTES })));
   }
 
   // One stable order, whatever order the core listed users and groups in: the index lists below
