@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { TestBrowser } from '../support/browser.ts';
-import { addUser, BASE, createLdapHarness, dnsOf, eventually, type LdapHarness, ldapTool, userDn } from '../support/ldap.ts';
+import { addUser, BASE, createLdapHarness, dnsOf, eventually, type LdapHarness, ldapTool, userDn, virtualGroupDn } from '../support/ldap.ts';
 import { secretOf, totpCode } from '../support/oathtool.ts';
 
 // Real OpenLDAP clients (ldap-utils) against the outpost, which talks to a real core over HTTP.
@@ -179,10 +179,30 @@ test('anonymous and unauthenticated binds are refused; unknown base DNs too', as
   assert.equal((await whoami(`CN=Alice, OU=Users,${BASE.toUpperCase()}`, PASS.alice)).code, 0, 'DNs compare without case or spacing');
 });
 
-test('a user who is neither superuser nor in the search group sees only themselves', async () => {
+test('a user who is neither superuser nor in the search group sees only themselves (and their primary group)', async () => {
   const res = await search(userDn('alice'), PASS.alice, ['(objectClass=*)', 'cn']);
   assert.equal(res.code, 0, res.stderr);
-  assert.deepEqual(dnsOf(res.stdout), [userDn('alice')]);
+  assert.deepEqual(dnsOf(res.stdout).sort(), [userDn('alice'), virtualGroupDn('alice')].sort());
+});
+
+test("each user's primary group is a posixGroup under ou=virtual-groups numbered like the user, seen by whoever may see the user", async () => {
+  const alice = (await h.t.api('GET', '/api/v3/core/users/?username=alice')).json().results[0];
+  const carol = (await h.t.api('GET', '/api/v3/core/users/?username=carol')).json().results[0];
+  const byGid = (pk: number) => `(&(objectClass=posixGroup)(gidNumber=${2000 + pk}))`;
+  const res = await search(userDn('dave'), PASS.dave, [byGid(alice.pk), '*']);
+  assert.equal(res.code, 0, res.stderr);
+  assert.deepEqual(dnsOf(res.stdout), [virtualGroupDn('alice')]);
+  for (const line of [`gidNumber: ${2000 + alice.pk}`, `member: ${userDn('alice')}`, 'memberUid: alice', 'objectClass: goauthentik.io/ldap/virtual-group', 'cn: alice']) {
+    assert.ok(res.stdout.split('\n').includes(line), `${line} in ${res.stdout}`);
+  }
+  // The user's gidNumber names it.
+  assert.match((await search(userDn('dave'), PASS.dave, ['(uid=alice)', 'gidNumber'])).stdout, new RegExp(`gidNumber: ${2000 + alice.pk}\n`));
+  // Someone who sees only themselves sees only their own.
+  assert.deepEqual(dnsOf((await search(userDn('alice'), PASS.alice, ['(objectClass=posixGroup)', '1.1'])).stdout), [virtualGroupDn('alice')]);
+  assert.deepEqual(dnsOf((await search(userDn('alice'), PASS.alice, [byGid(carol.pk), '1.1'])).stdout), []);
+  // In the tree: one level under the base, and searchable as a base of its own.
+  const ou = await search(userDn('dave'), PASS.dave, ['-b', `ou=virtual-groups,${BASE}`, '-s', 'one', '(cn=carol)', '1.1']);
+  assert.deepEqual(dnsOf(ou.stdout), [virtualGroupDn('carol')]);
 });
 
 test('the search group sees the whole tree with Authentik\'s attributes', async () => {
@@ -266,7 +286,7 @@ test('filters: and, or, not, substrings, ranges, presence, scopes and the size l
   assert.deepEqual(dnsOf((await q('(mail=*ALICE@*)')).stdout), [userDn('alice')]);
   const ranged = dnsOf((await q('(&(objectClass=user)(uidNumber>=2000)(uidNumber<=2000000))')).stdout);
   assert.ok(ranged.includes(userDn('bob')) && ranged.length >= 4);
-  assert.deepEqual(dnsOf((await q('(ou=*)', ['-s', 'one'])).stdout).sort(), [`ou=groups,${BASE}`, `ou=users,${BASE}`]);
+  assert.deepEqual(dnsOf((await q('(ou=*)', ['-s', 'one'])).stdout).sort(), [`ou=groups,${BASE}`, `ou=users,${BASE}`, `ou=virtual-groups,${BASE}`]);
   assert.deepEqual(dnsOf((await ldapTool('ldapsearch', ['-x', '-LLL', '-H', h.ldapUrl, '-D', userDn('dave'), '-w', PASS.dave, '-b', userDn('bob'), '-s', 'base', '1.1'])).stdout), [userDn('bob')]);
   const limited = await q('(objectClass=user)', ['-z', '2']);
   assert.equal(limited.code, 4, 'sizeLimitExceeded');
@@ -280,8 +300,8 @@ test('paged results (RFC 2696): ldapsearch -E pr=50/noprompt gets every entry, p
     const res = await h.t.api('POST', '/api/v3/core/users/', { username: `bulk${i}`, name: `Bulk ${i}` });
     assert.equal(res.statusCode, 201, res.body);
   }
-  await eventually(async () => dnsOf((await search(userDn('dave'), PASS.dave, ['(cn=bulk119)', '1.1'])).stdout).length === 1);
-  const res = await search(userDn('dave'), PASS.dave, ['-E', 'pr=50/noprompt', '(cn=bulk*)', '1.1']);
+  await eventually(async () => dnsOf((await search(userDn('dave'), PASS.dave, ['(uid=bulk119)', '1.1'])).stdout).length === 1);
+  const res = await search(userDn('dave'), PASS.dave, ['-E', 'pr=50/noprompt', '(uid=bulk*)', '1.1']);
   assert.equal(res.code, 0, res.stderr);
   const dns = dnsOf(res.stdout);
   assert.equal(dns.length, 120);
@@ -292,7 +312,7 @@ test('paged results (RFC 2696): ldapsearch -E pr=50/noprompt gets every entry, p
 test('a change in the core reaches cached searches within about a second', async () => {
   await h.t.api('POST', '/api/v3/core/users/', { username: 'newcomer', name: 'New Comer' });
   const started = Date.now();
-  await eventually(async () => dnsOf((await search(userDn('dave'), PASS.dave, ['(cn=newcomer)', '1.1'])).stdout).length === 1, 3000);
+  await eventually(async () => dnsOf((await search(userDn('dave'), PASS.dave, ['(uid=newcomer)', '1.1'])).stdout).length === 1, 3000);
   assert.ok(Date.now() - started < 2000, `visible after ${Date.now() - started} ms`);
 });
 
@@ -301,7 +321,7 @@ test('Who-Am-I, StartTLS (-ZZ) and LDAPS with the test CA', async () => {
   const starttls = await whoami(userDn('alice'), PASS.alice, ['-ZZ'], env);
   assert.equal(starttls.code, 0, starttls.stderr);
   assert.equal(starttls.stdout.trim(), `dn:${userDn('alice')}`);
-  const ldaps = await search(userDn('dave'), PASS.dave, ['(cn=alice)', 'cn'], env, h.ldapsUrl);
+  const ldaps = await search(userDn('dave'), PASS.dave, ['(uid=alice)', 'cn'], env, h.ldapsUrl);
   assert.equal(ldaps.code, 0, ldaps.stderr);
   assert.deepEqual(dnsOf(ldaps.stdout), [userDn('alice')]);
   const untrusted = await search(userDn('dave'), PASS.dave, ['(cn=alice)'], { LDAPTLS_REQCERT: 'demand', LDAPTLS_CACERT: '/etc/ssl/certs/ca-certificates.crt' }, h.ldapsUrl);
@@ -352,7 +372,7 @@ test('core unreachable: cached searches go on, new binds fail closed, cached bin
   assert.equal((await whoami(userDn('dave'), PASS.dave)).code, 0);
   await h.proxy.cut();
   try {
-    const searched = await search(userDn('dave'), PASS.dave, ['(cn=alice)', '1.1']);
+    const searched = await search(userDn('dave'), PASS.dave, ['(uid=alice)', '1.1']);
     assert.equal(searched.code, 0, searched.stderr);
     assert.deepEqual(dnsOf(searched.stdout), [userDn('alice')]);
     assert.equal((await whoami(userDn('alice'), PASS.alice)).code, 0, 'a remembered bind still succeeds');
@@ -362,7 +382,7 @@ test('core unreachable: cached searches go on, new binds fail closed, cached bin
     await h.proxy.restore();
   }
   await h.t.api('POST', '/api/v3/core/users/', { username: 'after-outage', name: 'After' });
-  await eventually(async () => dnsOf((await search(userDn('dave'), PASS.dave, ['(cn=after-outage)', '1.1'])).stdout).length === 1, 8000);
+  await eventually(async () => dnsOf((await search(userDn('dave'), PASS.dave, ['(uid=after-outage)', '1.1'])).stdout).length === 1, 8000);
 });
 
 test('direct modes: searches ask the core first and binds always walk the flow; both fail closed without it', async () => {
@@ -374,7 +394,7 @@ test('direct modes: searches ask the core first and binds always walk the flow; 
   assert.equal((await events('login', 'dave')).length, before + 1, 'a direct bind is a flow login');
   // A user made just now is found at once: the search checked the version first.
   await h.t.api('POST', '/api/v3/core/users/', { username: 'instant', name: 'Instant' });
-  assert.deepEqual(dnsOf((await search(userDn('dave'), PASS.dave, ['(cn=instant)', '1.1'])).stdout), [userDn('instant')]);
+  assert.deepEqual(dnsOf((await search(userDn('dave'), PASS.dave, ['(uid=instant)', '1.1'])).stdout), [userDn('instant')]);
   await h.proxy.cut();
   try {
     assert.notEqual((await whoami(userDn('dave'), PASS.dave)).code, 0, 'no bind cache in direct mode');

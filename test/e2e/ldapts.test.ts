@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { Ber, BerWriter, Client, Control, InsufficientAccessError, InvalidCredentialsError, PagedResultsControl, ProtocolError, UnavailableError } from 'ldapts';
-import { addUser, BASE, createLdapHarness, type LdapHarness, userDn } from '../support/ldap.ts';
+import { addUser, BASE, createLdapHarness, type LdapHarness, userDn, virtualGroupDn } from '../support/ldap.ts';
 
 // A second, independent client (ldapts, what Node apps use) against the outpost: one connection
 // carrying many operations, paging, typesOnly, and searching before binding.
@@ -35,10 +35,10 @@ test('one connection: bind, concurrent searches, rebind as someone else, each an
     results.map((r) => r.searchEntries[0]?.uid),
     Array.from({ length: 7 }, (_, i) => `member${i}`),
   );
-  // Superusers see everyone; rebound on the same connection as an ordinary member, only themselves.
+  // Superusers see everyone; rebound on the same connection as an ordinary member, only themselves (and their primary group).
   await client.bind(userDn('member3'), PASSWORD);
   const own = await client.search(BASE, { filter: '(objectClass=*)', attributes: ['1.1'] });
-  assert.deepEqual(own.searchEntries.map((e) => e.dn), [userDn('member3')]);
+  assert.deepEqual(own.searchEntries.map((e) => e.dn).sort(), [userDn('member3'), virtualGroupDn('member3')].sort());
   await client.unbind();
 });
 

@@ -35,7 +35,7 @@ const user = (pk: number, username: string, isSuperuser = false): DirectoryUser 
   groups: [],
 });
 const treeOf = (users: DirectoryUser[]) => buildTree(provider, { version: 'v', users, groups: [] });
-const prefixed: Filter = { kind: 'substrings', attribute: 'cn', initial: 'p', any: [], final: null };
+const prefixed: Filter = { kind: 'substrings', attribute: 'uid', initial: 'p', any: [], final: null };
 const query = (filter: Filter = prefixed, sizeLimit = 0): SearchQuery => ({ base: BASE, scope: 2, filter, attributes: [], sizeLimit });
 const admin = user(1, 'admin', true);
 
