@@ -366,6 +366,34 @@ test('MFA: the TOTP code after the last ";" of the password; without it the bind
   assert.ok(logins.some((e) => e.context.auth_method === 'password+totp'), JSON.stringify(logins.map((e) => e.context.auth_method)));
 });
 
+test('MFA: a recovery code after the last ";" binds, once; a ";" in a password with no code after it stays part of the password', async () => {
+  const password = 'erin;Pass-word-1';
+  await addUser(h.t, 'erin', password, [staffGroup]);
+  await h.outpost.refresh();
+  assert.equal((await whoami(userDn('erin'), password)).code, 0, 'the whole password, ";" and all');
+  const browser = new TestBrowser(h.t.app);
+  assert.equal((await browser.login('erin', password)).component, 'xak-flow-redirect');
+  const setup = await browser.flow('default-authenticator-static-setup');
+  const codes = setup.codes as string[];
+  assert.equal((await browser.flow('default-authenticator-static-setup', {})).component, 'xak-flow-redirect');
+  await h.outpost.refresh();
+  // Direct binds: each walks the flow, so a spent code is seen as spent.
+  const patched = await h.t.api('PATCH', `/api/v3/providers/ldap/${h.providerPk}/`, { bind_mode: 'direct' });
+  assert.equal(patched.statusCode, 200, patched.body);
+  try {
+    await eventually(async () => h.outpost.trees[0]?.provider.bind_mode === 'direct');
+    assert.equal((await whoami(userDn('erin'), password)).code, 49, 'the password alone no longer suffices');
+    const res = await whoami(userDn('erin'), `${password};${codes[0]}`);
+    assert.equal(res.code, 0, res.stderr);
+    assert.equal(res.stdout.trim(), `dn:${userDn('erin')}`);
+    assert.equal((await whoami(userDn('erin'), `${password};${codes[0]}`)).code, 49, 'a recovery code works once');
+    assert.equal((await whoami(userDn('erin'), `${password};${(codes[1] as string).toUpperCase()}`)).code, 0, 'in any case');
+  } finally {
+    await h.t.api('PATCH', `/api/v3/providers/ldap/${h.providerPk}/`, { bind_mode: 'cached' });
+    await eventually(async () => h.outpost.trees[0]?.provider.bind_mode === 'cached');
+  }
+});
+
 test('core unreachable: cached searches go on, new binds fail closed, cached binds hold; it reconnects by itself', async () => {
   // Remember alice's bind (cached bind mode), then cut the outpost off from the core.
   assert.equal((await whoami(userDn('alice'), PASS.alice)).code, 0);
