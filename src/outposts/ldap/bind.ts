@@ -47,6 +47,11 @@ export class BindCache {
     this.entries.set(key, { salt, hash: BindCache.digest(salt, password), userPk, expiresAt: now + this.ttlMs });
   }
 
+  /** A bind for this DN failed at the core: its remembered success must prove itself again. */
+  forget(key: string): void {
+    this.entries.delete(key);
+  }
+
   /** The directory changed (a password, a user disabled): every remembered bind is forgotten. */
   clear(): void {
     this.entries.clear();
@@ -97,9 +102,16 @@ export async function bindThroughCore(
   try {
     const walk = { username: login.username, password, code, clientIp: login.clientIp };
     const verdict = await client.walkBindFlow(provider.bind_flow_slug, walk, provider.pk);
-    if (!verdict.isSignedIn) return INVALID;
+    // A refusal at the core (a wrong password, a lockout those guesses caused, access taken away)
+    // ends the remembered success of this DN: else the right password, guessed or known, would
+    // still bind from the cache for up to bind_cache_seconds while the account is locked.
+    if (!verdict.isSignedIn) {
+      cache.forget(cacheKey);
+      return INVALID;
+    }
     // The verdict comes with the final answer; a core older than this outpost is asked afterwards.
     const access = 'verdict' in verdict ? verdict.verdict : await client.checkAccess(provider.pk, verdict.session, login.clientIp);
+    if (!access.user || !access.access.passing) cache.forget(cacheKey);
     if (!access.user) return INVALID;
     if (!access.access.passing) {
       return { code: ResultCode.insufficientAccessRights, message: 'Access denied to this application.' };
