@@ -295,6 +295,21 @@ test('filters: and, or, not, substrings, ranges, presence, scopes and the size l
   assert.equal(missing.code, 32, 'noSuchObject');
 });
 
+test('a filter past the limits (601 terms, 40 levels) fails that search with adminLimitExceeded; the next search on the connection works', async () => {
+  const wide = `(|${Array.from({ length: 601 }, (_, i) => `(cn=${i})`).join('')})`;
+  const deep = `${'(!'.repeat(40)}(uid=alice)${')'.repeat(40)}`;
+  const file = `${h.caFile}.filters`;
+  // ldapsearch -f runs one search per line (put in the pattern), all on one connection; -c goes on after an error.
+  (await import('node:fs')).writeFileSync(file, `${wide}\n(uid=alice)\n${deep}\n(uid=carol)\n`);
+  const res = await ldapTool('ldapsearch', ['-x', '-LL', '-c', '-H', h.ldapUrl, '-D', userDn('dave'), '-w', PASS.dave, '-b', BASE, '-f', file, '(&(objectClass=*)%s)', '1.1']);
+  assert.equal(res.code, 11, `adminLimitExceeded: ${res.stdout} ${res.stderr}`);
+  assert.equal((res.stderr.match(/Administrative limit exceeded \(11\)/g) ?? []).length, 2, res.stderr);
+  assert.match(res.stderr, /more than 512 terms/);
+  assert.match(res.stderr, /deeper than 32 levels/);
+  assert.deepEqual(dnsOf(res.stdout), [userDn('alice'), userDn('carol')], 'the searches after each refusal were answered on the same connection');
+  assert.doesNotMatch(res.stderr, /Can't contact|closed|Notice of Disconnection/i, res.stderr);
+});
+
 test('paged results (RFC 2696): ldapsearch -E pr=50/noprompt gets every entry, page by page', async () => {
   for (let i = 0; i < 120; i++) {
     const res = await h.t.api('POST', '/api/v3/core/users/', { username: `bulk${i}`, name: `Bulk ${i}` });
