@@ -216,6 +216,8 @@ describe('who may call', () => {
     assert.equal((await t.api('POST', '/api/v3/core/users/', { username: 'x', name: 'x' }, key)).statusCode, 403);
     assert.equal((await t.api('POST', `/api/v3/core/users/${user.pk - 1}/set_password/`, { password: 'pw' }, key)).statusCode, 403);
     assert.equal((await t.api('POST', `/api/v3/core/users/${user.pk}/set_password/`, { password: 'my own pw' }, key)).statusCode, 204);
+    // Attributes reach LDAP entries (uidNumber, gidNumber…): users never edit their own.
+    assert.equal((await t.api('PATCH', `/api/v3/core/users/${user.pk}/`, { attributes: { uidNumber: 1 } }, key)).statusCode, 403);
   });
 
   test('a disabled user\'s token stops working at once', async () => {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { TestBrowser } from '../support/browser.ts';
-import { addUser, BASE, createLdapHarness, dnsOf, eventually, type LdapHarness, ldapTool, userDn } from '../support/ldap.ts';
+import { addUser, BASE, createLdapHarness, dnsOf, eventually, type LdapHarness, ldapTool, userDn, virtualGroupDn } from '../support/ldap.ts';
 import { secretOf, totpCode } from '../support/oathtool.ts';
 
 // Real OpenLDAP clients (ldap-utils) against the outpost, which talks to a real core over HTTP.
@@ -179,10 +179,30 @@ test('anonymous and unauthenticated binds are refused; unknown base DNs too', as
   assert.equal((await whoami(`CN=Alice, OU=Users,${BASE.toUpperCase()}`, PASS.alice)).code, 0, 'DNs compare without case or spacing');
 });
 
-test('a user who is neither superuser nor in the search group sees only themselves', async () => {
+test('a user who is neither superuser nor in the search group sees only themselves (and their primary group)', async () => {
   const res = await search(userDn('alice'), PASS.alice, ['(objectClass=*)', 'cn']);
   assert.equal(res.code, 0, res.stderr);
-  assert.deepEqual(dnsOf(res.stdout), [userDn('alice')]);
+  assert.deepEqual(dnsOf(res.stdout).sort(), [userDn('alice'), virtualGroupDn('alice')].sort());
+});
+
+test("each user's primary group is a posixGroup under ou=virtual-groups numbered like the user, seen by whoever may see the user", async () => {
+  const alice = (await h.t.api('GET', '/api/v3/core/users/?username=alice')).json().results[0];
+  const carol = (await h.t.api('GET', '/api/v3/core/users/?username=carol')).json().results[0];
+  const byGid = (pk: number) => `(&(objectClass=posixGroup)(gidNumber=${2000 + pk}))`;
+  const res = await search(userDn('dave'), PASS.dave, [byGid(alice.pk), '*']);
+  assert.equal(res.code, 0, res.stderr);
+  assert.deepEqual(dnsOf(res.stdout), [virtualGroupDn('alice')]);
+  for (const line of [`gidNumber: ${2000 + alice.pk}`, `member: ${userDn('alice')}`, 'memberUid: alice', 'objectClass: goauthentik.io/ldap/virtual-group', 'cn: alice']) {
+    assert.ok(res.stdout.split('\n').includes(line), `${line} in ${res.stdout}`);
+  }
+  // The user's gidNumber names it.
+  assert.match((await search(userDn('dave'), PASS.dave, ['(uid=alice)', 'gidNumber'])).stdout, new RegExp(`gidNumber: ${2000 + alice.pk}\n`));
+  // Someone who sees only themselves sees only their own.
+  assert.deepEqual(dnsOf((await search(userDn('alice'), PASS.alice, ['(objectClass=posixGroup)', '1.1'])).stdout), [virtualGroupDn('alice')]);
+  assert.deepEqual(dnsOf((await search(userDn('alice'), PASS.alice, [byGid(carol.pk), '1.1'])).stdout), []);
+  // In the tree: one level under the base, and searchable as a base of its own.
+  const ou = await search(userDn('dave'), PASS.dave, ['-b', `ou=virtual-groups,${BASE}`, '-s', 'one', '(cn=carol)', '1.1']);
+  assert.deepEqual(dnsOf(ou.stdout), [virtualGroupDn('carol')]);
 });
 
 test('the search group sees the whole tree with Authentik\'s attributes', async () => {
@@ -211,6 +231,46 @@ test('the search group sees the whole tree with Authentik\'s attributes', async 
   assert.ok(groups.stdout.includes(`gidNumber: ${4000 + staff.num_pk}`), groups.stdout);
 });
 
+test('custom attributes override built-ins (POSIX ids, %s in homeDirectory), never identity or access ones', async () => {
+  const attributes = {
+    uidNumber: 10001,
+    gidNumber: '10001',
+    homeDirectory: '/srv/home/%s',
+    LOGINSHELL: '/bin/zsh',
+    department: 'ops',
+    // Not overridable: what names the entry and what apps grant access by.
+    cn: 'root',
+    uid: 'dave',
+    objectClass: 'nothing',
+    memberOf: `cn=admins,ou=groups,${BASE}`,
+    'ak-superuser': 'true',
+  };
+  const posix = await h.t.api('POST', '/api/v3/core/users/', { username: 'posix', name: 'Posix User', attributes });
+  assert.equal(posix.statusCode, 201, posix.body);
+  const rooted = await h.t.api('POST', '/api/v3/core/users/', { username: 'rooted', name: 'Rooted', attributes: { uidNumber: 0, gidNumber: 'wheel' } });
+  assert.equal(rooted.statusCode, 201, rooted.body);
+  const group = await h.t.api('POST', '/api/v3/core/groups/', { name: 'posixers', attributes: { gidNumber: 5555, member: userDn('dave'), description: 'POSIX' } });
+  assert.equal(group.statusCode, 201, group.body);
+  await eventually(async () => dnsOf((await search(userDn('dave'), PASS.dave, ['(cn=posixers)', '1.1'])).stdout).length === 1);
+
+  const res = await search(userDn('dave'), PASS.dave, ['(&(objectClass=posixAccount)(uidNumber=10001))', '*']);
+  assert.equal(res.code, 0, res.stderr);
+  assert.deepEqual(dnsOf(res.stdout), [userDn('posix')], 'filters see the overriding value');
+  for (const line of ['uidNumber: 10001', 'gidNumber: 10001', 'homeDirectory: /srv/home/posix', 'loginShell: /bin/zsh', 'department: ops', 'cn: posix', 'uid: posix', 'ak-superuser: false', 'objectClass: posixAccount']) {
+    assert.ok(res.stdout.split('\n').includes(line), `${line} in ${res.stdout}`);
+  }
+  for (const line of [`uidNumber: ${2000 + posix.json().pk}`, 'homeDirectory: /home/posix', 'loginShell: /bin/bash', 'cn: root', 'objectClass: nothing', 'memberOf:', 'ak-superuser: true']) {
+    assert.ok(!res.stdout.includes(line), `${line} not in ${res.stdout}`);
+  }
+  const root = await search(userDn('dave'), PASS.dave, ['(uid=rooted)', 'uidNumber', 'gidNumber']);
+  const rootedUid = 2000 + rooted.json().pk;
+  assert.ok(root.stdout.includes(`uidNumber: ${rootedUid}`) && root.stdout.includes(`gidNumber: ${rootedUid}`), `uid 0 and a non-number are refused: ${root.stdout}`);
+  const groups = await search(userDn('dave'), PASS.dave, ['(cn=posixers)', 'gidNumber', 'member', 'description']);
+  assert.match(groups.stdout, /gidNumber: 5555/);
+  assert.match(groups.stdout, /description: POSIX/);
+  assert.doesNotMatch(groups.stdout, /member:/, 'membership comes from the core only');
+});
+
 test('requested attributes are matched without regard to case (MEMBEROF is memberOf)', async () => {
   const res = await search(userDn('dave'), PASS.dave, ['(cn=alice)', 'MEMBEROF', 'MAIL']);
   assert.equal(res.code, 0, res.stderr);
@@ -226,7 +286,7 @@ test('filters: and, or, not, substrings, ranges, presence, scopes and the size l
   assert.deepEqual(dnsOf((await q('(mail=*ALICE@*)')).stdout), [userDn('alice')]);
   const ranged = dnsOf((await q('(&(objectClass=user)(uidNumber>=2000)(uidNumber<=2000000))')).stdout);
   assert.ok(ranged.includes(userDn('bob')) && ranged.length >= 4);
-  assert.deepEqual(dnsOf((await q('(ou=*)', ['-s', 'one'])).stdout).sort(), [`ou=groups,${BASE}`, `ou=users,${BASE}`]);
+  assert.deepEqual(dnsOf((await q('(ou=*)', ['-s', 'one'])).stdout).sort(), [`ou=groups,${BASE}`, `ou=users,${BASE}`, `ou=virtual-groups,${BASE}`]);
   assert.deepEqual(dnsOf((await ldapTool('ldapsearch', ['-x', '-LLL', '-H', h.ldapUrl, '-D', userDn('dave'), '-w', PASS.dave, '-b', userDn('bob'), '-s', 'base', '1.1'])).stdout), [userDn('bob')]);
   const limited = await q('(objectClass=user)', ['-z', '2']);
   assert.equal(limited.code, 4, 'sizeLimitExceeded');
@@ -235,13 +295,28 @@ test('filters: and, or, not, substrings, ranges, presence, scopes and the size l
   assert.equal(missing.code, 32, 'noSuchObject');
 });
 
+test('a filter past the limits (601 terms, 40 levels) fails that search with adminLimitExceeded; the next search on the connection works', async () => {
+  const wide = `(|${Array.from({ length: 601 }, (_, i) => `(cn=${i})`).join('')})`;
+  const deep = `${'(!'.repeat(40)}(uid=alice)${')'.repeat(40)}`;
+  const file = `${h.caFile}.filters`;
+  // ldapsearch -f runs one search per line (put in the pattern), all on one connection; -c goes on after an error.
+  (await import('node:fs')).writeFileSync(file, `${wide}\n(uid=alice)\n${deep}\n(uid=carol)\n`);
+  const res = await ldapTool('ldapsearch', ['-x', '-LL', '-c', '-H', h.ldapUrl, '-D', userDn('dave'), '-w', PASS.dave, '-b', BASE, '-f', file, '(&(objectClass=*)%s)', '1.1']);
+  assert.equal(res.code, 11, `adminLimitExceeded: ${res.stdout} ${res.stderr}`);
+  assert.equal((res.stderr.match(/Administrative limit exceeded \(11\)/g) ?? []).length, 2, res.stderr);
+  assert.match(res.stderr, /more than 512 terms/);
+  assert.match(res.stderr, /deeper than 32 levels/);
+  assert.deepEqual(dnsOf(res.stdout), [userDn('alice'), userDn('carol')], 'the searches after each refusal were answered on the same connection');
+  assert.doesNotMatch(res.stderr, /Can't contact|closed|Notice of Disconnection/i, res.stderr);
+});
+
 test('paged results (RFC 2696): ldapsearch -E pr=50/noprompt gets every entry, page by page', async () => {
   for (let i = 0; i < 120; i++) {
     const res = await h.t.api('POST', '/api/v3/core/users/', { username: `bulk${i}`, name: `Bulk ${i}` });
     assert.equal(res.statusCode, 201, res.body);
   }
-  await eventually(async () => dnsOf((await search(userDn('dave'), PASS.dave, ['(cn=bulk119)', '1.1'])).stdout).length === 1);
-  const res = await search(userDn('dave'), PASS.dave, ['-E', 'pr=50/noprompt', '(cn=bulk*)', '1.1']);
+  await eventually(async () => dnsOf((await search(userDn('dave'), PASS.dave, ['(uid=bulk119)', '1.1'])).stdout).length === 1);
+  const res = await search(userDn('dave'), PASS.dave, ['-E', 'pr=50/noprompt', '(uid=bulk*)', '1.1']);
   assert.equal(res.code, 0, res.stderr);
   const dns = dnsOf(res.stdout);
   assert.equal(dns.length, 120);
@@ -252,7 +327,7 @@ test('paged results (RFC 2696): ldapsearch -E pr=50/noprompt gets every entry, p
 test('a change in the core reaches cached searches within about a second', async () => {
   await h.t.api('POST', '/api/v3/core/users/', { username: 'newcomer', name: 'New Comer' });
   const started = Date.now();
-  await eventually(async () => dnsOf((await search(userDn('dave'), PASS.dave, ['(cn=newcomer)', '1.1'])).stdout).length === 1, 3000);
+  await eventually(async () => dnsOf((await search(userDn('dave'), PASS.dave, ['(uid=newcomer)', '1.1'])).stdout).length === 1, 3000);
   assert.ok(Date.now() - started < 2000, `visible after ${Date.now() - started} ms`);
 });
 
@@ -261,7 +336,7 @@ test('Who-Am-I, StartTLS (-ZZ) and LDAPS with the test CA', async () => {
   const starttls = await whoami(userDn('alice'), PASS.alice, ['-ZZ'], env);
   assert.equal(starttls.code, 0, starttls.stderr);
   assert.equal(starttls.stdout.trim(), `dn:${userDn('alice')}`);
-  const ldaps = await search(userDn('dave'), PASS.dave, ['(cn=alice)', 'cn'], env, h.ldapsUrl);
+  const ldaps = await search(userDn('dave'), PASS.dave, ['(uid=alice)', 'cn'], env, h.ldapsUrl);
   assert.equal(ldaps.code, 0, ldaps.stderr);
   assert.deepEqual(dnsOf(ldaps.stdout), [userDn('alice')]);
   const untrusted = await search(userDn('dave'), PASS.dave, ['(cn=alice)'], { LDAPTLS_REQCERT: 'demand', LDAPTLS_CACERT: '/etc/ssl/certs/ca-certificates.crt' }, h.ldapsUrl);
@@ -306,13 +381,41 @@ test('MFA: the TOTP code after the last ";" of the password; without it the bind
   assert.ok(logins.some((e) => e.context.auth_method === 'password+totp'), JSON.stringify(logins.map((e) => e.context.auth_method)));
 });
 
+test('MFA: a recovery code after the last ";" binds, once; a ";" in a password with no code after it stays part of the password', async () => {
+  const password = 'erin;Pass-word-1';
+  await addUser(h.t, 'erin', password, [staffGroup]);
+  await h.outpost.refresh();
+  assert.equal((await whoami(userDn('erin'), password)).code, 0, 'the whole password, ";" and all');
+  const browser = new TestBrowser(h.t.app);
+  assert.equal((await browser.login('erin', password)).component, 'xak-flow-redirect');
+  const setup = await browser.flow('default-authenticator-static-setup');
+  const codes = setup.codes as string[];
+  assert.equal((await browser.flow('default-authenticator-static-setup', {})).component, 'xak-flow-redirect');
+  await h.outpost.refresh();
+  // Direct binds: each walks the flow, so a spent code is seen as spent.
+  const patched = await h.t.api('PATCH', `/api/v3/providers/ldap/${h.providerPk}/`, { bind_mode: 'direct' });
+  assert.equal(patched.statusCode, 200, patched.body);
+  try {
+    await eventually(async () => h.outpost.trees[0]?.provider.bind_mode === 'direct');
+    assert.equal((await whoami(userDn('erin'), password)).code, 49, 'the password alone no longer suffices');
+    const res = await whoami(userDn('erin'), `${password};${codes[0]}`);
+    assert.equal(res.code, 0, res.stderr);
+    assert.equal(res.stdout.trim(), `dn:${userDn('erin')}`);
+    assert.equal((await whoami(userDn('erin'), `${password};${codes[0]}`)).code, 49, 'a recovery code works once');
+    assert.equal((await whoami(userDn('erin'), `${password};${(codes[1] as string).toUpperCase()}`)).code, 0, 'in any case');
+  } finally {
+    await h.t.api('PATCH', `/api/v3/providers/ldap/${h.providerPk}/`, { bind_mode: 'cached' });
+    await eventually(async () => h.outpost.trees[0]?.provider.bind_mode === 'cached');
+  }
+});
+
 test('core unreachable: cached searches go on, new binds fail closed, cached binds hold; it reconnects by itself', async () => {
   // Remember alice's bind (cached bind mode), then cut the outpost off from the core.
   assert.equal((await whoami(userDn('alice'), PASS.alice)).code, 0);
   assert.equal((await whoami(userDn('dave'), PASS.dave)).code, 0);
   await h.proxy.cut();
   try {
-    const searched = await search(userDn('dave'), PASS.dave, ['(cn=alice)', '1.1']);
+    const searched = await search(userDn('dave'), PASS.dave, ['(uid=alice)', '1.1']);
     assert.equal(searched.code, 0, searched.stderr);
     assert.deepEqual(dnsOf(searched.stdout), [userDn('alice')]);
     assert.equal((await whoami(userDn('alice'), PASS.alice)).code, 0, 'a remembered bind still succeeds');
@@ -322,7 +425,7 @@ test('core unreachable: cached searches go on, new binds fail closed, cached bin
     await h.proxy.restore();
   }
   await h.t.api('POST', '/api/v3/core/users/', { username: 'after-outage', name: 'After' });
-  await eventually(async () => dnsOf((await search(userDn('dave'), PASS.dave, ['(cn=after-outage)', '1.1'])).stdout).length === 1, 8000);
+  await eventually(async () => dnsOf((await search(userDn('dave'), PASS.dave, ['(uid=after-outage)', '1.1'])).stdout).length === 1, 8000);
 });
 
 test('direct modes: searches ask the core first and binds always walk the flow; both fail closed without it', async () => {
@@ -334,7 +437,7 @@ test('direct modes: searches ask the core first and binds always walk the flow; 
   assert.equal((await events('login', 'dave')).length, before + 1, 'a direct bind is a flow login');
   // A user made just now is found at once: the search checked the version first.
   await h.t.api('POST', '/api/v3/core/users/', { username: 'instant', name: 'Instant' });
-  assert.deepEqual(dnsOf((await search(userDn('dave'), PASS.dave, ['(cn=instant)', '1.1'])).stdout), [userDn('instant')]);
+  assert.deepEqual(dnsOf((await search(userDn('dave'), PASS.dave, ['(uid=instant)', '1.1'])).stdout), [userDn('instant')]);
   await h.proxy.cut();
   try {
     assert.notEqual((await whoami(userDn('dave'), PASS.dave)).code, 0, 'no bind cache in direct mode');

@@ -80,7 +80,7 @@ function throwAt(port: number, payload: Buffer): Promise<void> {
 }
 
 async function clientStillWorks(): Promise<void> {
-  const res = await ldapTool('ldapsearch', ['-x', '-LLL', '-H', h.ldapUrl, '-D', userDn('fuzzer'), '-w', PASSWORD, '-b', BASE, '(cn=fuzzer)', '1.1']);
+  const res = await ldapTool('ldapsearch', ['-x', '-LLL', '-H', h.ldapUrl, '-D', userDn('fuzzer'), '-w', PASSWORD, '-b', BASE, '(uid=fuzzer)', '1.1']);
   assert.equal(res.code, 0, res.stderr);
   assert.deepEqual(dnsOf(res.stdout), [userDn('fuzzer')]);
 }

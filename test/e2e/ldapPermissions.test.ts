@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { addUser, BASE, createLdapHarness, dnsOf, eventually, type LdapHarness, ldapTool, userDn } from '../support/ldap.ts';
+import { addUser, BASE, createLdapHarness, dnsOf, eventually, type LdapHarness, ldapTool, userDn, virtualGroupDn } from '../support/ldap.ts';
 
 // Authentik's `search_full_directory` permission on an LDAP provider, granted through the RBAC
 // API to a user or to a role of the user's group, seen by a real ldapsearch through the outpost.
@@ -23,9 +23,10 @@ async function visibleTo(name: keyof typeof PASS): Promise<string[]> {
   return dnsOf(res.stdout);
 }
 
+// Themselves: their entry and their primary (virtual) group.
 const seesOnlySelf = async (name: keyof typeof PASS) => {
   const dns = await visibleTo(name);
-  return dns.length === 1 && dns[0] === userDn(name);
+  return dns.length === 2 && dns.includes(userDn(name)) && dns.includes(virtualGroupDn(name));
 };
 const seesEveryone = async (name: keyof typeof PASS) => {
   const dns = await visibleTo(name);

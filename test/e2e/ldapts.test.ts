@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { Client, InsufficientAccessError, InvalidCredentialsError, UnavailableError } from 'ldapts';
-import { addUser, BASE, createLdapHarness, type LdapHarness, userDn } from '../support/ldap.ts';
+import { Ber, BerWriter, Client, Control, InsufficientAccessError, InvalidCredentialsError, PagedResultsControl, ProtocolError, UnavailableError } from 'ldapts';
+import { addUser, BASE, createLdapHarness, type LdapHarness, userDn, virtualGroupDn } from '../support/ldap.ts';
 
 // A second, independent client (ldapts, what Node apps use) against the outpost: one connection
 // carrying many operations, paging, typesOnly, and searching before binding.
@@ -35,10 +35,10 @@ test('one connection: bind, concurrent searches, rebind as someone else, each an
     results.map((r) => r.searchEntries[0]?.uid),
     Array.from({ length: 7 }, (_, i) => `member${i}`),
   );
-  // Superusers see everyone; rebound on the same connection as an ordinary member, only themselves.
+  // Superusers see everyone; rebound on the same connection as an ordinary member, only themselves (and their primary group).
   await client.bind(userDn('member3'), PASSWORD);
   const own = await client.search(BASE, { filter: '(objectClass=*)', attributes: ['1.1'] });
-  assert.deepEqual(own.searchEntries.map((e) => e.dn), [userDn('member3')]);
+  assert.deepEqual(own.searchEntries.map((e) => e.dn).sort(), [userDn('member3'), virtualGroupDn('member3')].sort());
   await client.unbind();
 });
 
@@ -65,6 +65,57 @@ test('paged results: ldapts walks the pages (3 of at most 3) and sees every entr
   }
   assert.deepEqual(pages.map((p) => p.length), [3, 3, 1]);
   assert.deepEqual(pages.flat().sort(), Array.from({ length: 7 }, (_, i) => `member${i}`));
+  await client.unbind();
+});
+
+test('paged results: users deleted and added between pages never make a still-present user be skipped', async () => {
+  for (const name of ['pc', 'pd', 'pe', 'pf']) await addUser(h.t, name, PASSWORD);
+  await h.outpost.refresh();
+  const client = new Client({ url: h.ldapUrl });
+  await client.bind(userDn('reader'), PASSWORD);
+  const seen: string[] = [];
+  let pageNumber = 0;
+  for await (const page of client.searchPaginated(BASE, { filter: '(|(uid=pa)(uid=pb)(uid=pc)(uid=pd)(uid=pe)(uid=pf)(uid=pg))', attributes: ['uid'], paged: { pageSize: 2 } })) {
+    seen.push(...page.searchEntries.map((e) => String(e.uid)));
+    if (++pageNumber === 1) {
+      // A sync job's window: pc (already returned) goes, pb and pg arrive.
+      const pc = (await h.t.api('GET', '/api/v3/core/users/?username=pc')).json().results[0];
+      assert.equal((await h.t.api('DELETE', `/api/v3/core/users/${pc.pk}/`)).statusCode, 204);
+      await addUser(h.t, 'pb', PASSWORD);
+      await addUser(h.t, 'pg', PASSWORD);
+      await h.outpost.refresh();
+      assert.ok(!h.outpost.trees[0]?.usersByName.has('pc'), 'the outpost saw the change before the next page');
+    }
+  }
+  for (const name of ['pd', 'pe', 'pf']) assert.ok(seen.includes(name), `${name} (present throughout) returned: ${seen}`);
+  assert.equal(new Set(seen).size, seen.length, `no entry twice: ${seen}`);
+  await client.unbind();
+});
+
+/** A paged results control with any cookie (ldapts makes its own only from the server's). */
+class RawPagedControl extends Control {
+  private readonly cookie: Buffer;
+  constructor(cookie: Buffer) {
+    super(PagedResultsControl.type);
+    this.cookie = cookie;
+  }
+  override writeControl(writer: BerWriter): void {
+    const value = new BerWriter();
+    value.startSequence();
+    value.writeInt(2);
+    value.writeBuffer(this.cookie, Ber.OctetString);
+    value.endSequence();
+    writer.writeBuffer(value.buffer, Ber.OctetString);
+  }
+}
+
+test('a tampered paging cookie fails that search with protocolError; the connection goes on', async () => {
+  const client = new Client({ url: h.ldapUrl });
+  await client.bind(userDn('reader'), PASSWORD);
+  const forged = Buffer.concat([Buffer.of(1, 0, 0, 0, 2), Buffer.alloc(16), Buffer.from('dc=example')]);
+  await assert.rejects(client.search(BASE, { filter: '(uid=member*)' }, new RawPagedControl(forged)), ProtocolError);
+  const { searchEntries } = await client.search(BASE, { filter: '(uid=member0)', attributes: ['uid'] });
+  assert.deepEqual(searchEntries.map((e) => e.uid), ['member0']);
   await client.unbind();
 });
 

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { BerError, BerReader, elementSize, integer, octets, sequence, tlv } from '../../src/outposts/ldap/ber.ts';
 import { escapeValue, normalizeDn, parseDn } from '../../src/outposts/ldap/dn.ts';
-import { matches, readFilter } from '../../src/outposts/ldap/filters.ts';
+import { FilterTooComplex, matches, readFilter } from '../../src/outposts/ldap/filters.ts';
 import { decodeMessage } from '../../src/outposts/ldap/protocol.ts';
 import { ROOT } from '../support/processes.ts';
 
@@ -50,11 +50,14 @@ test('filters match without regard to case, numbers compare as numbers', () => {
   const substrings = tlv(0xa4, Buffer.concat([octets('mail'), sequence(octets('ali', 0x80), octets('@', 0x81), octets('.COM', 0x82))]));
   assert.ok(matches(filterOf(substrings), entry));
   assert.ok(!matches(filterOf(tlv(0xa2, eq('cn', 'ALICE'))), entry));
+  // Past the limits a well-formed filter is refused as too complex (that search fails), not as malformed BER.
   assert.throws(() => {
     let deep = eq('cn', 'x');
     for (let i = 0; i < 100; i++) deep = tlv(0xa2, deep);
     filterOf(deep);
-  }, BerError);
+  }, FilterTooComplex);
+  assert.throws(() => filterOf(tlv(0xa1, Buffer.concat(Array.from({ length: 601 }, (_, i) => eq('cn', `u${i}`))))), FilterTooComplex);
+  assert.throws(() => filterOf(tlv(0xa2, Buffer.concat([eq('cn', 'a'), eq('cn', 'b')]))), BerError, 'malformed stays a BER error');
 });
 
 test('DNs: escaped values round-trip and compare without case or spacing', () => {

@@ -19,6 +19,8 @@ import { TcpProxy } from './tcpProxy.ts';
 
 export const BASE = 'dc=test,dc=example';
 export const userDn = (name: string) => `cn=${name},ou=users,${BASE}`;
+/** A user's primary group, as Authentik serves it. */
+export const virtualGroupDn = (name: string) => `cn=${name},ou=virtual-groups,${BASE}`;
 
 export interface LdapHarness {
   t: TestApp;

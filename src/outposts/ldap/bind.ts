@@ -3,7 +3,7 @@ import { type CoreClient, CoreUnavailable } from './coreClient.ts';
 import type { DirectoryTree } from './directory.ts';
 import { ResultCode } from './protocol.ts';
 
-// Simple binds: the password (and, with mfa_support, a TOTP code after its last ';') goes
+// Simple binds: the password (and, with mfa_support, a TOTP or recovery code after its last ';') goes
 // through the provider's bind flow in the core; the signed-in user must be allowed by the
 // provider's application. In cached bind mode a success is remembered for a short while, as a
 // salted hash compared in constant time, so repeated binds skip the flow (and its argon2).
@@ -47,18 +47,36 @@ export class BindCache {
     this.entries.set(key, { salt, hash: BindCache.digest(salt, password), userPk, expiresAt: now + this.ttlMs });
   }
 
+  /** A bind for this DN failed at the core: its remembered success must prove itself again. */
+  forget(key: string): void {
+    this.entries.delete(key);
+  }
+
   /** The directory changed (a password, a user disabled): every remembered bind is forgotten. */
   clear(): void {
     this.entries.clear();
   }
 }
 
-/** Authentik's rule: with MFA support, a numeric suffix after the last ';' is the code. */
+// The second factors a bind can carry after the password's last ';'. A TOTP code: 6 to 8 digits.
+// A recovery code as src/flows/devices/static.ts makes them: 12 characters of its alphabet (no
+// 0/o, 1/l/i), in any case, perhaps grouped with '-' (test/outposts/bind.test.ts keeps the two
+// in step; the outpost imports nothing of the core).
+const TOTP_CODE = /^\d{6,8}$/;
+const RECOVERY_CODE = /^[a-hjkmnp-z2-9]{12}$/;
+
+/**
+ * Authentik's rule (SetSecrets in its outpost's flow executor): with MFA support, what follows
+ * the last ';' is the code when it has a code's form; anything else (no ';', or a suffix that is
+ * no code) leaves the whole password to be tried as it is. A password that itself ends in ';'
+ * and something shaped like a code cannot bind with mfa_support on.
+ */
 export function splitMfaCode(password: string, isMfaSupported: boolean): { password: string; code: string | null } {
   const cut = password.lastIndexOf(';');
   if (!isMfaSupported || cut < 0) return { password, code: null };
   const code = password.slice(cut + 1);
-  return /^\d{1,10}$/.test(code) ? { password: password.slice(0, cut), code } : { password, code: null };
+  const isCode = TOTP_CODE.test(code) || RECOVERY_CODE.test(code.toLowerCase().replaceAll('-', ''));
+  return isCode ? { password: password.slice(0, cut), code } : { password, code: null };
 }
 
 const INVALID: BindOutcome = { code: ResultCode.invalidCredentials, message: 'Invalid credentials.' };
@@ -84,9 +102,16 @@ export async function bindThroughCore(
   try {
     const walk = { username: login.username, password, code, clientIp: login.clientIp };
     const verdict = await client.walkBindFlow(provider.bind_flow_slug, walk, provider.pk);
-    if (!verdict.isSignedIn) return INVALID;
+    // A refusal at the core (a wrong password, a lockout those guesses caused, access taken away)
+    // ends the remembered success of this DN: else the right password, guessed or known, would
+    // still bind from the cache for up to bind_cache_seconds while the account is locked.
+    if (!verdict.isSignedIn) {
+      cache.forget(cacheKey);
+      return INVALID;
+    }
     // The verdict comes with the final answer; a core older than this outpost is asked afterwards.
     const access = 'verdict' in verdict ? verdict.verdict : await client.checkAccess(provider.pk, verdict.session, login.clientIp);
+    if (!access.user || !access.access.passing) cache.forget(cacheKey);
     if (!access.user) return INVALID;
     if (!access.access.passing) {
       return { code: ResultCode.insufficientAccessRights, message: 'Access denied to this application.' };

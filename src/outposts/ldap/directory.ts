@@ -1,5 +1,6 @@
 import { octets } from './ber.ts';
-import { escapeValue, normalizeDn, parseDn } from './dn.ts';
+import { PROTECTED_GROUP_ATTRIBUTES, PROTECTED_USER_ATTRIBUTES, withCustomAttributes } from './customAttributes.ts';
+import { escapeValue, normalizeDn, parseDn, type Rdn } from './dn.ts';
 import { comparableValue, type MatchableEntry } from './filters.ts';
 import { encodeAttribute } from './protocol.ts';
 import type { Directory, DirectoryUser, OutpostProviderConfig } from './wire.ts';
@@ -8,6 +9,7 @@ import type { Directory, DirectoryUser, OutpostProviderConfig } from './wire.ts'
 //   <base>                      the base entry
 //   ou=users,<base>             cn=<username>,ou=users,<base>
 //   ou=groups,<base>            cn=<name>,ou=groups,<base>
+//   ou=virtual-groups,<base>    cn=<username>,ou=virtual-groups,<base>: each user's primary group
 
 export interface Entry {
   dn: string;
@@ -25,7 +27,12 @@ export interface Entry {
   encodedDn: Buffer;
   /** How many RDNs the DN has (for one-level scope without reparsing). */
   depth: number;
-  /** The user behind a user entry (for "who may see what"). */
+  /**
+   * Where the entry sits in the tree's one order (parents before children, then by RDN): the
+   * order searches return, and what a paging cookie names to resume after (pagingCookie.ts).
+   */
+  sortKey: string;
+  /** The user behind a user entry or their virtual group (for "who may see what"). */
   userPk: number | null;
 }
 
@@ -48,9 +55,22 @@ export interface DirectoryTree {
 
 const USER_CLASSES = ['top', 'person', 'organizationalPerson', 'inetOrgPerson', 'user', 'posixAccount', 'goauthentik.io/ldap/user'];
 const GROUP_CLASSES = ['top', 'group', 'groupOfNames', 'groupOfUniqueNames', 'posixGroup', 'goauthentik.io/ldap/group'];
+const VIRTUAL_GROUP_CLASSES = [...GROUP_CLASSES, 'goauthentik.io/ldap/virtual-group'];
 export const INDEXED = ['cn', 'uid', 'samaccountname', 'mail', 'uidnumber', 'gidnumber', 'objectclass', 'member', 'memberof'];
 
+/** The RDNs root first, each normalized, joined by NUL (which sorts before every other character). */
+function sortKeyOf(rdns: Rdn[]): string {
+  return rdns
+    .slice()
+    .reverse()
+    .map((r) => `${r.type}=${escapeValue(r.value.toLowerCase()).replace(/\0/g, '\\00')}`)
+    .join('\u0000');
+}
+
+export const compareSortKeys = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+
 function makeEntry(dn: string, attributes: Array<[string, string[]]>, userPk: number | null = null): Entry {
+  const rdns = parseDn(dn) ?? [];
   const present = attributes.filter(([, values]) => values.length > 0);
   const encoded = new Map(present.map(([name, values]) => [name.toLowerCase(), encodeAttribute(name, values)]));
   return {
@@ -61,20 +81,17 @@ function makeEntry(dn: string, attributes: Array<[string, string[]]>, userPk: nu
     encoded,
     encodedAll: Buffer.concat([...encoded.values()]),
     encodedDn: octets(dn),
-    depth: parseDn(dn)?.length ?? 0,
+    depth: rdns.length,
+    sortKey: sortKeyOf(rdns),
     userPk,
   };
 }
-
-const extra = (attributes: Record<string, string | string[]>, taken: Set<string>): Array<[string, string[]]> =>
-  Object.entries(attributes)
-    .filter(([name]) => !taken.has(name.toLowerCase()))
-    .map(([name, value]) => [name, Array.isArray(value) ? value : [value]]);
 
 export function buildTree(provider: OutpostProviderConfig, directory: Directory): DirectoryTree {
   const baseDn = provider.base_dn;
   const usersOu = `ou=users,${baseDn}`;
   const groupsOu = `ou=groups,${baseDn}`;
+  const virtualGroupsOu = `ou=virtual-groups,${baseDn}`;
   const userDn = (u: DirectoryUser) => `cn=${escapeValue(u.username)},${usersOu}`;
   const groupDns = new Map(directory.groups.map((g) => [g.pk, `cn=${escapeValue(g.name)},${groupsOu}`]));
   const members = new Map<string, DirectoryUser[]>();
@@ -88,8 +105,10 @@ export function buildTree(provider: OutpostProviderConfig, directory: Directory)
     ]),
     makeEntry(usersOu, [['objectClass', ['top', 'organizationalUnit']], ['ou', ['users']]]),
     makeEntry(groupsOu, [['objectClass', ['top', 'organizationalUnit']], ['ou', ['groups']]]),
+    makeEntry(virtualGroupsOu, [['objectClass', ['top', 'organizationalUnit']], ['ou', ['virtual-groups']]]),
   ];
   const userDnByPk = new Map<number, string>();
+  const userEntries: Array<[DirectoryUser, Entry]> = [];
   for (const u of directory.users) {
     const dn = userDn(u);
     userDnByPk.set(u.pk, dn);
@@ -113,8 +132,9 @@ export function buildTree(provider: OutpostProviderConfig, directory: Directory)
       ['ak-active', [String(u.is_active)]],
       ['ak-superuser', [String(u.is_superuser)]],
     ];
-    const taken = new Set(attributes.map(([n]) => n.toLowerCase()));
-    entries.push(makeEntry(dn, [...attributes, ...extra(u.attributes, taken)], u.pk));
+    const entry = makeEntry(dn, withCustomAttributes(attributes, u.attributes, { protectedNames: PROTECTED_USER_ATTRIBUTES, username: u.username }), u.pk);
+    entries.push(entry);
+    userEntries.push([u, entry]);
   }
   for (const g of directory.groups) {
     const groupMembers = members.get(g.pk) ?? [];
@@ -129,10 +149,14 @@ export function buildTree(provider: OutpostProviderConfig, directory: Directory)
       ['entryUUID', [g.pk]],
       ['ak-superuser', [String(g.is_superuser)]],
     ];
-    const taken = new Set(attributes.map(([n]) => n.toLowerCase()));
-    entries.push(makeEntry(groupDns.get(g.pk) as string, [...attributes, ...extra(g.attributes, taken)]));
+    entries.push(makeEntry(groupDns.get(g.pk) as string, withCustomAttributes(attributes, g.attributes, { protectedNames: PROTECTED_GROUP_ATTRIBUTES })));
   }
 
+  entries.push(...virtualGroups(userEntries, virtualGroupsOu, entries));
+
+  // One stable order, whatever order the core listed users and groups in: the index lists below
+  // inherit it, so every candidate list a search filters is already in it.
+  entries.sort((a, b) => compareSortKeys(a.sortKey, b.sortKey));
   const index = new Map<string, Entry[]>();
   for (const entry of entries) {
     for (const name of INDEXED) {
@@ -160,6 +184,32 @@ export function buildTree(provider: OutpostProviderConfig, directory: Directory)
     index,
     fullSearchUsers,
   };
+}
+
+/**
+ * As in Authentik: each user's primary group, a posixGroup whose gidNumber is the user's
+ * gidNumber and whose only member is the user, so sssd and nslcd can resolve it. Seen by whoever
+ * may see the user (it carries the user's pk). A user whose gidNumber (set by a custom attribute)
+ * is a real group's gets none: that group already answers to the number.
+ */
+function virtualGroups(users: Array<[DirectoryUser, Entry]>, ou: string, built: Entry[]): Entry[] {
+  const realGids = new Set(built.filter((e) => e.userPk === null).flatMap((e) => e.matchable.get('gidnumber') ?? []));
+  const groups: Entry[] = [];
+  for (const [u, entry] of users) {
+    const gidNumber = entry.matchable.get('gidnumber')?.[0];
+    if (gidNumber === undefined || realGids.has(gidNumber)) continue;
+    const attributes: Array<[string, string[]]> = [
+      ['objectClass', VIRTUAL_GROUP_CLASSES],
+      // No uid or sAMAccountName: a lookup by either still finds the user alone.
+      ['cn', [u.username]],
+      ['member', [entry.dn]],
+      ['memberUid', [u.username]],
+      ['gidNumber', [gidNumber]],
+      ['ak-superuser', ['false']],
+    ];
+    groups.push(makeEntry(`cn=${escapeValue(u.username)},${ou}`, attributes, u.pk));
+  }
+  return groups;
 }
 
 /**

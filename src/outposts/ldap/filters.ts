@@ -16,6 +16,15 @@ export type Filter =
 const MAX_DEPTH = 32;
 const MAX_NODES = 512;
 
+/**
+ * A well-formed filter past our limits (MAX_NODES terms, MAX_DEPTH levels): that search is
+ * refused (adminLimitExceeded), the connection goes on. Malformed BER stays a BerError, which
+ * ends the connection.
+ */
+export class FilterTooComplex extends Error {
+  override name = 'FilterTooComplex';
+}
+
 /** An entry as filters see it: lower-case attribute names to values. */
 export type MatchableEntry = Map<string, string[]>;
 
@@ -25,8 +34,8 @@ export function readFilter(reader: BerReader): Filter {
 }
 
 function readNode(reader: BerReader, depth: number, budget: { nodes: number }): Filter {
-  if (depth > MAX_DEPTH) throw new BerError('filter nested too deeply');
-  if (++budget.nodes > MAX_NODES) throw new BerError('filter too large');
+  if (depth > MAX_DEPTH) throw new FilterTooComplex(`The filter is nested deeper than ${MAX_DEPTH} levels.`);
+  if (++budget.nodes > MAX_NODES) throw new FilterTooComplex(`The filter has more than ${MAX_NODES} terms.`);
   const tag = reader.peekTag();
   switch (tag) {
     case 0xa0:

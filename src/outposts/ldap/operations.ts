@@ -112,13 +112,16 @@ function reply(ctx: OperationContext, data: Buffer, outcome: Outcome = 'continue
 }
 
 async function search(message: Message & { request: { op: 'search' } }, state: SessionState, ctx: OperationContext): Promise<Outcome> {
-  const { request: q, id } = message;
+  const { id } = message;
   const started = Date.now();
   const startedAt = performance.now();
   const done = (code: number, text?: string, controls?: Parameters<typeof searchDone>[3]): Outcome => {
     observe(ctx, 'search', code, startedAt);
     return reply(ctx, searchDone(id, code, text, controls));
   };
+  const { filter } = message.request;
+  if (filter === null) return done(ResultCode.adminLimitExceeded, message.request.filterProblem);
+  const q = { ...message.request, filter };
   if (q.base === '' && q.scope === 0) {
     // The root DSE: readable before binding, so clients can discover StartTLS and paging.
     const contexts = ctx.outposts.flatMap((o) => o.trees.map((t) => t.baseDn));

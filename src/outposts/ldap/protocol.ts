@@ -1,5 +1,5 @@
 import { BerError, BerReader, enumerated, integer, octets, sequence, set, tlv } from './ber.ts';
-import { type Filter, readFilter } from './filters.ts';
+import { type Filter, FilterTooComplex, readFilter } from './filters.ts';
 
 // LDAPv3 messages (RFC 4511 §4) we read and write. Writes (add, modify, delete, modify DN) are
 // decoded only as far as needed to refuse them with the matching response type.
@@ -13,6 +13,7 @@ export const ResultCode = {
   compareFalse: 5,
   compareTrue: 6,
   authMethodNotSupported: 7,
+  adminLimitExceeded: 11,
   unavailableCriticalExtension: 12,
   noSuchObject: 32,
   invalidDNSyntax: 34,
@@ -47,7 +48,9 @@ export type Request =
       sizeLimit: number;
       timeLimit: number;
       typesOnly: boolean;
-      filter: Filter;
+      /** Null when the filter is past our limits: `filterProblem` says which, for that search's answer. */
+      filter: Filter | null;
+      filterProblem?: string;
       attributes: string[];
     }
   | { op: 'extended'; name: string; value: Buffer | null }
@@ -64,6 +67,23 @@ export interface Message {
 
 // Request application tag → response tag, for the writes we refuse.
 const WRITE_RESPONSES: Record<number, number> = { 102: 0x67, 104: 0x69, 74: 0x6b, 108: 0x6d };
+
+/**
+ * The search filter: its element is framed first (a BerError ends the connection), then decoded
+ * within the filter limits; past them the request still decodes, with no filter, so that search
+ * alone is refused.
+ */
+function readBoundedFilter(r: BerReader): { filter: Filter | null; filterProblem?: string } {
+  const start = r.offset;
+  r.read();
+  const element = new BerReader(r.buf, start, r.offset);
+  try {
+    return { filter: readFilter(element) };
+  } catch (error) {
+    if (error instanceof FilterTooComplex) return { filter: null, filterProblem: error.message };
+    throw error;
+  }
+}
 
 function readRequest(reader: BerReader): Request {
   const tag = reader.peekTag();
@@ -89,14 +109,14 @@ function readRequest(reader: BerReader): Request {
       const sizeLimit = r.readInteger();
       const timeLimit = r.readInteger();
       const typesOnly = r.readBoolean();
-      const filter = readFilter(r);
+      const { filter, filterProblem } = readBoundedFilter(r);
       const list = r.readConstructed(0x30);
       const attributes: string[] = [];
       while (list.hasMore) {
         if (attributes.length >= 256) throw new BerError('too many attributes');
         attributes.push(list.readString());
       }
-      return { op: 'search', base, scope: scope as 0 | 1 | 2, sizeLimit, timeLimit, typesOnly, filter, attributes };
+      return { op: 'search', base, scope: scope as 0 | 1 | 2, sizeLimit, timeLimit, typesOnly, filter, filterProblem, attributes };
     }
     case 0x77: {
       const r = reader.readConstructed(0x77);

@@ -1,7 +1,7 @@
-import { createHash } from 'node:crypto';
-import { canSearchAll, type DirectoryTree, type Entry, INDEXED } from './directory.ts';
+import { canSearchAll, compareSortKeys, type DirectoryTree, type Entry, INDEXED } from './directory.ts';
 import { depthBelow, isUnder, normalizeDn, parseDn } from './dn.ts';
 import { equalityKeys, type Filter, matches } from './filters.ts';
+import { openCookie, type PagePosition, sealCookie, searchDigest } from './pagingCookie.ts';
 import { OID, ResultCode } from './protocol.ts';
 
 // Which entries a search returns, and in what shape: scope, filter, visibility, attribute
@@ -37,14 +37,16 @@ function candidates(tree: DirectoryTree, filter: Filter): Entry[] {
   return best;
 }
 
-// A cookie names the next offset and the query it belongs to, so a cookie cannot be replayed
-// against a different search.
-const queryHash = (q: SearchQuery, userPk: number) =>
-  createHash('sha256').update(JSON.stringify([q.base.toLowerCase(), q.scope, q.filter, userPk])).digest().subarray(0, 12);
-
-function readCookie(cookie: Buffer, expected: Buffer): number | null {
-  if (cookie.length !== 16 || !cookie.subarray(4).equals(expected)) return null;
-  return cookie.readUInt32BE(0);
+/** The index of the first entry of `found` (in sort order) after `lastKey`. */
+function firstAfter(found: Entry[], lastKey: string): number {
+  let low = 0;
+  let high = found.length;
+  while (low < high) {
+    const mid = (low + high) >>> 1;
+    if (compareSortKeys((found[mid] as Entry).sortKey, lastKey) <= 0) low = mid + 1;
+    else high = mid;
+  }
+  return low;
 }
 
 export function runSearch(
@@ -62,37 +64,43 @@ export function runSearch(
   }
   if (!isInTree && !isAboveTree) return { code: ResultCode.noSuchObject, message: 'No such object.' };
 
+  if (paging && paging.size < 0) return { code: ResultCode.protocolError, message: 'Invalid paged results size.' };
+  let position: PagePosition = { lastKey: '', returned: 0 };
+  const digest = paging ? searchDigest({ providerPk: tree.provider.pk, userPk, normalizedBase: base, scope: query.scope, filter: query.filter }) : null;
+  if (paging && digest && paging.cookie.length > 0) {
+    const opened = openCookie(paging.cookie, digest);
+    // RFC 2696 §3: a cookie the server did not hand out for this search fails the search.
+    if (opened === null) return { code: ResultCode.protocolError, message: 'Invalid paged results cookie.' };
+    position = opened;
+  }
+  // RFC 2696 §3: size 0 abandons the paged search.
+  if (paging && paging.size === 0) return { code: ResultCode.success, entries: [], nextCookie: null };
+
   const seesAll = canSearchAll(tree, userPk);
   const baseDepth = base === '' ? 0 : (parseDn(base)?.length ?? 0);
   const found = candidates(tree, query.filter).filter(
     (e) => (seesAll || e.userPk === userPk) && inScope(e, base, baseDepth, query.scope) && matches(query.filter, e.matchable),
   );
 
-  let start = 0;
-  const hash = queryHash(query, userPk);
-  if (paging && paging.cookie.length > 0) {
-    const offset = readCookie(paging.cookie, hash);
-    if (offset === null) return { code: ResultCode.protocolError, message: 'Invalid paged results cookie.' };
-    start = offset;
-  }
-  if (paging && paging.size === 0) return { code: ResultCode.success, entries: [], nextCookie: null };
+  // Entries are in the tree's sort order: a page resumes after the last entry the previous sent.
+  const start = position.lastKey === '' ? 0 : firstAfter(found, position.lastKey);
   let end = paging ? Math.min(found.length, start + paging.size) : found.length;
   let code: typeof ResultCode.success | typeof ResultCode.sizeLimitExceeded = ResultCode.success;
   // The size limit bounds the whole result, across pages (RFC 2696 §3).
-  if (query.sizeLimit > 0 && end > query.sizeLimit) {
-    end = Math.max(start, query.sizeLimit);
+  if (query.sizeLimit > 0 && position.returned + (end - start) > query.sizeLimit) {
+    end = start + Math.max(0, query.sizeLimit - position.returned);
     code = ResultCode.sizeLimitExceeded;
   }
+  const entries = found.slice(start, end);
   const hasMore = end < found.length && code === ResultCode.success;
-  const nextCookie = paging ? (hasMore ? cookieFor(end, hash) : Buffer.alloc(0)) : null;
-  return { code, entries: found.slice(start, end), nextCookie };
-}
-
-function cookieFor(offset: number, hash: Buffer): Buffer {
-  const cookie = Buffer.alloc(16);
-  cookie.writeUInt32BE(offset, 0);
-  hash.copy(cookie, 4);
-  return cookie;
+  const last = entries.at(-1);
+  const nextCookie =
+    paging && digest
+      ? hasMore && last
+        ? sealCookie(digest, { lastKey: last.sortKey, returned: position.returned + entries.length })
+        : Buffer.alloc(0)
+      : null;
+  return { code, entries, nextCookie };
 }
 
 /** The encoded attributes to send (see selectAttributes), from the entry's pre-encoded ones. */
