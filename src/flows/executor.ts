@@ -2,7 +2,7 @@ import type { CoreDeps } from '../core/context.ts';
 import { endSession, findSession } from '../core/sessions.ts';
 import { deepFreeze } from '../deepFreeze.ts';
 import { insertEvent } from '../store/events.ts';
-import { listFlowSlugs, type StageRow } from '../store/flows.ts';
+import type { StageRow } from '../store/flows.ts';
 import type { UserRow } from '../store/users.ts';
 import { accessDeniedChallenge, type Challenge, fieldError, redirectChallenge } from './challenge.ts';
 import { INITIAL_SETUP_MANAGED } from './defaults.ts';
@@ -279,26 +279,4 @@ export async function answerChallenge(
     if (stop) return respond(run, stop);
   }
   return respond(run, await advance(run));
-}
-
-/**
- * Authentik's `/flows/-/cancel/`: this browser drops its progress in a flow (the "Not you?" link)
- * or, with no flow named, in every flow. Answers where to go: a sign-in not begun by an app's
- * authorization starts over with the same destination; anything else goes to `/`.
- */
-export async function cancelFlow(deps: CoreDeps, sessionId: string | null, slug: string | null): Promise<string> {
-  if (!sessionId) return '/';
-  if (slug === null) {
-    const slugs = await listFlowSlugs(deps.db);
-    await Promise.all(slugs.map((each) => deleteFlowState(deps.cache, sessionId, each)));
-    return '/';
-  }
-  const flow = await (await loadDefinitions(deps.db)).flowBySlug(slug);
-  if (!flow) return '/';
-  const state = await loadFlowState(deps.cache, sessionId, slug);
-  await deleteFlowState(deps.cache, sessionId, slug);
-  if (state && !state.application && flow.designation === 'authentication') {
-    return `/if/flow/${slug}/?next=${encodeURIComponent(await allowedNext(deps.db, state.next, DEFAULT_NEXT))}`;
-  }
-  return '/';
 }
