@@ -375,8 +375,10 @@ test('MFA: the TOTP code after the last ";" of the password; without it the bind
   assert.equal((await browser.flow('default-authenticator-totp-setup', { code: await totpCode(secret) })).component, 'xak-flow-redirect');
   assert.notEqual((await whoami(userDn('carol'), PASS.carol)).code, 0, 'password alone no longer suffices');
   assert.notEqual((await whoami(userDn('carol'), `${PASS.carol};000000`)).code, 0, 'a wrong code is refused');
-  const res = await whoami(userDn('carol'), `${PASS.carol};${await totpCode(secret, 1)}`);
+  const withCode = `${PASS.carol};${await totpCode(secret, 1)}`;
+  const res = await whoami(userDn('carol'), withCode);
   assert.equal(res.code, 0, res.stderr);
+  assert.equal((await whoami(userDn('carol'), withCode)).code, 49, 'the same code again is refused: a bind with a code is never answered from the bind cache');
   const logins = await events('login', 'carol');
   assert.ok(logins.some((e) => e.context.auth_method === 'password+totp'), JSON.stringify(logins.map((e) => e.context.auth_method)));
 });

@@ -90,7 +90,11 @@ export async function bindThroughCore(
 ): Promise<BindOutcome> {
   const provider = tree.provider;
   const cacheKey = `${provider.pk}\u0000${login.username.toLowerCase()}`;
-  if (provider.bind_mode === 'cached') {
+  const { password, code } = splitMfaCode(login.password, provider.mfa_support);
+  // A bind that carries a second factor is never answered from, nor kept in, the cache: a TOTP or
+  // recovery code is good once, and a remembered `password;code` would replay it.
+  const isCacheable = provider.bind_mode === 'cached' && code === null;
+  if (isCacheable) {
     const userPk = cache.find(cacheKey, login.password);
     // A cached success holds only while the user is still active in the directory.
     if (userPk !== null && tree.usersByPk.get(userPk)?.is_active) {
@@ -98,7 +102,6 @@ export async function bindThroughCore(
       return { code: ResultCode.success, message: '', userPk };
     }
   }
-  const { password, code } = splitMfaCode(login.password, provider.mfa_support);
   try {
     const walk = { username: login.username, password, code, clientIp: login.clientIp };
     const verdict = await client.walkBindFlow(provider.bind_flow_slug, walk, provider.pk);
@@ -116,7 +119,7 @@ export async function bindThroughCore(
     if (!access.access.passing) {
       return { code: ResultCode.insufficientAccessRights, message: 'Access denied to this application.' };
     }
-    if (provider.bind_mode === 'cached') cache.remember(cacheKey, login.password, access.user.pk);
+    if (isCacheable) cache.remember(cacheKey, login.password, access.user.pk);
     return { code: ResultCode.success, message: '', userPk: access.user.pk };
   } catch (error) {
     // Fail closed: without the core nobody new gets in.
