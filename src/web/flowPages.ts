@@ -1,8 +1,8 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
 import type { CoreDeps } from '../core/context.ts';
-import type { Challenge, ResponseErrors } from '../flows/challenge.ts';
 import { SESSION_COOKIE } from '../core/sessions.ts';
+import type { Challenge, ResponseErrors } from '../flows/challenge.ts';
 import { cancelFlow } from '../flows/cancel.ts';
 import { answerChallenge, currentChallenge } from '../flows/executor.ts';
 import { SIGN_IN_REQUIRED } from '../flows/planner.ts';
