@@ -14,6 +14,9 @@ import type { FlowState } from './state.ts';
 
 export const DEFAULT_NEXT = '/if/user/';
 
+/** Initial setup's answer once an administrator exists. */
+export const SETUP_DONE = 'Setup is already done: an administrator exists. Sign in instead.';
+
 /** The refusal of a flow that needs a signed-in user (its page offers to sign in first). */
 export const SIGN_IN_REQUIRED = 'You need to be signed in to use this flow.';
 
@@ -60,7 +63,7 @@ export async function sessionFor(
 export async function refusalOf(deps: CoreDeps, flow: FlowRow, session: BrowserSession | null): Promise<string | null> {
   // initial-setup works only until an administrator exists (then anyone could make one).
   if (flow.managed === INITIAL_SETUP_MANAGED && (await hasActiveSuperuser(deps.db))) {
-    return 'Setup is already done: an administrator exists. Sign in instead.';
+    return SETUP_DONE;
   }
   const user = session?.userId != null ? await findUserById(deps.db, session.userId) : null;
   const isSignedIn = user?.is_active === true;

@@ -5,6 +5,8 @@ import { createUser, setUserPassword, updateUser } from '../../core/users.ts';
 import { ValidationError } from '../../errors.ts';
 import { findGroupByName } from '../../store/groups.ts';
 import { findUserByUsername } from '../../store/users.ts';
+import { INITIAL_SETUP_MANAGED } from '../defaults.ts';
+import { SETUP_DONE } from '../planner.ts';
 import type { AutomaticStage, StageContext } from '../stage.ts';
 import { claimInvitation } from './invitation.ts';
 
@@ -38,6 +40,10 @@ export const userWriteStage: AutomaticStage<Config> = {
     const username = ctx.config.username ?? (typeof data.username === 'string' ? data.username : null);
     let user = await ctx.pendingUser();
     if (!user && username) user = await findUserByUsername(ctx.deps.db, username);
+    // Initial setup only ever creates akadmin. Finding one means another browser finished setup a
+    // moment ago (both passed the "no administrator yet" check): writing it would hand this one
+    // the account. (A lost admin is recovered with `gatehouse create-recovery-key`, not here.)
+    if (user && ctx.flow.managed === INITIAL_SETUP_MANAGED) return { kind: 'deny', message: SETUP_DONE };
     if (user && ctx.config.user_creation_mode === 'always_create') return { kind: 'deny', message: 'This user already exists.' };
     if (!user && (ctx.config.user_creation_mode === 'never_create' || !username)) return { kind: 'deny', message: 'No user to write to.' };
     const context = { ...SYSTEM_CONTEXT, clientIp: ctx.request.clientIp };
