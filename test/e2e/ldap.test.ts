@@ -295,6 +295,36 @@ test('filters: and, or, not, substrings, ranges, presence, scopes and the size l
   assert.equal(missing.code, 32, 'noSuchObject');
 });
 
+test('extensible matches: :dn:, case rules, AD\'s in-chain membership and bitwise rules, unknown rules match nothing', async () => {
+  // staff sits under a new parent group: alice, carol and dave are in it through staff.
+  const org = (await h.t.api('POST', '/api/v3/core/groups/', { name: 'whole-org' })).json();
+  assert.equal((await h.t.api('PATCH', `/api/v3/core/groups/${staffGroup}/`, { parent: org.pk })).statusCode, 200);
+  const orgDn = `cn=whole-org,ou=groups,${BASE}`;
+  const staffDn = `cn=staff,ou=groups,${BASE}`;
+  const q = (filter: string) => search(userDn('dave'), PASS.dave, [filter, '1.1']);
+  await eventually(async () => dnsOf((await q(`(memberOf=${staffDn})`)).stdout).length > 0 && dnsOf((await q(`(&(objectClass=group)(memberOf=${orgDn}))`)).stdout).length === 1, 5000);
+  try {
+    assert.deepEqual(dnsOf((await q(`(memberOf=${orgDn})`)).stdout), [staffDn], 'plain memberOf: direct only');
+    const nested = dnsOf((await q(`(&(objectClass=user)(memberOf:1.2.840.113556.1.4.1941:=${orgDn}))`)).stdout).sort();
+    assert.deepEqual(nested, [userDn('alice'), userDn('carol'), userDn('dave')].sort(), 'in-chain: through staff');
+    const members = dnsOf((await q(`(&(cn=whole-org)(member:1.2.840.113556.1.4.1941:=${userDn('alice')}))`)).stdout);
+    assert.deepEqual(members, [orgDn], "in-chain on member: the org holds alice through staff");
+    const underGroups = dnsOf((await q('(&(objectClass=group)(ou:dn:=groups))')).stdout);
+    assert.ok(underGroups.includes(staffDn) && underGroups.every((dn) => dn.endsWith(`ou=groups,${BASE}`)), ':dn: matches the DN\'s values');
+    assert.deepEqual(dnsOf((await q('(&(objectClass=group)(ou=groups))')).stdout), [], 'without :dn: the DN is not an attribute');
+    assert.deepEqual(dnsOf((await q('(cn:caseExactMatch:=alice)')).stdout), [userDn('alice'), virtualGroupDn('alice')], 'exact case matches (the user and their primary group)');
+    assert.deepEqual(dnsOf((await q('(cn:caseExactMatch:=Alice)')).stdout), [], 'another case does not');
+    assert.deepEqual(dnsOf((await q('(uid:2.5.13.2:=ALICE)')).stdout), [userDn('alice')], 'caseIgnoreMatch by OID');
+    assert.deepEqual(dnsOf((await q('(&(uid=alice)(uidNumber:1.2.840.113556.1.4.803:=0))')).stdout), [userDn('alice')], 'bitwise and with an empty mask');
+    const enabled = dnsOf((await q('(&(objectClass=user)(!(userAccountControl:1.2.840.113556.1.4.803:=2)))')).stdout);
+    assert.ok(enabled.includes(userDn('alice')), "AD's 'not disabled' filter keeps users who carry no userAccountControl");
+    assert.deepEqual(dnsOf((await q('(uid:1.2.3.4.5:=alice)')).stdout), [], 'an unknown rule matches nothing');
+  } finally {
+    await h.t.api('PATCH', `/api/v3/core/groups/${staffGroup}/`, { parent: null });
+    await h.t.api('DELETE', `/api/v3/core/groups/${org.pk}/`);
+  }
+});
+
 test('a filter past the limits (601 terms, 40 levels) fails that search with adminLimitExceeded; the next search on the connection works', async () => {
   const wide = `(|${Array.from({ length: 601 }, (_, i) => `(cn=${i})`).join('')})`;
   const deep = `${'(!'.repeat(40)}(uid=alice)${')'.repeat(40)}`;

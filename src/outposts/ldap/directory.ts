@@ -2,6 +2,8 @@ import { octets } from './ber.ts';
 import { PROTECTED_GROUP_ATTRIBUTES, PROTECTED_USER_ATTRIBUTES, withCustomAttributes } from './customAttributes.ts';
 import { escapeValue, normalizeDn, parseDn, type Rdn } from './dn.ts';
 import { comparableValue, type MatchableEntry } from './filters.ts';
+import { dnValues, HIDDEN } from './matchingRules.ts';
+import { membershipChains } from './membershipChains.ts';
 import { encodeAttribute } from './protocol.ts';
 import type { Directory, DirectoryUser, OutpostProviderConfig } from './wire.ts';
 
@@ -77,7 +79,8 @@ function makeEntry(dn: string, attributes: Array<[string, string[]]>, userPk: nu
     dn,
     normalizedDn: normalizeDn(dn) ?? dn.toLowerCase(),
     attributes: present,
-    matchable: new Map(present.map(([name, values]) => [name.toLowerCase(), values])),
+    // The DN's values too, for `:dn:` extensible filters (never returned: matchingRules.ts).
+    matchable: new Map([...present.map(([name, values]) => [name.toLowerCase(), values] as [string, string[]]), ...dnValues(rdns)]),
     encoded,
     encodedAll: Buffer.concat([...encoded.values()]),
     encodedDn: octets(dn),
@@ -153,6 +156,19 @@ export function buildTree(provider: OutpostProviderConfig, directory: Directory)
   }
 
   entries.push(...virtualGroups(userEntries, virtualGroupsOu, entries));
+
+  // Nested membership, for in-chain filters: kept beside the entries' values, never returned.
+  const chains = membershipChains(directory, (pk) => groupDns.get(pk), (pk) => userDnByPk.get(pk) as string);
+  const groupPkByDn = new Map([...groupDns].map(([pk, dn]) => [dn, pk]));
+  for (const entry of entries) {
+    const groupPk = groupPkByDn.get(entry.dn);
+    if (groupPk !== undefined) {
+      entry.matchable.set(HIDDEN.memberOfChain, chains.groupMemberOf.get(groupPk) ?? []);
+      entry.matchable.set(HIDDEN.memberChain, chains.groupMembers.get(groupPk) ?? []);
+    } else if (entry.userPk !== null && userDnByPk.get(entry.userPk) === entry.dn) {
+      entry.matchable.set(HIDDEN.memberOfChain, chains.userMemberOf.get(entry.userPk) ?? []);
+    }
+  }
 
   // One stable order, whatever order the core listed users and groups in: the index lists below
   // inherit it, so every candidate list a search filters is already in it.

@@ -1,9 +1,11 @@
 import { BerError, type BerReader } from './ber.ts';
 import { normalizeDn } from './dn.ts';
+import { type ExtensibleFilter, matchesExtensible } from './matchingRules.ts';
 
 // RFC 4511 §4.5.1.7 search filters: decoded with bounded depth and size, matched without regard
 // to case (every attribute we serve compares as caseIgnoreMatch, numbers as integers), unlike
-// ldapjs, whose case-sensitive matching (#856) missed "(uid=Alice)".
+// ldapjs, whose case-sensitive matching (#856) missed "(uid=Alice)". Extensible matches with a
+// rule follow that rule (matchingRules.ts).
 
 export type Filter =
   | { kind: 'and' | 'or'; filters: Filter[] }
@@ -11,7 +13,7 @@ export type Filter =
   | { kind: 'equal' | 'approx' | 'greaterOrEqual' | 'lessOrEqual'; attribute: string; value: string }
   | { kind: 'substrings'; attribute: string; initial: string | null; any: string[]; final: string | null }
   | { kind: 'present'; attribute: string }
-  | { kind: 'extensible'; attribute: string | null; value: string };
+  | ({ kind: 'extensible' } & ExtensibleFilter);
 
 const MAX_DEPTH = 32;
 const MAX_NODES = 512;
@@ -31,6 +33,13 @@ export type MatchableEntry = Map<string, string[]>;
 export function readFilter(reader: BerReader): Filter {
   const budget = { nodes: 0 };
   return readNode(reader, 0, budget);
+}
+
+/** An attribute description, lower-cased; a NUL is no part of one (and could reach hidden entry data). */
+function readAttribute(reader: BerReader, tag?: number): string {
+  const name = (tag === undefined ? reader.readString() : reader.readString(tag)).toLowerCase();
+  if (name.includes('\u0000')) throw new BerError('bad attribute description');
+  return name;
 }
 
 function readNode(reader: BerReader, depth: number, budget: { nodes: number }): Filter {
@@ -56,14 +65,14 @@ function readNode(reader: BerReader, depth: number, budget: { nodes: number }): 
     case 0xa6:
     case 0xa8: {
       const inner = reader.readConstructed(tag);
-      const attribute = inner.readString().toLowerCase();
+      const attribute = readAttribute(inner);
       const value = inner.readString();
       const kind = tag === 0xa3 ? 'equal' : tag === 0xa5 ? 'greaterOrEqual' : tag === 0xa6 ? 'lessOrEqual' : 'approx';
       return { kind, attribute, value };
     }
     case 0xa4: {
       const inner = reader.readConstructed(0xa4);
-      const attribute = inner.readString().toLowerCase();
+      const attribute = readAttribute(inner);
       const parts = inner.readConstructed(0x30);
       let initial: string | null = null;
       let final: string | null = null;
@@ -78,21 +87,25 @@ function readNode(reader: BerReader, depth: number, budget: { nodes: number }): 
       return { kind: 'substrings', attribute, initial, any, final };
     }
     case 0x87:
-      return { kind: 'present', attribute: reader.readString(0x87).toLowerCase() };
+      return { kind: 'present', attribute: readAttribute(reader, 0x87) };
     case 0xa9: {
       const inner = reader.readConstructed(0xa9);
+      let rule: string | null = null;
       let attribute: string | null = null;
       let value: string | null = null;
+      let dnAttributes = false;
       while (inner.hasMore) {
         const t = inner.peekTag();
-        if (t === 0x81) inner.readString(0x81); // matching rule: every match here is caseIgnore
-        else if (t === 0x82) attribute = inner.readString(0x82).toLowerCase();
+        if (t === 0x81) rule = inner.readString(0x81);
+        else if (t === 0x82) attribute = readAttribute(inner, 0x82);
         else if (t === 0x83) value = inner.readString(0x83);
-        else if (t === 0x84) inner.readBoolean(0x84);
+        else if (t === 0x84) dnAttributes = inner.readBoolean(0x84);
         else throw new BerError('bad extensible filter');
       }
       if (value === null) throw new BerError('extensible filter without a value');
-      return { kind: 'extensible', attribute, value };
+      // RFC 4511: without a type, the rule is required.
+      if (rule === null && attribute === null) throw new BerError('extensible filter without a rule or a type');
+      return { kind: 'extensible', rule, attribute, value, dnAttributes };
     }
     default:
       throw new BerError(`unknown filter tag ${tag}`);
@@ -172,8 +185,11 @@ export function matches(filter: Filter, entry: MatchableEntry): boolean {
     case 'substrings':
       return (entry.get(filter.attribute) ?? []).some((v) => matchesSubstrings(v, filter));
     case 'extensible': {
-      const values = filter.attribute ? (entry.get(filter.attribute) ?? []) : [...entry.values()].flat();
-      return values.some((v) => compare(v, filter.value) === 0);
+      const attribute = filter.attribute ?? '';
+      const equality = DN_ATTRIBUTES.has(attribute)
+        ? (v: string, wanted: string) => comparableValue(attribute, v) === comparableValue(attribute, wanted)
+        : (v: string, wanted: string) => compare(v, wanted) === 0;
+      return matchesExtensible(filter, entry, equality);
     }
   }
 }

@@ -137,6 +137,8 @@ export function runCompare(
 ): typeof ResultCode.compareTrue | typeof ResultCode.compareFalse | typeof ResultCode.noSuchObject {
   const entry = tree.byDn.get(normalizeDn(request.dn) ?? '');
   if (!entry || !(canSearchAll(tree, userPk) || entry.userPk === userPk)) return ResultCode.noSuchObject;
+  // No attribute description holds a NUL: the entry's hidden values (matchingRules.ts) stay out of reach.
+  if (request.attribute.includes('\u0000')) return ResultCode.compareFalse;
   const filter: Filter = { kind: 'equal', attribute: request.attribute.toLowerCase(), value: request.value };
   return matches(filter, entry.matchable) ? ResultCode.compareTrue : ResultCode.compareFalse;
 }
