@@ -4,19 +4,14 @@
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import { after, before, test } from 'node:test';
-import type { FastifyInstance } from 'fastify';
-import pino from 'pino';
 import type { Browser, Page } from 'playwright-core';
-import { loadConfig } from '../../src/config/load.ts';
-import { buildApp } from '../../src/web/app.ts';
-import { createTestCore, type TestCore } from '../support/backends.ts';
+import { createFreshInstall, type TestApp } from '../support/app.ts';
 import { hasChromium, launchChromium } from '../support/chromium.ts';
 
 const PASSWORD = 'a-long-admin-password';
 const skip = !hasChromium && 'needs /usr/bin/chromium';
 
-let core: TestCore;
-let app: FastifyInstance;
+let t: TestApp;
 let browser: Browser;
 let base: string;
 let otherSite: Server;
@@ -24,10 +19,9 @@ let otherBase: string;
 
 before(async () => {
   if (skip) return;
-  core = await createTestCore();
-  app = await buildApp({ config: loadConfig({}, null), deps: core.deps, logger: pino({ level: 'silent' }) });
-  await app.listen({ host: '127.0.0.1', port: 0 });
-  base = `http://localhost:${(app.server.address() as { port: number }).port}`;
+  t = await createFreshInstall();
+  await t.app.listen({ host: '127.0.0.1', port: 0 });
+  base = `http://localhost:${(t.app.server.address() as { port: number }).port}`;
   // Another site (another origin: 127.0.0.1 is not localhost) whose page posts a form to us.
   otherSite = createServer((_req, res) => {
     res.setHeader('content-type', 'text/html');
@@ -40,8 +34,7 @@ before(async () => {
 after(async () => {
   await browser?.close();
   await new Promise((resolve) => (otherSite ? otherSite.close(resolve) : resolve(null)));
-  await app?.close();
-  await core?.close();
+  await t?.close();
 });
 
 async function signIn(page: Page, password: string) {
@@ -101,8 +94,8 @@ test('recovery codes: set up from the page, then one signs in instead of the pho
 
 test('the lockout: past the limit even the right password is refused, with a clear message', { skip }, async () => {
   // Nine failures already (as the per-username tests count them), then this browser's tenth.
-  await core.deps.cache.delete('login-failures:user:akadmin');
-  for (let i = 0; i < 9; i++) await core.deps.cache.increment('login-failures:user:akadmin', 900);
+  await t.deps.cache.delete('login-failures:user:akadmin');
+  for (let i = 0; i < 9; i++) await t.deps.cache.increment('login-failures:user:akadmin', 900);
   const page = await (await browser.newContext()).newPage();
   await signIn(page, 'wrong-password');
   await page.getByText('Invalid username or password.').waitFor();
@@ -110,8 +103,8 @@ test('the lockout: past the limit even the right password is refused, with a cle
   await page.getByRole('button', { name: 'Continue' }).click();
   await page.getByText('Too many failed attempts. Try again later.').waitFor();
   await page.context().close();
-  await core.deps.cache.delete('login-failures:user:akadmin');
-  await core.deps.cache.delete('login-failures:ip:127.0.0.1');
+  await t.deps.cache.delete('login-failures:user:akadmin');
+  await t.deps.cache.delete('login-failures:ip:127.0.0.1');
 });
 
 test("a form posted from another site is refused and changes nothing", { skip }, async () => {

@@ -1,24 +1,17 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { FastifyInstance } from 'fastify';
-import pino from 'pino';
-import { loadConfig } from '../../src/config/load.ts';
-import { buildApp } from '../../src/web/app.ts';
-import { createTestCore, type TestCore } from '../support/backends.ts';
+import { createFreshInstall, type TestApp } from '../support/app.ts';
 import { TestBrowser } from '../support/browser.ts';
 
 // A fresh install: no admin yet, no bootstrap variables.
-let core: TestCore;
+let t: TestApp;
 let app: FastifyInstance;
 before(async () => {
-  core = await createTestCore();
-  app = await buildApp({ config: loadConfig({}, null), deps: core.deps, logger: pino({ level: 'silent' }) });
-  await app.ready();
+  t = await createFreshInstall();
+  app = t.app;
 });
-after(async () => {
-  await app.close();
-  await core.close();
-});
+after(() => t.close());
 
 const form = (fields: Record<string, string>) => new URLSearchParams(fields).toString();
 

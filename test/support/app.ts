@@ -19,6 +19,15 @@ export interface TestApp extends TestCore {
 export async function createTestApp(env: Record<string, string> = {}): Promise<TestApp> {
   const core = await createTestCore();
   await bootstrapAdmin(core.deps, { password: ADMIN_PASSWORD, token: ADMIN_TOKEN, email: 'admin@example.com' });
+  return appOn(core, env);
+}
+
+/** A fresh install as a newcomer starts it: no administrator yet, no bootstrap variables (initial setup is open). */
+export async function createFreshInstall(): Promise<TestApp> {
+  return appOn(await createTestCore(), {});
+}
+
+async function appOn(core: TestCore, env: Record<string, string>): Promise<TestApp> {
   const config = loadConfig(env, null);
   core.deps.rateLimits = config.rate_limits;
   const app = await buildApp({ config, deps: core.deps, logger: pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }) });
