@@ -55,7 +55,10 @@ export interface ExtensibleFilter {
 /** The hidden `\0dn:<type>` values of a DN, for `:dn:` filters. */
 export function dnValues(rdns: Rdn[]): Array<[string, string[]]> {
   const byType = new Map<string, string[]>();
-  for (const { type, value } of rdns) byType.set(`${HIDDEN.dnPrefix}${type.toLowerCase()}`, [...(byType.get(`${HIDDEN.dnPrefix}${type.toLowerCase()}`) ?? []), value]);
+  for (const { type, value } of rdns) {
+    const key = `${HIDDEN.dnPrefix}${type.toLowerCase()}`;
+    byType.set(key, [...(byType.get(key) ?? []), value]);
+  }
   return [...byType];
 }
 
