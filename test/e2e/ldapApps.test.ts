@@ -104,3 +104,26 @@ test("sssd (rfc2307bis, user class user, group class group, names from cn): gete
   const access = await asService(`ou=users,${BASE}`, [`(&(cn=alice)(memberOf=${groupDn('jellyfin_users')})(ak-active=true))`, '1.1']);
   assert.deepEqual(dnsOf(access.stdout), [userDn('alice')]);
 });
+
+test('Grafana binding as the user (bind_dn = "cn=%s,ou=users,…"): the user finds their own groups, each showing only them as member', async () => {
+  const asAlice = (filter: string, attributes: string[]) => search(userDn('alice'), PASS.alice, BASE, [filter, ...attributes]);
+  // search_filter = "(cn=%s)", search_base_dns = ["ou=users,…"]
+  const self = await search(userDn('alice'), PASS.alice, `ou=users,${BASE}`, ['(cn=alice)', 'mail', 'memberOf']);
+  assert.deepEqual(dnsOf(self.stdout), [userDn('alice')]);
+  // group_search_filter = "(&(objectClass=group)(member=%s))", group_search_base_dns = ["ou=groups,…"]
+  const groups = await search(userDn('alice'), PASS.alice, `ou=groups,${BASE}`, [`(&(objectClass=group)(member=${userDn('alice')}))`, 'cn', 'member', 'memberUid']);
+  assert.equal(groups.code, 0, groups.stderr);
+  assert.deepEqual(dnsOf(groups.stdout), [groupDn('ftpusers'), groupDn('jellyfin_users')]);
+  // Nobody else is revealed: not bob (in a group below jellyfin_users), nor any other member.
+  assert.deepEqual([...new Set(valuesOf(groups.stdout, 'member'))], [userDn('alice')]);
+  assert.deepEqual([...new Set(valuesOf(groups.stdout, 'memberUid'))], ['alice']);
+  for (const probe of [`(member=${userDn('bob')})`, `(member=${groupDn('jellyfin-admins')})`, `(member:1.2.840.113556.1.4.1941:=${userDn('bob')})`, '(memberUid=bob)', '(cn=jellyfin-admins)', '(cn=ldap-search)']) {
+    assert.deepEqual(dnsOf((await asAlice(probe, ['1.1'])).stdout), [], probe);
+  }
+  const compare = await ldapTool('ldapcompare', ['-x', '-H', h.ldapUrl, '-D', userDn('alice'), '-w', PASS.alice, groupDn('jellyfin_users'), `member:${userDn('alice')}`]);
+  assert.equal(compare.code, 6, 'compareTrue on her own membership');
+  const hidden = await ldapTool('ldapcompare', ['-x', '-H', h.ldapUrl, '-D', userDn('carol'), '-w', PASS.carol, groupDn('jellyfin_users'), 'cn:jellyfin_users']);
+  assert.equal(hidden.code, 32, 'carol, in no group, sees none');
+  // carol, in no group, still sees just herself and her primary group.
+  assert.deepEqual(dnsOf((await search(userDn('carol'), PASS.carol, BASE, ['(objectClass=*)', '1.1'])).stdout).sort(), [userDn('carol'), virtualGroupDn('carol')].sort());
+});

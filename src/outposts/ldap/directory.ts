@@ -71,7 +71,7 @@ function sortKeyOf(rdns: Rdn[]): string {
 
 export const compareSortKeys = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
-function makeEntry(dn: string, attributes: Array<[string, string[]]>, userPk: number | null = null): Entry {
+export function makeEntry(dn: string, attributes: Array<[string, string[]]>, userPk: number | null = null): Entry {
   const rdns = parseDn(dn) ?? [];
   const present = attributes.filter(([, values]) => values.length > 0);
   const encoded = new Map(present.map(([name, values]) => [name.toLowerCase(), encodeAttribute(name, values)]));
