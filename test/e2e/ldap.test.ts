@@ -240,11 +240,14 @@ test('custom attributes override built-ins (POSIX ids, %s in homeDirectory), nev
     homeDirectory: '/srv/home/%s',
     LOGINSHELL: '/bin/zsh',
     department: 'ops',
+    // Named as Authentik names them: "/" becomes "-", "." goes.
+    'goauthentik.io/user/origin': 'migrated',
     // Not overridable: what names the entry and what apps grant access by.
     cn: 'root',
     uid: 'dave',
     objectClass: 'nothing',
     memberOf: `cn=admins,ou=groups,${BASE}`,
+    'member.Of': `cn=admins,ou=groups,${BASE}`,
     'ak-superuser': 'true',
   };
   const posix = await h.t.api('POST', '/api/v3/core/users/', { username: 'posix', name: 'Posix User', attributes });
@@ -258,7 +261,7 @@ test('custom attributes override built-ins (POSIX ids, %s in homeDirectory), nev
   const res = await search(userDn('dave'), PASS.dave, ['(&(objectClass=posixAccount)(uidNumber=10001))', '*']);
   assert.equal(res.code, 0, res.stderr);
   assert.deepEqual(dnsOf(res.stdout), [userDn('posix')], 'filters see the overriding value');
-  for (const line of ['uidNumber: 10001', 'gidNumber: 10001', 'homeDirectory: /srv/home/posix', 'loginShell: /bin/zsh', 'department: ops', 'cn: posix', 'uid: posix', 'ak-superuser: false', 'objectClass: posixAccount']) {
+  for (const line of ['uidNumber: 10001', 'gidNumber: 10001', 'homeDirectory: /srv/home/posix', 'loginShell: /bin/zsh', 'department: ops', 'goauthentikio-user-origin: migrated', 'cn: posix', 'uid: posix', 'ak-superuser: false', 'objectClass: posixAccount']) {
     assert.ok(res.stdout.split('\n').includes(line), `${line} in ${res.stdout}`);
   }
   for (const line of [`uidNumber: ${2000 + posix.json().pk}`, 'homeDirectory: /home/posix', 'loginShell: /bin/bash', 'cn: root', 'objectClass: nothing', 'memberOf:', 'ak-superuser: true']) {
