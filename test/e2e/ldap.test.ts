@@ -179,10 +179,12 @@ test('anonymous and unauthenticated binds are refused; unknown base DNs too', as
   assert.equal((await whoami(`CN=Alice, OU=Users,${BASE.toUpperCase()}`, PASS.alice)).code, 0, 'DNs compare without case or spacing');
 });
 
-test('a user who is neither superuser nor in the search group sees only themselves (and their primary group)', async () => {
-  const res = await search(userDn('alice'), PASS.alice, ['(objectClass=*)', 'cn']);
+test('a user who is neither superuser nor in the search group sees only themselves (their primary group, their groups with only them in)', async () => {
+  const res = await search(userDn('alice'), PASS.alice, ['(objectClass=*)', 'cn', 'member']);
   assert.equal(res.code, 0, res.stderr);
-  assert.deepEqual(dnsOf(res.stdout).sort(), [userDn('alice'), virtualGroupDn('alice')].sort());
+  assert.deepEqual(dnsOf(res.stdout).sort(), [userDn('alice'), virtualGroupDn('alice'), `cn=staff,ou=groups,${BASE}`].sort());
+  // staff also holds carol and dave: alice sees herself alone in it.
+  assert.deepEqual([...new Set(res.stdout.split('\n').filter((l) => l.startsWith('member: ')))], [`member: ${userDn('alice')}`]);
 });
 
 test("each user's primary group is a posixGroup under ou=virtual-groups numbered like the user, seen by whoever may see the user", async () => {
@@ -198,7 +200,7 @@ test("each user's primary group is a posixGroup under ou=virtual-groups numbered
   // The user's gidNumber names it.
   assert.match((await search(userDn('dave'), PASS.dave, ['(uid=alice)', 'gidNumber'])).stdout, new RegExp(`gidNumber: ${2000 + alice.pk}\n`));
   // Someone who sees only themselves sees only their own.
-  assert.deepEqual(dnsOf((await search(userDn('alice'), PASS.alice, ['(objectClass=posixGroup)', '1.1'])).stdout), [virtualGroupDn('alice')]);
+  assert.deepEqual(dnsOf((await search(userDn('alice'), PASS.alice, ['-b', `ou=virtual-groups,${BASE}`, '(objectClass=posixGroup)', '1.1'])).stdout), [virtualGroupDn('alice')]);
   assert.deepEqual(dnsOf((await search(userDn('alice'), PASS.alice, [byGid(carol.pk), '1.1'])).stdout), []);
   // In the tree: one level under the base, and searchable as a base of its own.
   const ou = await search(userDn('dave'), PASS.dave, ['-b', `ou=virtual-groups,${BASE}`, '-s', 'one', '(cn=carol)', '1.1']);
@@ -238,11 +240,14 @@ test('custom attributes override built-ins (POSIX ids, %s in homeDirectory), nev
     homeDirectory: '/srv/home/%s',
     LOGINSHELL: '/bin/zsh',
     department: 'ops',
+    // Named as Authentik names them: "/" becomes "-", "." goes.
+    'goauthentik.io/user/origin': 'migrated',
     // Not overridable: what names the entry and what apps grant access by.
     cn: 'root',
     uid: 'dave',
     objectClass: 'nothing',
     memberOf: `cn=admins,ou=groups,${BASE}`,
+    'member.Of': `cn=admins,ou=groups,${BASE}`,
     'ak-superuser': 'true',
   };
   const posix = await h.t.api('POST', '/api/v3/core/users/', { username: 'posix', name: 'Posix User', attributes });
@@ -256,7 +261,7 @@ test('custom attributes override built-ins (POSIX ids, %s in homeDirectory), nev
   const res = await search(userDn('dave'), PASS.dave, ['(&(objectClass=posixAccount)(uidNumber=10001))', '*']);
   assert.equal(res.code, 0, res.stderr);
   assert.deepEqual(dnsOf(res.stdout), [userDn('posix')], 'filters see the overriding value');
-  for (const line of ['uidNumber: 10001', 'gidNumber: 10001', 'homeDirectory: /srv/home/posix', 'loginShell: /bin/zsh', 'department: ops', 'cn: posix', 'uid: posix', 'ak-superuser: false', 'objectClass: posixAccount']) {
+  for (const line of ['uidNumber: 10001', 'gidNumber: 10001', 'homeDirectory: /srv/home/posix', 'loginShell: /bin/zsh', 'department: ops', 'goauthentikio-user-origin: migrated', 'cn: posix', 'uid: posix', 'ak-superuser: false', 'objectClass: posixAccount']) {
     assert.ok(res.stdout.split('\n').includes(line), `${line} in ${res.stdout}`);
   }
   for (const line of [`uidNumber: ${2000 + posix.json().pk}`, 'homeDirectory: /home/posix', 'loginShell: /bin/bash', 'cn: root', 'objectClass: nothing', 'memberOf:', 'ak-superuser: true']) {

@@ -23,10 +23,15 @@ async function visibleTo(name: keyof typeof PASS): Promise<string[]> {
   return dnsOf(res.stdout);
 }
 
-// Themselves: their entry and their primary (virtual) group.
+// Themselves: their entry, their primary (virtual) group and the groups they are directly in
+// (their memberOf), each showing only them as member, as in Authentik.
 const seesOnlySelf = async (name: keyof typeof PASS) => {
-  const dns = await visibleTo(name);
-  return dns.length === 2 && dns.includes(userDn(name)) && dns.includes(virtualGroupDn(name));
+  const res = await ldapTool('ldapsearch', ['-x', '-LLL', '-o', 'ldif-wrap=no', '-H', h.ldapUrl, '-D', userDn(name), '-w', PASS[name], '-b', BASE, '(objectClass=*)', 'memberOf', 'member']);
+  const entries = res.stdout.split('\n\n').map((e) => e.split('\n'));
+  const values = (lines: string[], attribute: string) => lines.filter((l) => l.startsWith(`${attribute}: `)).map((l) => l.slice(attribute.length + 2));
+  const self = entries.find((lines) => lines[0] === `dn: ${userDn(name)}`) ?? [];
+  const own = [userDn(name), virtualGroupDn(name), ...values(self, 'memberOf')].sort();
+  return JSON.stringify(dnsOf(res.stdout).sort()) === JSON.stringify(own) && entries.every((lines) => values(lines, 'member').every((dn) => dn === userDn(name)));
 };
 const seesEveryone = async (name: keyof typeof PASS) => {
   const dns = await visibleTo(name);

@@ -71,7 +71,7 @@ function sortKeyOf(rdns: Rdn[]): string {
 
 export const compareSortKeys = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
-function makeEntry(dn: string, attributes: Array<[string, string[]]>, userPk: number | null = null): Entry {
+export function makeEntry(dn: string, attributes: Array<[string, string[]]>, userPk: number | null = null): Entry {
   const rdns = parseDn(dn) ?? [];
   const present = attributes.filter(([, values]) => values.length > 0);
   const encoded = new Map(present.map(([name, values]) => [name.toLowerCase(), encodeAttribute(name, values)]));
@@ -99,6 +99,8 @@ export function buildTree(provider: OutpostProviderConfig, directory: Directory)
   const groupDns = new Map(directory.groups.map((g) => [g.pk, `cn=${escapeValue(g.name)},${groupsOu}`]));
   const members = new Map<string, DirectoryUser[]>();
   for (const u of directory.users) for (const g of u.groups) members.set(g, [...(members.get(g) ?? []), u]);
+  const children = new Map<string, string[]>();
+  for (const g of directory.groups) if (g.parent) children.set(g.parent, [...(children.get(g.parent) ?? []), groupDns.get(g.pk) as string]);
 
   const firstRdn = baseDn.split(',')[0] ?? '';
   const entries: Entry[] = [
@@ -145,7 +147,9 @@ export function buildTree(provider: OutpostProviderConfig, directory: Directory)
       ['objectClass', GROUP_CLASSES],
       ['cn', [g.name]],
       ['name', [g.name]],
-      ['member', groupMembers.map(userDn)],
+      // As in Authentik: the groups below this one are members too (rfc2307bis/AD nesting, which
+      // sssd and Nextcloud follow), after the users.
+      ['member', [...groupMembers.map(userDn), ...(children.get(g.pk) ?? [])]],
       ['memberUid', groupMembers.map((u) => u.username)],
       ['memberOf', g.parent ? [groupDns.get(g.parent) ?? ''].filter(Boolean) : []],
       ['gidNumber', [String(provider.gid_start_number + g.num_pk)]],

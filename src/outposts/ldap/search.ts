@@ -1,6 +1,7 @@
 import { canSearchAll, compareSortKeys, type DirectoryTree, type Entry, INDEXED } from './directory.ts';
 import { depthBelow, isUnder, normalizeDn, parseDn } from './dn.ts';
 import { equalityKeys, type Filter, matches } from './filters.ts';
+import { ownEntries } from './ownEntries.ts';
 import { openCookie, type PagePosition, sealCookie, searchDigest } from './pagingCookie.ts';
 import { OID, ResultCode } from './protocol.ts';
 
@@ -76,11 +77,9 @@ export function runSearch(
   // RFC 2696 §3: size 0 abandons the paged search.
   if (paging && paging.size === 0) return { code: ResultCode.success, entries: [], nextCookie: null };
 
-  const seesAll = canSearchAll(tree, userPk);
   const baseDepth = base === '' ? 0 : (parseDn(base)?.length ?? 0);
-  const found = candidates(tree, query.filter).filter(
-    (e) => (seesAll || e.userPk === userPk) && inScope(e, base, baseDepth, query.scope) && matches(query.filter, e.matchable),
-  );
+  const pool = canSearchAll(tree, userPk) ? candidates(tree, query.filter) : ownEntries(tree, userPk);
+  const found = pool.filter((e) => inScope(e, base, baseDepth, query.scope) && matches(query.filter, e.matchable));
 
   // Entries are in the tree's sort order: a page resumes after the last entry the previous sent.
   const start = position.lastKey === '' ? 0 : firstAfter(found, position.lastKey);
@@ -135,8 +134,9 @@ export function runCompare(
   userPk: number,
   request: { dn: string; attribute: string; value: string },
 ): typeof ResultCode.compareTrue | typeof ResultCode.compareFalse | typeof ResultCode.noSuchObject {
-  const entry = tree.byDn.get(normalizeDn(request.dn) ?? '');
-  if (!entry || !(canSearchAll(tree, userPk) || entry.userPk === userPk)) return ResultCode.noSuchObject;
+  const dn = normalizeDn(request.dn) ?? '';
+  const entry = canSearchAll(tree, userPk) ? tree.byDn.get(dn) : ownEntries(tree, userPk).find((e) => e.normalizedDn === dn);
+  if (!entry) return ResultCode.noSuchObject;
   // No attribute description holds a NUL: the entry's hidden values (matchingRules.ts) stay out of reach.
   if (request.attribute.includes('\u0000')) return ResultCode.compareFalse;
   const filter: Filter = { kind: 'equal', attribute: request.attribute.toLowerCase(), value: request.value };

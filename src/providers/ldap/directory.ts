@@ -27,11 +27,20 @@ export const presentOutpostConfig = (p: LdapProviderRow, bindFlowSlug: string): 
   mfa_support: p.mfa_support,
 });
 
+/**
+ * A custom attribute's LDAP name, as Authentik's outpost spells it (AttributeKeySanitize): `/`
+ * becomes `-` and `.` goes, so `goauthentik.io/user/sources` is `goauthentikio-user-sources` and
+ * an app set up against Authentik asks for the same name.
+ */
+const ldapName = (key: string) => key.replaceAll('/', '-').replaceAll('.', '');
+
 /** Only scalar attributes (and lists of them) become LDAP attributes; names LDAP can carry. */
 function ldapAttributes(attributes: Record<string, unknown>): Record<string, string | string[]> {
   const out: Record<string, string | string[]> = {};
-  for (const [key, value] of Object.entries(attributes ?? {})) {
-    if (!/^[A-Za-z][A-Za-z0-9-]{0,63}$/.test(key)) continue;
+  for (const [original, value] of Object.entries(attributes ?? {})) {
+    const key = ldapName(original);
+    // Two keys that sanitize alike (a.b and ab): the first listed wins, as one attribute.
+    if (!/^[A-Za-z][A-Za-z0-9-]{0,63}$/.test(key) || Object.hasOwn(out, key)) continue;
     const scalar = (v: unknown) => (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean' ? String(v) : null);
     if (Array.isArray(value)) {
       const values = value.map(scalar).filter((v): v is string => v !== null);

@@ -28,8 +28,8 @@ export function ldapPanel(p, extras) {
     copyable('Bind DN (pattern)', `cn=<username>,ou=users,${base}`),
     copyable('Users and groups', `Users:  ou=users,${base}   filter (objectClass=user), login attribute cn\nGroups: ou=groups,${base}  filter (objectClass=group), member attribute member`, { multiline: true }),
     h('p', { id: 'search-hint' }, extras?.searchGroup
-      ? `Members of ${extras.searchGroup.name} (and administrators) may search the whole directory: apps that look users up need a service account in that group, e.g. cn=ldap-search,ou=users,${base}. Everyone else sees only their own entry (and their primary group under ou=virtual-groups).`
-      : 'No search group: each user sees only their own entry (and their primary group). Apps that look users up before binding (most NAS boxes) need a search group — set one in the provider settings below and put their service account in it.'),
+      ? `Members of ${extras.searchGroup.name} (and administrators) may search the whole directory: apps that look users up need a service account in that group, e.g. cn=ldap-search,ou=users,${base}. Everyone else sees only their own entry (their primary group under ou=virtual-groups, and their groups with only them as member).`
+      : 'No search group: each user sees only their own entry (their primary group, and their groups with only them as member). Apps that look users up before binding (most NAS boxes) need a search group — set one in the provider settings below and put their service account in it.'),
     p.mfa_support
       ? h('p', { id: 'mfa-hint' }, 'Users with MFA add their current code to the password after a semicolon: ', h('code', {}, 'password;123456'), ' (a TOTP or recovery code).')
       : h('p', { id: 'mfa-hint', class: 'muted' }, 'MFA codes are not accepted on binds (mfa_support is off): users with MFA cannot bind.'),

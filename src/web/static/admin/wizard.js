@@ -27,7 +27,7 @@ function typeFields(type, choices) {
     return [
       field('Base DN', input('base_dn', { required: true, value: 'DC=ldap,DC=goauthentik,DC=io' }), 'Root of the tree, e.g. DC=ldap,DC=example,DC=com. Unique across LDAP providers.'),
       field('Bind flow', select('bind_flow', choices.authenticationFlows.map((f) => [f.pk, `${f.name} (${f.slug})`]), choices.authenticationFlows.find((f) => f.slug === 'default-authentication-flow')?.pk)),
-      field('Search group', select('search_group', [['', 'None (each user sees only their own entry and primary group)'], ...choices.groups.map((g) => [g.pk, g.name])], ''), 'Its members may search the whole directory (service accounts of apps that look users up).'),
+      field('Search group', select('search_group', [['', 'None (each user sees only their own entry, primary group and groups)'], ...choices.groups.map((g) => [g.pk, g.name])], ''), 'Its members may search the whole directory (service accounts of apps that look users up).'),
       h('label', { class: 'inline' }, h('input', { type: 'checkbox', name: 'mfa_support', checked: true }), 'Accept an MFA code after the password (password;123456)'),
     ];
   }
