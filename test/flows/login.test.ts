@@ -200,7 +200,8 @@ test('CSRF: a POST from another origin, or with no origin and no token, is refus
 test('next: a same-origin path is followed, another site is not (no open redirect)', async () => {
   const good = new TestBrowser(t.app);
   assert.equal((await good.login('alice', 'alice-password-1', 'next=%2Fif%2Fuser%2F%3Ftab%3Ddevices')).to, '/if/user/?tab=devices');
-  for (const next of ['https://evil.example/', '//evil.example/x', '/\\evil.example', 'javascript:alert(1)']) {
+  // Dot segments that collapse into "//host" once the path is normalised are another site too.
+  for (const next of ['https://evil.example/', '//evil.example/x', '/\\evil.example', 'javascript:alert(1)', '/.//evil.example/x', '/..//evil.example', '/a/../..//evil.example']) {
     const browser = new TestBrowser(t.app);
     const res = await browser.login('alice', 'alice-password-1', `next=${encodeURIComponent(next)}`);
     assert.equal(res.to, '/if/user/', next);
