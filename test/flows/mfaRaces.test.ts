@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { SYSTEM_CONTEXT } from '../../src/core/context.ts';
 import { createUser, setUserPassword } from '../../src/core/users.ts';
+import { insertTotpDevice } from '../../src/store/devices.ts';
 import { createTestApp, type TestApp } from '../support/app.ts';
 import { TestBrowser } from '../support/browser.ts';
 import { secretOf, totpCode } from '../support/oathtool.ts';
@@ -64,6 +65,23 @@ test('a TOTP enrollment answered twice at once makes one device, whose codes the
   const next = await totpCode(secret, 1);
   const tries = await Promise.all((await atSecondFactor('erin', 2)).map((b) => b.flow(FLOW, { code: next })));
   assert.equal(signedIn(tries), 1, 'one code, one sign-in');
+});
+
+test('devices sharing a secret (twins made before this was fixed) still take each code once', async () => {
+  const userId = await makeUser('frank');
+  const browser = new TestBrowser(t.app);
+  await browser.login('frank', 'frank-password-1');
+  const secret = secretOf(String((await browser.flow('default-authenticator-totp-setup')).config_url));
+  assert.equal((await browser.flow('default-authenticator-totp-setup', { code: await totpCode(secret) })).component, 'xak-flow-redirect');
+  const twin = { userId, name: 'Twin', secretEncrypted: t.deps.totpBox.seal(secret), digits: 6, period: 30, algorithm: 'sha1', lastTimeStep: 0 };
+  await insertTotpDevice(t.deps.db, twin);
+
+  const code = await totpCode(secret, 1);
+  const [first, second] = await atSecondFactor('frank', 2);
+  assert.equal((await (first as TestBrowser).flow(FLOW, { code })).component, 'xak-flow-redirect');
+  const replay = await (second as TestBrowser).flow(FLOW, { code });
+  assert.equal(replay.component, 'ak-stage-authenticator-validate', 'the spent code is not accepted by the twin');
+  assert.ok(replay.response_errors);
 });
 
 test('recovery codes confirmed twice at once are saved once; one code signs in once, also when raced', async () => {
