@@ -157,6 +157,17 @@ test('an unknown or disabled user gets the same answers as a wrong password (no 
   }
 });
 
+test('the password page names what was typed, never the account it found (an email or a case variant would reveal it)', async () => {
+  for (const typed of ['alice@example.com', 'ALICE', 'nobody@example.com', 'NOBODY']) {
+    const browser = new TestBrowser(t.app);
+    await browser.flow(FLOW);
+    const password = await browser.flow(FLOW, { uid_field: typed });
+    assert.equal(password.pending_user, typed, typed);
+    const page = await browser.request('GET', `/if/flow/${FLOW}/`);
+    assert.doesNotMatch(page.body, /\balice\b(?!@)/, `${typed}: the page does not name the account`);
+  }
+});
+
 test('bad answers are errors on the same stage: missing field, wrong component, huge value', async () => {
   const browser = new TestBrowser(t.app);
   await browser.flow(FLOW);
