@@ -39,6 +39,9 @@ export async function changeOwnPassword(deps: CoreDeps, ctx: RequestContext, cha
   const { isValid } = await runLimited(() => checkPassword(user?.is_active ? user.password_hash : null, change.currentPassword));
   if (!user || !isValid) {
     const after = await recordFailure(deps, uid, ip);
+    // A wrong current password is a password guess, as at the login form: from a stolen
+    // session, the trail must show it before the lock does.
+    await recordEvent(deps.db, deps, ctx, 'login_failed', { context: { reason: 'wrong_current_password' } });
     if (after.isLocked && hasJustLockedUsername(deps, after)) {
       await recordEvent(deps.db, deps, ctx, 'suspicious_request', { context: { reason: 'password_change_locked' } });
     }

@@ -5,6 +5,7 @@ import * as userStore from '../store/users.ts';
 import type { CoreDeps, RequestContext } from './context.ts';
 import { recordEvent } from './events.ts';
 import { checkPassword, hashPassword } from './passwords.ts';
+import { endSessionsOfUser } from './sessions.ts';
 
 export interface UserInput extends userStore.NewUser {
   /** Group uuids; replaces direct memberships when given. */
@@ -50,12 +51,29 @@ export function createUser(deps: CoreDeps, ctx: RequestContext, input: UserInput
   );
 }
 
-export function updateUser(
+export async function updateUser(
   deps: CoreDeps,
   ctx: RequestContext,
   id: number,
   changes: Partial<UserInput>,
 ): Promise<userStore.UserRow> {
+  const user = await writeUserChanges(deps, ctx, id, changes);
+  // A deactivated account's sessions end now, not merely go unanswered while it is inactive:
+  // otherwise reactivating it (say, after its password was reset) would bring back every
+  // browser that was signed in, an attacker's too. Ended after the commit, as offboarding does.
+  if (changes.isActive === false) {
+    const ended = await endSessionsOfUser(deps, id, null);
+    if (ended > 0) {
+      await recordEvent(deps.db, deps, ctx, 'logout', {
+        subject: { id: user.id, username: user.username, email: user.email },
+        context: { reason: 'deactivated', sessions_ended: ended, ended_by: ctx.actor?.username ?? 'system' },
+      });
+    }
+  }
+  return user;
+}
+
+function writeUserChanges(deps: CoreDeps, ctx: RequestContext, id: number, changes: Partial<UserInput>): Promise<userStore.UserRow> {
   return translatingDuplicates(() =>
     deps.db.transaction(async (tx) => {
       if (changes.username !== undefined) await assertUsernameFree(tx, changes.username, id);

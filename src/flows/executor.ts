@@ -15,7 +15,7 @@ import { stageDefinition } from './registry.ts';
 import type { FlowRequest, InteractiveStage, StageContext, StageDefinition, StageOutcome } from './stage.ts';
 import { type FlowUser, forgetFlowState, keepFlowState, type Run, saveSession, userOf } from './run.ts';
 import { describeRunEvent, signIn } from './signIn.ts';
-import { deleteFlowState, loadFlowState } from './state.ts';
+import { deleteFlowState, loadFlowState, markFlowCompleted } from './state.ts';
 
 /** What the HTTP layer must do besides sending the challenge. */
 export interface FlowResponse {
@@ -123,6 +123,7 @@ async function settle(run: Run): Promise<Settled> {
   for (;;) {
     const entry = run.state.plan[run.state.index];
     if (!entry) {
+      await markFlowCompleted(run.deps.cache, run.state);
       await forgetFlowState(run);
       return { kind: 'done', challenge: redirectChallenge(run.state.next) };
     }

@@ -13,7 +13,10 @@ export function safeNext(candidate: unknown, fallback: string): string {
   try {
     const url = new URL(candidate, 'http://gatehouse.invalid');
     if (url.host !== 'gatehouse.invalid') return fallback;
-    return url.pathname + url.search + url.hash;
+    // Dot segments collapse while parsing: "/.//evil.example" and "/..//evil.example" come out as
+    // "//evil.example", which a browser reads as another host. Judge the path we would send.
+    const path = url.pathname + url.search + url.hash;
+    return path.startsWith('//') ? fallback : path;
   } catch {
     return fallback;
   }

@@ -24,10 +24,16 @@ export interface FlowState {
   lastErrors?: ResponseErrors;
   /** The application being authorized (set by the protocol that started an authorization flow). */
   application?: { slug: string; name: string; launchUrl?: string };
+  /**
+   * A cache key the executor sets when this plan runs to its end. The protocol waiting on the flow
+   * (an app's authorization) asks it: the state being gone does not say the flow passed — it is
+   * gone after a deny stage or a cancel too.
+   */
+  completionKey?: string;
 }
 
 // A flow abandoned for this long starts over.
-const FLOW_STATE_SECONDS = 30 * 60;
+export const FLOW_STATE_SECONDS = 30 * 60;
 
 const key = (sessionId: string, slug: string) => `flow:${sha256(sessionId).toString('hex')}:${slug}`;
 
@@ -38,6 +44,11 @@ export async function loadFlowState(cache: Cache, sessionId: string, slug: strin
 
 export async function saveFlowState(cache: Cache, sessionId: string, slug: string, state: FlowState): Promise<void> {
   await cache.set(key(sessionId, slug), JSON.stringify(state), FLOW_STATE_SECONDS);
+}
+
+/** Records that the plan ran to its end (see FlowState.completionKey). */
+export async function markFlowCompleted(cache: Cache, state: FlowState): Promise<void> {
+  if (state.completionKey) await cache.set(state.completionKey, '1', FLOW_STATE_SECONDS);
 }
 
 export async function deleteFlowState(cache: Cache, sessionId: string, slug: string): Promise<void> {

@@ -53,6 +53,14 @@ export async function countConfirmedDevicesOfUser(db: Queryable, userId: number)
 
 // --- TOTP ------------------------------------------------------------------------------------
 
+/**
+ * Holds the user's row until the transaction ends, so two device enrollments of one user run one
+ * after the other: the second sees what the first saved.
+ */
+export async function lockUserForDeviceChange(db: Queryable, userId: number): Promise<void> {
+  await db.query('SELECT id FROM users WHERE id = $1 FOR UPDATE', [userId]);
+}
+
 export async function insertTotpDevice(
   db: Queryable,
   device: { userId: number; name: string; secretEncrypted: string; digits: number; period: number; algorithm: string; lastTimeStep: number },
@@ -113,6 +121,15 @@ export async function listStaticDevicesOfUser(db: Queryable, userId: number): Pr
 }
 
 /** Spends one recovery code of the user: deleted as it is used, so it works once. */
+/** Whether one of the user's recovery codes has this hash. */
+export async function hasStaticToken(db: Queryable, userId: number, tokenHash: Buffer): Promise<boolean> {
+  const { rows } = await db.query(
+    'SELECT 1 FROM static_tokens t JOIN static_devices s ON s.id = t.device_id WHERE s.user_id = $1 AND t.token_hash = $2',
+    [userId, tokenHash],
+  );
+  return rows.length > 0;
+}
+
 export async function consumeStaticToken(db: Queryable, userId: number, tokenHash: Buffer): Promise<number | null> {
   const { rows } = await db.query<{ device_id: number }>(
     `DELETE FROM static_tokens t USING static_devices s

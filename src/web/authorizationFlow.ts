@@ -3,7 +3,7 @@ import type { FastifyRequest } from 'fastify';
 import type { CoreDeps } from '../core/context.ts';
 import { sha256 } from '../core/crypto.ts';
 import { planFlow, refusalOf } from '../flows/planner.ts';
-import { loadFlowState, saveFlowState } from '../flows/state.ts';
+import { saveFlowState } from '../flows/state.ts';
 import type { ApplicationRow } from '../store/applications.ts';
 import { findFlowById, listBindingsOfFlow } from '../store/flows.ts';
 import type { SignedInBrowser } from './browserSession.ts';
@@ -15,6 +15,8 @@ export type FlowOutcome = { kind: 'done' } | { kind: 'redirect'; to: string } | 
 const MARKER_SECONDS = 30 * 60;
 
 const markerKey = (sessionId: string, uid: string) => `oauth2:authz-flow:${sha256(`${sessionId}:${uid}`).toString('hex')}`;
+// Set by the executor when the plan made with `nonce` ran to its end (FlowState.completionKey).
+const completionKey = (sessionId: string, uid: string, nonce: string) => `${markerKey(sessionId, uid)}:done:${sha256(nonce).toString('hex')}`;
 
 /**
  * The provider's authorization flow, for one authorization (an oidc-provider interaction, a
@@ -23,8 +25,9 @@ const markerKey = (sessionId: string, uid: string) => `oauth2:authz-flow:${sha25
  * (explicit consent, …) the flow is planned here with FlowState.application set, so the consent
  * stage knows the app, and the browser is sent to /if/flow/<slug>/ with `next` back to the
  * interaction plus a one-time nonce. Coming back, the flow counts as passed when the nonce is the
- * one issued for this session and interaction and the executor has finished the flow (its state
- * is gone). A denied flow shows its own "access denied" page and never redirects to `next`.
+ * one issued for this session and interaction and the executor recorded that this plan ran to its
+ * end (FlowState.completionKey). A denied flow shows its own "access denied" page and never
+ * redirects to `next`; opening `next` by hand after a denial or a cancel plans the flow again.
  */
 export async function runAuthorizationFlow(
   deps: CoreDeps,
@@ -43,8 +46,11 @@ export async function runAuthorizationFlow(
   const returned = (request.query as Record<string, unknown>).flow_done;
   const issued = await deps.cache.get(key);
   if (typeof returned === 'string' && issued !== null && returned === issued) {
-    if (!(await loadFlowState(deps.cache, browser.sessionId, flow.slug))) {
-      await deps.cache.delete(key);
+    // Passed only when the executor finished the plan: a deny stage or a cancel also leave no
+    // state behind, and the nonce is in the URL the browser was given.
+    const done = completionKey(browser.sessionId, uid, issued);
+    if ((await deps.cache.get(done)) !== null) {
+      await Promise.all([deps.cache.delete(key), deps.cache.delete(done)]);
       return { kind: 'done' };
     }
   }
@@ -56,6 +62,7 @@ export async function runAuthorizationFlow(
   const { state, denial } = await planFlow(deps, flow, flowRequestOf(request), browser.session, next);
   if (denial) return { kind: 'denied', message: denial };
   state.application = { slug: application.slug, name: application.name, ...(application.launch_url ? { launchUrl: application.launch_url } : {}) };
+  state.completionKey = completionKey(browser.sessionId, uid, nonce);
   await saveFlowState(deps.cache, browser.sessionId, flow.slug, state);
   await deps.cache.set(key, nonce, MARKER_SECONDS);
   return { kind: 'redirect', to: `/if/flow/${flow.slug}/?next=${encodeURIComponent(next)}` };

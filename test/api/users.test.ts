@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { createTestApp, type TestApp } from '../support/app.ts';
+import { TestBrowser } from '../support/browser.ts';
 
 let t: TestApp;
 before(async () => {
@@ -227,5 +228,22 @@ describe('who may call', () => {
     assert.equal((await t.api('GET', '/api/v3/core/users/me/', undefined, key)).statusCode, 200);
     await t.api('PATCH', `/api/v3/core/users/${user.pk}/`, { is_active: false });
     assert.equal((await t.api('GET', '/api/v3/core/users/me/', undefined, key)).statusCode, 401);
+  });
+
+  test("deactivating a user ends their sessions: reactivating the account brings none back", async () => {
+    const user = (await t.api('POST', '/api/v3/core/users/', { username: 'kate', name: 'Kate' })).json();
+    await t.api('POST', `/api/v3/core/users/${user.pk}/set_password/`, { password: 'kate-password-1' });
+    const browser = new TestBrowser(t.app);
+    assert.equal((await browser.login('kate', 'kate-password-1')).component, 'xak-flow-redirect');
+    assert.equal((await browser.request('GET', '/api/v3/core/users/me/')).statusCode, 200);
+    await t.api('PATCH', `/api/v3/core/users/${user.pk}/`, { is_active: false });
+    assert.equal((await browser.request('GET', '/api/v3/core/users/me/')).statusCode, 401);
+    await t.api('PATCH', `/api/v3/core/users/${user.pk}/`, { is_active: true });
+    assert.equal((await browser.request('GET', '/api/v3/core/users/me/')).statusCode, 401, 'the old cookie stays dead');
+    assert.equal((await browser.request('GET', '/if/user/')).statusCode, 302);
+    const sessions = (await t.api('GET', `/api/v3/core/authenticated_sessions/?user=${user.pk}`)).json();
+    assert.equal(sessions.pagination.count, 0);
+    const events = (await t.api('GET', '/api/v3/events/events/?action=logout&username=kate')).json();
+    assert.equal(events.results[0]?.context.reason, 'deactivated');
   });
 });

@@ -157,6 +157,17 @@ test('an unknown or disabled user gets the same answers as a wrong password (no 
   }
 });
 
+test('the password page names what was typed, never the account it found (an email or a case variant would reveal it)', async () => {
+  for (const typed of ['alice@example.com', 'ALICE', 'nobody@example.com', 'NOBODY']) {
+    const browser = new TestBrowser(t.app);
+    await browser.flow(FLOW);
+    const password = await browser.flow(FLOW, { uid_field: typed });
+    assert.equal(password.pending_user, typed, typed);
+    const page = await browser.request('GET', `/if/flow/${FLOW}/`);
+    assert.doesNotMatch(page.body, /\balice\b(?!@)/, `${typed}: the page does not name the account`);
+  }
+});
+
 test('bad answers are errors on the same stage: missing field, wrong component, huge value', async () => {
   const browser = new TestBrowser(t.app);
   await browser.flow(FLOW);
@@ -200,7 +211,8 @@ test('CSRF: a POST from another origin, or with no origin and no token, is refus
 test('next: a same-origin path is followed, another site is not (no open redirect)', async () => {
   const good = new TestBrowser(t.app);
   assert.equal((await good.login('alice', 'alice-password-1', 'next=%2Fif%2Fuser%2F%3Ftab%3Ddevices')).to, '/if/user/?tab=devices');
-  for (const next of ['https://evil.example/', '//evil.example/x', '/\\evil.example', 'javascript:alert(1)']) {
+  // Dot segments that collapse into "//host" once the path is normalised are another site too.
+  for (const next of ['https://evil.example/', '//evil.example/x', '/\\evil.example', 'javascript:alert(1)', '/.//evil.example/x', '/..//evil.example', '/a/../..//evil.example']) {
     const browser = new TestBrowser(t.app);
     const res = await browser.login('alice', 'alice-password-1', `next=${encodeURIComponent(next)}`);
     assert.equal(res.to, '/if/user/', next);

@@ -181,6 +181,47 @@ describe('OAuth2/OIDC provider', { skip: !hasPostgres && 'needs TEST_PG_ADMIN_UR
     assert.equal(tokens.claims()?.email, 'carol@example.com');
   });
 
+  test('an authorization flow that denied, or was cancelled, does not count as passed', async () => {
+    // The app's flow: a deny stage (as an admin binds one behind a policy) before the consent.
+    const flow = (await t.api('POST', '/api/v3/flows/instances/', { name: 'Gated', slug: 'gated-authz', title: 'Gated', designation: 'authorization', authentication: 'require_authenticated' })).json();
+    const deny = (await t.api('POST', '/api/v3/stages/deny/', { name: 'gated-deny', deny_message: 'Not for you.' })).json();
+    assert.equal((await t.api('POST', '/api/v3/flows/bindings/', { target: flow.pk, stage: deny.pk, order: 10 })).statusCode, 201);
+    await addApp('gated-app', 'gated-client', 'confidential', [{ matching_mode: 'strict', url: REDIRECT }], 'gated-authz');
+    const config = await client.discovery(new URL(`${base}/application/o/gated-app/`), 'gated-client', SECRET, undefined, insecure);
+    const jar = new Jar();
+    const authorize = async () => {
+      let res = await jar.fetch(client.buildAuthorizationUrl(config, { redirect_uri: REDIRECT, scope: 'openid', state: client.randomState() }).href);
+      const interaction = res.headers.get('location') ?? '';
+      res = await jar.fetch(interaction);
+      const flowPage = new URL(res.headers.get('location') ?? '', base);
+      if (flowPage.pathname === '/if/flow/default-authentication-flow/') {
+        await signIn(jar, flowPage.searchParams.get('next') ?? '');
+        res = await jar.fetch(interaction);
+      }
+      const page = new URL(res.headers.get('location') ?? '', base);
+      assert.equal(page.pathname, '/if/flow/gated-authz/');
+      return page;
+    };
+    // Followed to the end: the browser never reaches the app's redirect URI with a code.
+    const isRefused = async (next: string) => {
+      let to = next;
+      for (let hop = 0; hop < 4 && to !== ''; hop++) {
+        assert.doesNotMatch(to, /[?&]code=/, `no code is issued (${to})`);
+        if (to.startsWith(REDIRECT)) break;
+        to = (await jar.fetch(to)).headers.get('location') ?? '';
+      }
+    };
+
+    const denied = await authorize();
+    const shown = await jar.fetch(denied.pathname + denied.search);
+    assert.match(await shown.text(), /Not for you\./);
+    await isRefused(denied.searchParams.get('next') ?? '');
+
+    const cancelled = await authorize();
+    await jar.fetch('/flows/-/cancel/?flow=gated-authz');
+    await isRefused(cancelled.searchParams.get('next') ?? '');
+  });
+
   test('authorization code + PKCE through the login flow; claims, userinfo, replayed code refused', async () => {
     const config = await client.discovery(new URL(`${base}/application/o/conf-app/`), 'conf-client', SECRET, undefined, insecure);
     const verifier = client.randomPKCECodeVerifier();

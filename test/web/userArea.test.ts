@@ -236,6 +236,10 @@ describe('changing the password', () => {
     assert.ok(await checkCredentials(t.deps, user.username, PASSWORD));
     assert.equal(await checkCredentials(t.deps, user.username, 'Brand-New-Pass-2'), null);
     assert.deepEqual(await eventsOf('password_set', user.id).then((e) => e.length), 1, 'only the one from creating the user');
+    const failed = await eventsOf('login_failed', user.id);
+    assert.equal(failed.length, 1, 'the guess is recorded, as one at the login form would be');
+    assert.equal(failed[0]?.context.reason, 'wrong_current_password');
+    assert.doesNotMatch(JSON.stringify(failed), /not-the-password/);
   });
 
   test('a short or mistyped new password answers 400', async () => {

@@ -19,19 +19,14 @@ export async function totpConfigUrl(secret: string, issuer: string, account: str
  * The time step a code belongs to, or null when it is not valid at `now` (±1 step). `now` is the
  * server's clock (deps.now), not otplib's own Date.now, so one clock governs codes and expiry.
  */
-export async function timeStepOfCode(secret: string, code: string, now: Date, afterTimeStep?: number): Promise<number | null> {
+export async function timeStepOfCode(secret: string, code: string, now: Date): Promise<number | null> {
   if (!/^\d{6}$/.test(code)) return null;
-  // After the clock stepped back, the last accepted step may lie beyond now + tolerance: no code
-  // can be both newer and current (otplib would throw, a 500 at login), so none is valid yet.
-  const stepNow = Math.floor(now.getTime() / 1000 / TOTP_DEFAULTS.period);
-  if (afterTimeStep !== undefined && afterTimeStep >= stepNow + TOLERANCE_SECONDS / TOTP_DEFAULTS.period) return null;
   const { verify } = await otplib();
   const result = await verify({
     secret,
     token: code,
     epoch: Math.floor(now.getTime() / 1000),
     epochTolerance: TOLERANCE_SECONDS,
-    ...(afterTimeStep ? { afterTimeStep } : {}),
   });
   // otplib's TOTP result carries timeStep; its exported type is the HOTP/TOTP union.
   const timeStep = result.valid ? (result as { timeStep?: unknown }).timeStep : null;
@@ -39,14 +34,19 @@ export async function timeStepOfCode(secret: string, code: string, now: Date, af
 }
 
 /**
- * Checks a code against the user's TOTP devices. A code is accepted once per device: its time
- * step must be newer than the last accepted one, claimed atomically in the database.
+ * Checks a code against the user's TOTP devices. A code is accepted once: its time step must be
+ * newer than the device's last accepted one, claimed atomically in the database. The first device
+ * the code belongs to decides — a spent code is a replay and is not tried on the next device,
+ * which may hold the same secret (two devices made from one enrollment answered twice at once
+ * would otherwise accept every code twice).
  */
 export async function verifyTotpOfUser(deps: CoreDeps, userId: number, code: string): Promise<TotpDeviceRow | null> {
   const box = deps.totpBox;
   for (const device of await listTotpDevicesOfUser(deps.db, userId)) {
-    const step = await timeStepOfCode(box.open(device.secret_encrypted), code, deps.now(), Number(device.last_time_step));
-    if (step !== null && (await claimTotpTimeStep(deps.db, device.id, step))) return device;
+    const step = await timeStepOfCode(box.open(device.secret_encrypted), code, deps.now());
+    if (step === null) continue;
+    // Newer than the last accepted step, also after the clock stepped back past it (then none is).
+    return step > Number(device.last_time_step) && (await claimTotpTimeStep(deps.db, device.id, step)) ? device : null;
   }
   return null;
 }

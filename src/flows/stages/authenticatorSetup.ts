@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { queueMfaNotice } from '../../worker/notices.ts';
-import { insertStaticDevice, insertTotpDevice } from '../../store/devices.ts';
+import { hasStaticToken, insertStaticDevice, insertTotpDevice, listTotpDevicesOfUser, lockUserForDeviceChange } from '../../store/devices.ts';
 import { fieldError } from '../challenge.ts';
 import { newStaticCodes, staticCodeHash } from '../devices/static.ts';
 import { newTotpSecret, TOTP_DEFAULTS, timeStepOfCode, totpConfigUrl } from '../devices/totp.ts';
@@ -41,6 +41,11 @@ export const authenticatorTotpStage: InteractiveStage<z.infer<typeof totpConfig>
     const step = await timeStepOfCode(secret, code, ctx.deps.now());
     if (step === null) return { kind: 'invalid', errors: fieldError('code', 'Code does not match; check the app and try again.') };
     await ctx.deps.db.transaction(async (tx) => {
+      // The same answer sent twice at once (a double click, or a race) shares this secret: the
+      // second finds the first's device and adds no twin, which would accept every code twice.
+      await lockUserForDeviceChange(tx, user.id);
+      const saved = await listTotpDevicesOfUser(tx, user.id);
+      if (saved.some((d) => ctx.deps.totpBox.open(d.secret_encrypted) === secret)) return;
       const device = await insertTotpDevice(tx, {
         userId: user.id,
         name: ctx.config.friendly_name,
@@ -76,6 +81,9 @@ export const authenticatorStaticStage: InteractiveStage<z.infer<typeof staticCon
     const codes = ctx.scratch<{ codes?: string[] }>().codes;
     if (!user || !codes) return { kind: 'deny', message: 'Sign in before adding recovery codes.' };
     await ctx.deps.db.transaction(async (tx) => {
+      // Confirmed twice at once: the codes are saved once (see the TOTP stage above).
+      await lockUserForDeviceChange(tx, user.id);
+      if (await hasStaticToken(tx, user.id, staticCodeHash(codes[0] as string))) return;
       const deviceId = await insertStaticDevice(tx, { userId: user.id, name: ctx.config.friendly_name, tokenHashes: codes.map(staticCodeHash) });
       await ctx.audit('model_created', { model: { model_name: 'static_device', pk: deviceId, name: ctx.config.friendly_name } }, tx);
       await queueMfaNotice(ctx.deps, user, { action: 'added', deviceType: 'recovery codes', deviceName: ctx.config.friendly_name }, tx);

@@ -26,8 +26,11 @@ export const passwordStage: InteractiveStage<Config> = {
   component: 'ak-stage-password',
   configSchema: config,
   async challenge(ctx) {
-    const user = await ctx.pendingUser();
-    return { pending_user: user?.username ?? ctx.state.pendingUid ?? '', pending_user_avatar: '' };
+    // What the visitor typed, not the account's username: "bob@example.com" answered with "bob"
+    // (or "BOB" with "bob") would tell that the account exists, and its name. A flow that starts
+    // signed in typed nothing: that user's name.
+    if (ctx.state.pendingUid !== null) return { pending_user: ctx.state.pendingUid, pending_user_avatar: '' };
+    return { pending_user: (await ctx.pendingUser())?.username ?? '', pending_user_avatar: '' };
   },
   async submit(ctx, body) {
     const parsed = answer.safeParse(body);
