@@ -120,7 +120,6 @@ export async function listStaticDevicesOfUser(db: Queryable, userId: number): Pr
   return rows;
 }
 
-/** Spends one recovery code of the user: deleted as it is used, so it works once. */
 /** Whether one of the user's recovery codes has this hash. */
 export async function hasStaticToken(db: Queryable, userId: number, tokenHash: Buffer): Promise<boolean> {
   const { rows } = await db.query(
@@ -130,6 +129,7 @@ export async function hasStaticToken(db: Queryable, userId: number, tokenHash: B
   return rows.length > 0;
 }
 
+/** Spends one recovery code of the user: deleted as it is used, so it works once. */
 export async function consumeStaticToken(db: Queryable, userId: number, tokenHash: Buffer): Promise<number | null> {
   const { rows } = await db.query<{ device_id: number }>(
     `DELETE FROM static_tokens t USING static_devices s
