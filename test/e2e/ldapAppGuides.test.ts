@@ -45,6 +45,26 @@ before(async () => {
 });
 after(() => h.close());
 
+test("bind DNs as Authentik's outpost reads them: cn=<username> anywhere under the base names the user; a group's DN does not", async () => {
+  // Authentik takes the username from the DN's cn (DirectBinder.GetUsername), so guides and
+  // setups carry bind DNs without ou=users, or with another OU.
+  for (const dn of [`cn=ldapservice,${BASE}`, `cn=ldapservice,ou=people,${BASE}`, `CN=LdapService,OU=Service Accounts,${BASE.toUpperCase()}`]) {
+    const res = await whoami(dn, PASS.service);
+    assert.equal(res.code, 0, `${dn}: ${res.stderr}`);
+    assert.equal(res.stdout.trim(), `dn:${userDn('ldapservice')}`, 'Who-Am-I answers the canonical DN');
+  }
+  const searched = await search(`cn=ldapservice,${BASE}`, PASS.service, USERS, ['(cn=bob)', '1.1']);
+  assert.deepEqual(dnsOf(searched.stdout), [userDn('bob')], 'the bind carries the user\'s rights');
+  assert.equal((await whoami(`cn=ldapservice,ou=people,${BASE}`, 'wrong')).code, 49, 'the password still decides');
+  assert.equal((await whoami(`cn=nobody,ou=people,${BASE}`, PASS.service)).code, 49);
+  assert.equal((await whoami('cn=ldapservice,dc=elsewhere', PASS.service)).code, 49, 'outside every base');
+  // A DN naming another entry is no user's: a group named like a user must not let that user in as it.
+  assert.equal((await whoami(groupDn('app-users'), PASS.service)).code, 49);
+  assert.equal((await whoami(`cn=alice,ou=virtual-groups,${BASE}`, PASS.alice)).code, 49);
+  assert.equal((await whoami(`cn=ldapservice,ou=groups,${BASE}`, PASS.service)).code, 49, 'a group DN, even of no group yet');
+  assert.equal((await whoami(USERS, PASS.service)).code, 49);
+});
+
 test('Portainer, Gitea/Forgejo (LDAP via BindDN), Wiki.js, Calibre-web and Mealie: user filters by cn, mail and memberOf; group lookups', async () => {
   // Portainer: username attribute cn, filter (objectClass=user); groups by member under ou=groups.
   assert.deepEqual(dnsOf((await asService(USERS, ['(&(objectClass=user)(cn=alice))', 'dn'])).stdout), [userDn('alice')]);

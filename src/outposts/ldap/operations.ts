@@ -1,8 +1,7 @@
 import type { Metrics } from '../../metrics/metrics.ts';
 import { bindThroughCore } from './bind.ts';
+import { findBindTarget } from './bindTarget.ts';
 import { CoreUnavailable } from './coreClient.ts';
-import type { DirectoryTree } from './directory.ts';
-import { escapeValue, parseDn } from './dn.ts';
 import type { LdapOutpost } from './outpost.ts';
 import {
   bindResponse,
@@ -39,22 +38,6 @@ export interface OperationContext {
 }
 
 export type Outcome = 'continue' | 'close' | 'starttls';
-
-/** The user a bind DN names: `cn=<name>` (or `uid=`) under ou=users of a provider's base, or right under the base. */
-function findBindTarget(outposts: LdapOutpost[], dn: string): { outpost: LdapOutpost; tree: DirectoryTree; username: string } | null {
-  const rdns = parseDn(dn);
-  const first = rdns?.[0];
-  if (!first || (first.type !== 'cn' && first.type !== 'uid') || first.value === '') return null;
-  const parent = (rdns ?? []).slice(1).map((r) => `${r.type}=${escapeValue(r.value.toLowerCase())}`).join(',');
-  for (const outpost of outposts) {
-    const tree = outpost.treeFor(dn);
-    // As in Authentik: the user's own DN, or the name directly under the base; never a group's DN.
-    if (tree && (parent === `ou=users,${tree.normalizedBase}` || parent === tree.normalizedBase)) {
-      return { outpost, tree, username: first.value };
-    }
-  }
-  return null;
-}
 
 const RESULT_NAMES = new Map<number, string>(Object.entries(ResultCode).map(([name, code]) => [code, name]));
 
