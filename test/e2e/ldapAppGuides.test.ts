@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
+import { Client } from 'ldapts';
 import { addUser, BASE, createLdapHarness, dnsOf, type LdapHarness, ldapTool, userDn } from '../support/ldap.ts';
 
 // Round 2 of ldapApps.test.ts: more apps as Authentik's integration guides (or the community
@@ -63,6 +64,32 @@ test("bind DNs as Authentik's outpost reads them: cn=<username> anywhere under t
   assert.equal((await whoami(`cn=alice,ou=virtual-groups,${BASE}`, PASS.alice)).code, 49);
   assert.equal((await whoami(`cn=ldapservice,ou=groups,${BASE}`, PASS.service)).code, 49, 'a group DN, even of no group yet');
   assert.equal((await whoami(USERS, PASS.service)).code, 49);
+});
+
+test('Synology DSM and schema readers: the root DSE read before binding points at cn=subschema, which lists what entries carry', async () => {
+  const anonymous = new Client({ url: h.ldapUrl });
+  try {
+    const dse = await anonymous.search('', { scope: 'base', filter: '(objectClass=*)', attributes: ['namingContexts', 'subschemaSubentry'] });
+    assert.deepEqual(dse.searchEntries.map((e) => [e.namingContexts, e.subschemaSubentry]), [[BASE, 'cn=subschema']]);
+  } finally {
+    await anonymous.unbind();
+  }
+  // After a bind the root DSE names no schema, as Authentik's: ldap3 would then refuse every name it lacks.
+  const bound = await asService('', ['-s', 'base', '(objectClass=*)', '+']);
+  assert.equal(bound.code, 0, bound.stderr);
+  assert.deepEqual(valuesOf(bound.stdout, 'subschemaSubentry'), []);
+  const schema = await asService('cn=subschema', ['-s', 'base', '(objectClass=subschema)', 'attributeTypes', 'objectClasses']);
+  assert.equal(schema.code, 0, schema.stderr);
+  assert.deepEqual(dnsOf(schema.stdout), ['cn=subschema']);
+  const typeNames = valuesOf(schema.stdout, 'attributeTypes').flatMap((d) => [...d.matchAll(/'([^']+)'/g)].map((m) => (m[1] as string).toLowerCase()));
+  const classNames = valuesOf(schema.stdout, 'objectClasses').map((d) => (/NAME '([^']+)'/.exec(d)?.[1] ?? '').toLowerCase());
+  // Every built-in attribute and class of a user and a group is described; custom attributes are not.
+  const entries = await asService(BASE, ['(|(cn=alice)(cn=app-users))', '*']);
+  const served = new Set(entries.stdout.split('\n').filter((l) => /^[A-Za-z][\w.-]*:/.test(l) && !l.startsWith('dn:')).map((l) => l.slice(0, l.indexOf(':')).toLowerCase()));
+  const missing = [...served].filter((name) => !typeNames.includes(name));
+  assert.deepEqual(missing, ['favouritecolour']);
+  const classes = new Set(valuesOf(entries.stdout, 'objectClass').map((c) => c.toLowerCase()));
+  assert.deepEqual([...classes].filter((c) => !classNames.includes(c)), []);
 });
 
 test('Portainer, Gitea/Forgejo (LDAP via BindDN), Wiki.js, Calibre-web and Mealie: user filters by cn, mail and memberOf; group lookups', async () => {

@@ -17,6 +17,7 @@ import {
   searchEntryEncoded,
 } from './protocol.ts';
 import { rootDse, rootDseMatches, runCompare, runSearch, selectAttributes, selectEncoded } from './search.ts';
+import { isSubschemaDn, SUBSCHEMA_DN, subschemaAttributes, subschemaMatches } from './subschema.ts';
 
 // What each operation does, given who the connection is bound as. The connection hands in
 // decoded messages and a way to write; this decides the answers.
@@ -105,13 +106,20 @@ async function search(message: Message & { request: { op: 'search' } }, state: S
   const { filter } = message.request;
   if (filter === null) return done(ResultCode.adminLimitExceeded, message.request.filterProblem);
   const q = { ...message.request, filter };
+  // Their attributes are all operational: `+` asks for all of them.
+  const wanted = q.attributes.includes('+') ? [] : q.attributes;
   if (q.base === '' && q.scope === 0) {
     // The root DSE: readable before binding, so clients can discover StartTLS and paging.
     const contexts = ctx.outposts.flatMap((o) => o.trees.map((t) => t.baseDn));
     if (rootDseMatches(q.filter)) {
-      // Its attributes are all operational: `+` asks for all of them.
-      const wanted = q.attributes.includes('+') ? [] : q.attributes;
-      ctx.write(searchEntry(id, '', selectAttributes(rootDse(contexts), wanted), q.typesOnly));
+      ctx.write(searchEntry(id, '', selectAttributes(rootDse(contexts, { hasSubschemaPointer: !state.bound }), wanted), q.typesOnly));
+    }
+    return done(ResultCode.success);
+  }
+  if (isSubschemaDn(q.base)) {
+    // Fixed, and naming nothing of the tree: readable before binding too (subschema.ts).
+    if (q.scope === 0 && subschemaMatches(q.filter)) {
+      ctx.write(searchEntry(id, SUBSCHEMA_DN, selectAttributes(subschemaAttributes, wanted), q.typesOnly));
     }
     return done(ResultCode.success);
   }
