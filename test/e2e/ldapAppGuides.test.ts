@@ -116,7 +116,7 @@ test('Portainer, Gitea/Forgejo (LDAP via BindDN), Wiki.js, Calibre-web and Meali
   assert.equal((await whoami(userDn('bob'), PASS.bob)).code, 0);
 });
 
-test('Proxmox VE and Snipe-IT: paged syncs of users and groups, filters sent without parentheses', async () => {
+test('Proxmox VE, Snipe-IT and vaultwarden_ldap: syncs of users and groups (paged or not), filters sent without parentheses', async () => {
   // Proxmox: user_classes ORed into its filter, pages of 900; groups with member and uniqueMember.
   const classes = '(|(objectclass=inetorgperson)(objectclass=posixaccount)(objectclass=person)(objectclass=user))';
   const users = await asService(USERS, ['-E', 'pr=900/noprompt', `(&(objectClass=user)${classes})`, 'cn', 'mail']);
@@ -129,6 +129,9 @@ test('Proxmox VE and Snipe-IT: paged syncs of users and groups, filters sent wit
   const snipe = await asService(USERS, ['-E', 'pr=500/noprompt', '(&(objectClass=user))', 'cn', 'sn', 'givenName', 'mail', 'employeeNumber']);
   assert.equal(snipe.code, 0, snipe.stderr);
   assert.equal(dnsOf(snipe.stdout).length, 5, 'akadmin, alice, bob, carol, ldapservice');
+  // vaultwarden_ldap invites everyone its filter finds, by mail, in one unpaged search.
+  const vaultwarden = await asService(USERS, ['(&(objectClass=*)(uid=*))', 'mail']);
+  assert.deepEqual(valuesOf(vaultwarden.stdout, 'mail').filter((m) => m.startsWith('alice') || m.startsWith('carol')), ['alice@example.com', 'carol@example.com']);
 });
 
 test('TrueNAS and Synology (nslcd, RFC 2307bis): passwd by uid, groups by memberUid and member, the custom profile (objectClass=user/group)', async () => {
