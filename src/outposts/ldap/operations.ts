@@ -1,8 +1,7 @@
 import type { Metrics } from '../../metrics/metrics.ts';
 import { bindThroughCore } from './bind.ts';
+import { findBindTarget } from './bindTarget.ts';
 import { CoreUnavailable } from './coreClient.ts';
-import type { DirectoryTree } from './directory.ts';
-import { escapeValue, parseDn } from './dn.ts';
 import type { LdapOutpost } from './outpost.ts';
 import {
   bindResponse,
@@ -18,6 +17,7 @@ import {
   searchEntryEncoded,
 } from './protocol.ts';
 import { rootDse, rootDseMatches, runCompare, runSearch, selectAttributes, selectEncoded } from './search.ts';
+import { isSubschemaDn, SUBSCHEMA_DN, subschemaAttributes, subschemaMatches } from './subschema.ts';
 
 // What each operation does, given who the connection is bound as. The connection hands in
 // decoded messages and a way to write; this decides the answers.
@@ -39,22 +39,6 @@ export interface OperationContext {
 }
 
 export type Outcome = 'continue' | 'close' | 'starttls';
-
-/** The user a bind DN names: `cn=<name>` (or `uid=`) under ou=users of a provider's base, or right under the base. */
-function findBindTarget(outposts: LdapOutpost[], dn: string): { outpost: LdapOutpost; tree: DirectoryTree; username: string } | null {
-  const rdns = parseDn(dn);
-  const first = rdns?.[0];
-  if (!first || (first.type !== 'cn' && first.type !== 'uid') || first.value === '') return null;
-  const parent = (rdns ?? []).slice(1).map((r) => `${r.type}=${escapeValue(r.value.toLowerCase())}`).join(',');
-  for (const outpost of outposts) {
-    const tree = outpost.treeFor(dn);
-    // As in Authentik: the user's own DN, or the name directly under the base; never a group's DN.
-    if (tree && (parent === `ou=users,${tree.normalizedBase}` || parent === tree.normalizedBase)) {
-      return { outpost, tree, username: first.value };
-    }
-  }
-  return null;
-}
 
 const RESULT_NAMES = new Map<number, string>(Object.entries(ResultCode).map(([name, code]) => [code, name]));
 
@@ -122,13 +106,20 @@ async function search(message: Message & { request: { op: 'search' } }, state: S
   const { filter } = message.request;
   if (filter === null) return done(ResultCode.adminLimitExceeded, message.request.filterProblem);
   const q = { ...message.request, filter };
+  // Their attributes are all operational: `+` asks for all of them.
+  const wanted = q.attributes.includes('+') ? [] : q.attributes;
   if (q.base === '' && q.scope === 0) {
     // The root DSE: readable before binding, so clients can discover StartTLS and paging.
     const contexts = ctx.outposts.flatMap((o) => o.trees.map((t) => t.baseDn));
     if (rootDseMatches(q.filter)) {
-      // Its attributes are all operational: `+` asks for all of them.
-      const wanted = q.attributes.includes('+') ? [] : q.attributes;
-      ctx.write(searchEntry(id, '', selectAttributes(rootDse(contexts), wanted), q.typesOnly));
+      ctx.write(searchEntry(id, '', selectAttributes(rootDse(contexts, { hasSubschemaPointer: !state.bound }), wanted), q.typesOnly));
+    }
+    return done(ResultCode.success);
+  }
+  if (isSubschemaDn(q.base)) {
+    // Fixed, and naming nothing of the tree: readable before binding too (subschema.ts).
+    if (q.scope === 0 && subschemaMatches(q.filter)) {
+      ctx.write(searchEntry(id, SUBSCHEMA_DN, selectAttributes(subschemaAttributes, wanted), q.typesOnly));
     }
     return done(ResultCode.success);
   }

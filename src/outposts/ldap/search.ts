@@ -4,6 +4,7 @@ import { equalityKeys, type Filter, matches } from './filters.ts';
 import { ownEntries } from './ownEntries.ts';
 import { openCookie, type PagePosition, sealCookie, searchDigest } from './pagingCookie.ts';
 import { OID, ResultCode } from './protocol.ts';
+import { SUBSCHEMA_DN } from './subschema.ts';
 
 // Which entries a search returns, and in what shape: scope, filter, visibility, attribute
 // selection, size limit and RFC 2696 paging. Pure: the server writes what this decides.
@@ -143,11 +144,15 @@ export function runCompare(
   return matches(filter, entry.matchable) ? ResultCode.compareTrue : ResultCode.compareFalse;
 }
 
-/** RFC 4512 §5.1: what this server is and can do, readable before binding. */
-export function rootDse(namingContexts: string[]): Array<[string, string[]]> {
+/**
+ * RFC 4512 §5.1: what this server is and can do, readable before binding. The subschema pointer
+ * only before a bind, as Authentik's outpost does (subschema.ts says why).
+ */
+export function rootDse(namingContexts: string[], { hasSubschemaPointer = false } = {}): Array<[string, string[]]> {
   return [
     ['objectClass', ['top']],
     ['namingContexts', namingContexts],
+    ['subschemaSubentry', hasSubschemaPointer ? [SUBSCHEMA_DN] : []],
     ['supportedLDAPVersion', ['3']],
     ['supportedExtension', [OID.whoAmI, OID.startTls]],
     ['supportedControl', [OID.pagedResults]],
