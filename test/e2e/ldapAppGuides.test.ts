@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { Client } from 'ldapts';
-import { addUser, BASE, createLdapHarness, dnsOf, type LdapHarness, ldapTool, userDn } from '../support/ldap.ts';
+import { addGroup, addUser, BASE, createLdapHarness, dnsOf, type LdapHarness, ldapsearchAs, ldapTool, userDn, valuesOf } from '../support/ldap.ts';
 
 // Round 2 of ldapApps.test.ts: more apps as Authentik's integration guides (or the community
 // guides written for Authentik's LDAP provider) set them up, each replayed with the queries the
@@ -13,24 +13,14 @@ const groupDn = (name: string) => `cn=${name},ou=groups,${BASE}`;
 const USERS = `ou=users,${BASE}`;
 const GROUPS = `ou=groups,${BASE}`;
 
-const search = (bindDn: string, password: string, base: string, args: string[]) =>
-  ldapTool('ldapsearch', ['-x', '-LLL', '-o', 'ldif-wrap=no', '-H', h.ldapUrl, '-D', bindDn, '-w', password, '-b', base, ...args]);
+const search = (bindDn: string, password: string, base: string, args: string[]) => ldapsearchAs(h, bindDn, password, base, args);
 const asService = (base: string, args: string[]) => search(userDn('ldapservice'), PASS.service, base, args);
 const asAlice = (base: string, args: string[]) => search(userDn('alice'), PASS.alice, base, args);
 const whoami = (dn: string, password: string) => ldapTool('ldapwhoami', ['-x', '-H', h.ldapUrl, '-D', dn, '-w', password]);
-const valuesOf = (ldif: string, name: string) =>
-  ldif
-    .split('\n')
-    .filter((l) => l.toLowerCase().startsWith(`${name.toLowerCase()}: `))
-    .map((l) => l.slice(name.length + 2));
 
 before(async () => {
   h = await createLdapHarness();
-  const group = async (name: string, parent?: string) => {
-    const res = await h.t.api('POST', '/api/v3/core/groups/', { name, ...(parent ? { parent } : {}) });
-    assert.equal(res.statusCode, 201, res.body);
-    return res.json().pk as string;
-  };
+  const group = (name: string, parent?: string) => addGroup(h.t, name, parent);
   const searchers = await group('ldap-search');
   const appUsers = await group('app-users');
   const appAdmins = await group('app-admins', appUsers);

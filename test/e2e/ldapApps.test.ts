@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { addUser, BASE, createLdapHarness, dnsOf, type LdapHarness, ldapTool, userDn, virtualGroupDn } from '../support/ldap.ts';
+import { addGroup, addUser, BASE, createLdapHarness, dnsOf, type LdapHarness, ldapsearchAs, ldapTool, userDn, valuesOf, virtualGroupDn } from '../support/ldap.ts';
 
 // Apps set up as Authentik's integration guides say, replayed with ldapsearch: each test sends the
 // filters, bases and attribute lists the guide configures the app with, and checks what the app
@@ -10,20 +10,12 @@ let h: LdapHarness;
 const PASS = { service: 'Service-Password-1', alice: 'Alice-Password-1', bob: 'Bob-Password-1', carol: 'Carol-Password-1' };
 const groupDn = (name: string) => `cn=${name},ou=groups,${BASE}`;
 
-const search = (bindDn: string, password: string, base: string, args: string[]) =>
-  ldapTool('ldapsearch', ['-x', '-LLL', '-o', 'ldif-wrap=no', '-H', h.ldapUrl, '-D', bindDn, '-w', password, '-b', base, ...args]);
+const search = (bindDn: string, password: string, base: string, args: string[]) => ldapsearchAs(h, bindDn, password, base, args);
 const asService = (base: string, args: string[]) => search(userDn('ldapservice'), PASS.service, base, args);
-const lines = (ldif: string) => ldif.split('\n');
-/** The values of one attribute in ldapsearch -LLL output, for every entry. */
-const valuesOf = (ldif: string, name: string) => lines(ldif).filter((l) => l.startsWith(`${name}: `)).map((l) => l.slice(name.length + 2));
 
 before(async () => {
   h = await createLdapHarness();
-  const group = async (name: string, parent?: string) => {
-    const res = await h.t.api('POST', '/api/v3/core/groups/', { name, ...(parent ? { parent } : {}) });
-    assert.equal(res.statusCode, 201, res.body);
-    return res.json().pk as string;
-  };
+  const group = (name: string, parent?: string) => addGroup(h.t, name, parent);
   // The guides' service account is in the provider's search group; the others are plain users.
   const searchers = await group('ldap-search');
   const jellyfinUsers = await group('jellyfin_users');

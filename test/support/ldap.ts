@@ -165,6 +165,24 @@ export const dnsOf = (ldif: string): string[] =>
     .filter((l) => l.startsWith('dn: '))
     .map((l) => l.slice(4));
 
+/** The values of one attribute (any case) in ldapsearch -LLL -o ldif-wrap=no output, for every entry. */
+export const valuesOf = (ldif: string, name: string): string[] =>
+  ldif
+    .split('\n')
+    .filter((l) => l.toLowerCase().startsWith(`${name.toLowerCase()}: `))
+    .map((l) => l.slice(name.length + 2));
+
+/** ldapsearch bound as `bindDn`, unwrapped LDIF without comments (what the app-guide replays read). */
+export const ldapsearchAs = (h: LdapHarness, bindDn: string, password: string, base: string, args: string[]): Promise<ToolResult> =>
+  ldapTool('ldapsearch', ['-x', '-LLL', '-o', 'ldif-wrap=no', '-H', h.ldapUrl, '-D', bindDn, '-w', password, '-b', base, ...args]);
+
+/** Creates a group (under `parent`, a group pk) through the API; its pk. */
+export async function addGroup(t: TestApp, name: string, parent?: string): Promise<string> {
+  const res = await t.api('POST', '/api/v3/core/groups/', { name, ...(parent ? { parent } : {}) });
+  assert.equal(res.statusCode, 201, res.body);
+  return res.json().pk as string;
+}
+
 /** Waits until `check` holds, up to `ms`; `explain` says what was seen when it never did. */
 export async function eventually(check: () => Promise<boolean>, ms = 3000, explain?: () => string): Promise<void> {
   const deadline = Date.now() + ms;
