@@ -20,6 +20,8 @@ const config = z.strictObject({
   // A user with no device: skip the stage, deny, or walk them through setting one up.
   not_configured_action: z.enum(['skip', 'deny', 'configure']).default('skip'),
   configuration_stages: z.array(z.uuid()).default([]),
+  // Authentik's setting and default: 'required' makes a passkey prove who holds it (PIN, biometrics).
+  webauthn_user_verification: z.enum(['required', 'preferred', 'discouraged']).default('preferred'),
 });
 type Config = z.infer<typeof config>;
 
