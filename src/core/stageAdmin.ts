@@ -65,7 +65,7 @@ async function assertValidReferences(tx: Queryable, parsed: Record<string, unkno
   for (const id of policyIds) {
     if (!policies.has(id)) throw ValidationError.field('validation_policies', `Unknown policy ${id}.`);
   }
-  for (const field of ['enrollment_flow', 'recovery_flow']) {
+  for (const field of ['enrollment_flow', 'recovery_flow', 'passwordless_flow']) {
     const slug = parsed[field];
     if (typeof slug === 'string' && !(await flowStore.findFlowBySlug(tx, slug))) throw ValidationError.field(field, `Unknown flow "${slug}".`);
   }

@@ -15,6 +15,8 @@ export interface FlowState {
   next: string;
   /** How the user proved who they are so far: password, totp, webauthn, static, … */
   authMethods: string[];
+  /** What the login event says about the method (Authentik's auth_method_args: the passkey that signed in). */
+  authMethodArgs?: Record<string, unknown>;
   rememberMe: boolean;
   /** Per-stage scratch, keyed by stage id (a TOTP secret being enrolled, a WebAuthn challenge, …). */
   scratch: Record<string, Record<string, unknown>>;

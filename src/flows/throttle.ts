@@ -59,6 +59,19 @@ export async function recordFailure(deps: ThrottleDeps, uid: string, ip: string)
   return statusOf(limits, user, address);
 }
 
+/**
+ * An address's failures alone: a sign-in that names no account (a passkey offered before anyone is
+ * identified) can be counted only against where it came from.
+ */
+export async function readAddressThrottle(deps: ThrottleDeps, ip: string): Promise<ThrottleStatus> {
+  return statusOf(rateLimitsOf(deps).login, 0, Number((await deps.cache.get(ipKey(ip))) ?? 0));
+}
+
+export async function recordAddressFailure(deps: ThrottleDeps, ip: string): Promise<ThrottleStatus> {
+  const limits = rateLimitsOf(deps).login;
+  return statusOf(limits, 0, await deps.cache.increment(ipKey(ip), limits.window_seconds));
+}
+
 /** Whether this failure is the one that locked the username (worth a suspicious_request event, once). */
 export const hasJustLockedUsername = (deps: ThrottleDeps, status: ThrottleStatus): boolean =>
   status.usernameFailures === rateLimitsOf(deps).login.username_limit;

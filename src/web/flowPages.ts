@@ -61,7 +61,8 @@ ${errorsFor(e, 'password')}`
 }${errorsFor(e, 'non_field_errors')}
 <label class="inline"><input type="checkbox" name="remember_me" value="on"> Stay signed in</label>
 ${submit('Log in')}
-</form>${c.recovery_url ? html`<p class="muted"><a href="${c.recovery_url}">Forgot username or password?</a></p>` : ''}
+</form>${c.passwordless_url ? html`<p class="muted or">Or</p><a class="button secondary full" id="passwordless-link" href="${c.passwordless_url}">Use a passkey or security key</a>` : ''}
+${c.recovery_url ? html`<p class="muted"><a href="${c.recovery_url}">Forgot username or password?</a></p>` : ''}
 ${c.enroll_url ? html`<p class="muted">Need an account? <a href="${c.enroll_url}">Sign up.</a></p>` : ''}`;
     case 'ak-stage-password':
       return html`${title}<form method="post">
@@ -82,7 +83,9 @@ ${errorsFor(e, 'selected_stage')}${submit('Continue')}</form>`;
       }
       const webauthn = devices.find((d) => d.device_class === 'webauthn');
       const hasCodes = devices.some((d) => d.device_class === 'totp' || d.device_class === 'static');
-      return html`${title}
+      // Nobody identified yet: the passkey itself says who is signing in (passwordless flow).
+      const isPasswordless = c.pending_user === '' && webauthn !== undefined && !hasCodes;
+      return html`${title}${isPasswordless ? html`<p>Sign in with a passkey on this device, or with a security key.</p>` : ''}
 ${
   webauthn
     ? html`<form method="post" id="webauthn-form" data-webauthn-get="${JSON.stringify(webauthn.challenge)}">

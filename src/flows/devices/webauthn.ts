@@ -44,6 +44,12 @@ export function credentialJsonOf(value: unknown): Record<string, unknown> | null
   return typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed) ? (parsed as Record<string, unknown>) : null;
 }
 
+/** The assertion JSON an answer carries (object or JSON string), checked; null when it is not one. */
+export function assertionOf(value: unknown): AuthenticationResponseJSON | null {
+  const parsed = assertionJson.safeParse(credentialJsonOf(value));
+  return parsed.success ? (parsed.data as unknown as AuthenticationResponseJSON) : null;
+}
+
 /** The validate stage's pending assertion challenge, kept in its scratch between challenge and answer. */
 type AssertionScratch = {
   webauthnAssertion?: { userId: number; options: PublicKeyCredentialRequestOptionsJSON; issuedAt: number };
@@ -51,8 +57,20 @@ type AssertionScratch = {
 
 // WebAuthn §13.4.3: a challenge is good for a limited time. An older one is replaced (the page
 // shows the new one); a used one is claimed in the cache for as long, so it cannot pass again.
-const CHALLENGE_SECONDS = 10 * 60;
+export const CHALLENGE_SECONDS = 10 * 60;
 const spentChallengeKey = (challenge: string) => `webauthn-challenge-spent:${challenge}`;
+
+/**
+ * Claims a challenge for the one assertion it may verify. The flow state is read, changed and
+ * written back whole, so two requests racing with the same assertion would both still find the
+ * challenge; the cache's atomic counter lets only one through.
+ */
+export const claimChallenge = async (ctx: StageContext, challenge: string): Promise<boolean> =>
+  (await ctx.deps.cache.increment(spentChallengeKey(challenge), CHALLENGE_SECONDS)) === 1;
+
+/** The validation stage's webauthn_user_verification (Authentik's setting and default, 'preferred'). */
+export const userVerificationOf = (ctx: StageContext): 'required' | 'preferred' | 'discouraged' =>
+  (ctx.config as { webauthn_user_verification?: 'required' | 'preferred' | 'discouraged' }).webauthn_user_verification ?? 'preferred';
 
 /**
  * @simplewebauthn/server and its ASN.1/X.509 stack (~7 MiB of resident memory) load with the
@@ -78,7 +96,7 @@ async function assertionOptionsFor(ctx: StageContext, user: UserRow, devices: We
   const options = await generateAuthenticationOptions({
     rpID: ctx.request.hostname,
     allowCredentials: devices.map((d) => ({ id: d.credential_id, transports: d.transports })),
-    userVerification: 'preferred',
+    userVerification: userVerificationOf(ctx),
   });
   scratch.webauthnAssertion = { userId: user.id, options, issuedAt: now };
   return options;
@@ -106,17 +124,15 @@ async function isAssertionValid(ctx: StageContext, user: UserRow, assertion: Aut
         counter: Number(device.sign_count),
         transports: device.transports,
       },
-      // A second factor after the password: presence is enough, as the options asked ('preferred').
-      requireUserVerification: false,
+      // As the stage says (Authentik: only 'required' insists); after a password, presence is the factor.
+      requireUserVerification: userVerificationOf(ctx) === 'required',
     });
   } catch {
     // Wrong challenge, origin or RP id, a bad signature, or a counter that went backwards (a clone).
     return false;
   }
   if (!verification.verified) return false;
-  // The flow state is read, changed and written back whole, so two requests racing with the same
-  // assertion would both still find the challenge; the cache's atomic counter lets only one through.
-  if ((await ctx.deps.cache.increment(spentChallengeKey(pending.options.challenge), CHALLENGE_SECONDS)) !== 1) return false;
+  if (!(await claimChallenge(ctx, pending.options.challenge))) return false;
   await recordWebauthnUse(ctx.deps.db, device.id, verification.authenticationInfo.newCounter);
   // A challenge is good for one assertion: the next sign-in in this flow gets a new one.
   delete scratch.webauthnAssertion;
@@ -142,8 +158,7 @@ export const webauthnHandler: DeviceClassHandler = {
   },
   async verify(ctx, user, answer) {
     if (answer.webauthn === undefined) return null;
-    const assertion = assertionJson.safeParse(credentialJsonOf(answer.webauthn));
-    if (!assertion.success) return false;
-    return isAssertionValid(ctx, user, assertion.data as unknown as AuthenticationResponseJSON);
+    const assertion = assertionOf(answer.webauthn);
+    return assertion ? isAssertionValid(ctx, user, assertion) : false;
   },
 };

@@ -5,6 +5,7 @@ import { findStageByManaged, findStagesByIds } from '../../store/flows.ts';
 import { fieldError } from '../challenge.ts';
 import type { DeviceChallenge, DeviceClassHandler } from '../devices/classes.ts';
 import { staticHandler, totpHandler } from '../devices/codeHandlers.ts';
+import { isPasswordlessSignIn, passkeyChallenge, signInWithPasskey } from '../devices/passkeySignIn.ts';
 import { webauthnHandler } from '../devices/webauthn.ts';
 import type { InteractiveStage, StageContext } from '../stage.ts';
 import { lockJustCaused, readThrottle, recordFailure, throttleNameOf } from '../throttle.ts';
@@ -20,12 +21,15 @@ const config = z.strictObject({
   // A user with no device: skip the stage, deny, or walk them through setting one up.
   not_configured_action: z.enum(['skip', 'deny', 'configure']).default('skip'),
   configuration_stages: z.array(z.uuid()).default([]),
+  // Authentik's setting and default: 'required' makes a passkey prove who holds it (PIN, biometrics).
+  webauthn_user_verification: z.enum(['required', 'preferred', 'discouraged']).default('preferred'),
 });
 type Config = z.infer<typeof config>;
 
 const handlersFor = (ctx: StageContext<Config>) => DEVICE_HANDLERS.filter((h) => ctx.config.device_classes.includes(h.deviceClass));
 
 async function deviceChallenges(ctx: StageContext<Config>): Promise<DeviceChallenge[]> {
+  if (isPasswordlessSignIn(ctx)) return [await passkeyChallenge(ctx as unknown as StageContext)];
   const user = await ctx.pendingUser();
   if (!user) return [];
   return (await Promise.all(handlersFor(ctx).map((h) => h.challengesFor(ctx as unknown as StageContext, user)))).flat();
@@ -56,13 +60,15 @@ async function setupStagesFor(ctx: StageContext<Config>, choices: Array<{ pk: st
 
 /**
  * authenticator_validate: the second factor. Answers are `code` (TOTP or a recovery code) or
- * `webauthn` (an assertion); a user without devices follows `not_configured_action`.
+ * `webauthn` (an assertion); a user without devices follows `not_configured_action`. Reached with
+ * nobody identified in an authentication flow, it signs in by passkey alone (passkeySignIn.ts).
  */
 export const authenticatorValidateStage: InteractiveStage<Config> = {
   type: 'authenticator_validate',
   component: 'ak-stage-authenticator-validate',
   configSchema: config,
   async settleWithoutInput(ctx) {
+    if (isPasswordlessSignIn(ctx)) return null;
     // The device count (read with the user, or one counting query) decides the common cases (has
     // devices / has none) without building challenges.
     const user = await ctx.pendingUser();
@@ -85,10 +91,12 @@ export const authenticatorValidateStage: InteractiveStage<Config> = {
     return {
       pending_user: user?.username ?? '',
       device_challenges: await deviceChallenges(ctx),
-      configuration_stages: await configurationChoices(ctx),
+      // Nothing to set up for someone not yet known.
+      configuration_stages: isPasswordlessSignIn(ctx) ? [] : await configurationChoices(ctx),
     };
   },
   async submit(ctx, body) {
+    if (isPasswordlessSignIn(ctx)) return signInWithPasskey(ctx as unknown as StageContext, body);
     const user = await ctx.pendingUser();
     if (!user) return { kind: 'deny', message: 'Sign-in failed.' };
     const challenges = await deviceChallenges(ctx);

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { findUserByEmail, findUserByUsername } from '../../store/users.ts';
 import { fieldError } from '../challenge.ts';
+import { DEFAULT_NEXT } from '../planner.ts';
 import type { InteractiveStage, StageContext, StageOutcome } from '../stage.ts';
 import { passwordStage } from './password.ts';
 
@@ -11,6 +12,8 @@ const config = z.strictObject({
   password_stage: z.uuid().nullable().default(null),
   enrollment_flow: z.string().nullable().default(null),
   recovery_flow: z.string().nullable().default(null),
+  // Authentik's "Passwordless flow": a flow (its slug) linked from the page as a way in without a password.
+  passwordless_flow: z.string().nullable().default(null),
 });
 type Config = z.infer<typeof config>;
 
@@ -18,6 +21,13 @@ const answer = z.object({
   uid_field: z.string().trim().min(1).max(254),
   remember_me: z.union([z.boolean(), z.enum(['on', 'true', 'false'])]).optional(),
 });
+
+/**
+ * A link to another flow that ends where this one would (Authentik passes the page's query on):
+ * `next` was checked when this flow was planned and is checked again by the flow it leads to.
+ */
+const linkKeepingNext = (slug: string, next: string) =>
+  next === DEFAULT_NEXT ? `/if/flow/${slug}/` : `/if/flow/${slug}/?${new URLSearchParams({ next }).toString()}`;
 
 /**
  * Who is signing in. An unknown name is not revealed: the flow goes on to the password stage,
@@ -36,6 +46,7 @@ export const identificationStage: InteractiveStage<Config> = {
       show_source_labels: false,
       ...(ctx.config.enrollment_flow ? { enroll_url: `/if/flow/${ctx.config.enrollment_flow}/` } : {}),
       ...(ctx.config.recovery_flow ? { recovery_url: `/if/flow/${ctx.config.recovery_flow}/` } : {}),
+      ...(ctx.config.passwordless_flow ? { passwordless_url: linkKeepingNext(ctx.config.passwordless_flow, ctx.state.next) } : {}),
     };
   },
   async submit(ctx, body) {

@@ -31,7 +31,8 @@ export const userLoginStage: AutomaticStage<LoginConfig> = {
     // The executor then writes the session: its row stamps last_login and carries the login
     // event (one statement), and the username's failure counter is cleared with the session's
     // cache writes (one Redis write); it queues the sign-in notice.
-    const event = { context: { auth_method: method, remember_me: ctx.state.rememberMe } };
+    const args = ctx.state.authMethodArgs ? { auth_method_args: ctx.state.authMethodArgs } : {};
+    const event = { context: { auth_method: method, ...args, remember_me: ctx.state.rememberMe } };
     return { kind: 'login', method, sessionSeconds, isPersistent: ctx.state.rememberMe, event };
   },
 };

@@ -3,8 +3,8 @@ import { field, h, input, select, table } from './dom.js';
 import { dangerButton, heading, notify, onSubmit } from './ui.js';
 
 // Flows and their stage bindings: bind a stage, reorder, unbind; and the stage settings that
-// matter most: whether the MFA validation stage makes users without a device set one up, and
-// whether the identification page asks for the password too.
+// matter most: whether the MFA validation stage makes users without a device set one up, whether
+// the identification page asks for the password too, and whether it links to a passkey sign-in.
 
 const isValidateStage = (stage) => stage.meta_model_name.endsWith('.authenticatorvalidatestage');
 const isIdentificationStage = (stage) => stage.meta_model_name.endsWith('.identificationstage');
@@ -61,9 +61,28 @@ async function identificationEditor(binding, stages, ctx) {
   return form;
 }
 
-const editorFor = (binding, stages, ctx) => {
+// Authentik's passwordless_flow: the login page links to a flow that signs in with a passkey alone
+// (docs/login-and-mfa.md; blueprints/examples/passwordless.yaml makes one).
+async function passwordlessEditor(binding, flow, ctx) {
+  const stage = await get(`/stages/identification/${binding.stage}/`);
+  const others = (await getAll('/flows/instances/?designation=authentication&ordering=slug')).filter((f) => f.slug !== flow.slug);
+  const form = h('form', { class: 'mfa-editor', 'aria-label': `Passkey link of ${stage.name}` },
+    field('Passkey sign-in link', select('passwordless_flow', [
+      ['', 'None'],
+      ...others.map((f) => [f.slug, `To ${f.slug}`]),
+    ], stage.passwordless_flow ?? '')),
+    h('button', { type: 'submit', class: 'small' }, 'Save passkey link'));
+  onSubmit(form, async (v) => {
+    await api('PATCH', `/stages/identification/${stage.pk}/`, { passwordless_flow: v.passwordless_flow || null });
+    await ctx.refresh();
+    notify(v.passwordless_flow ? 'The login page now offers "Use a passkey or security key".' : 'The login page no longer links to a passkey sign-in.');
+  });
+  return form;
+}
+
+const editorFor = async (binding, stages, flow, ctx) => {
   if (isValidateStage(binding.stage_obj)) return mfaEditor(binding, stages, ctx);
-  if (isIdentificationStage(binding.stage_obj)) return identificationEditor(binding, stages, ctx);
+  if (isIdentificationStage(binding.stage_obj)) return h('div', {}, await identificationEditor(binding, stages, ctx), await passwordlessEditor(binding, flow, ctx));
   return null;
 };
 
@@ -85,7 +104,7 @@ async function detail(slug, ctx) {
   };
   const rows = await Promise.all(bindings.map(async (b, i) => [
     String(b.order),
-    h('div', {}, h('strong', {}, b.stage_obj.name), h('div', { class: 'muted' }, b.stage_obj.verbose_name), await editorFor(b, stages, ctx)),
+    h('div', {}, h('strong', {}, b.stage_obj.name), h('div', { class: 'muted' }, b.stage_obj.verbose_name), await editorFor(b, stages, flow, ctx)),
     h('div', { class: 'row-actions', 'data-binding': b.pk },
       h('button', { type: 'button', class: 'secondary small', 'data-move': 'up', disabled: i === 0, 'aria-label': `Move ${b.stage_obj.name} up`, onclick: move(i, i - 1) }, '↑'),
       h('button', { type: 'button', class: 'secondary small', 'data-move': 'down', disabled: i === bindings.length - 1, 'aria-label': `Move ${b.stage_obj.name} down`, onclick: move(i, i + 1) }, '↓'),
