@@ -58,6 +58,8 @@ type AssertionScratch = {
 // WebAuthn §13.4.3: a challenge is good for a limited time. An older one is replaced (the page
 // shows the new one); a used one is claimed in the cache for as long, so it cannot pass again.
 export const CHALLENGE_SECONDS = 10 * 60;
+/** Whether a challenge issued at `issuedAt` (ms) may still be answered. */
+export const isChallengeFresh = (ctx: StageContext, issuedAt: number): boolean => ctx.deps.now().getTime() - issuedAt < CHALLENGE_SECONDS * 1000;
 const spentChallengeKey = (challenge: string) => `webauthn-challenge-spent:${challenge}`;
 
 /**
@@ -90,15 +92,14 @@ const lastUsedOf = (devices: WebauthnDeviceRow[]): string | null => {
 async function assertionOptionsFor(ctx: StageContext, user: UserRow, devices: WebauthnDeviceRow[]) {
   const scratch = ctx.scratch<AssertionScratch>();
   const pending = scratch.webauthnAssertion;
-  const now = ctx.deps.now().getTime();
-  if (pending?.userId === user.id && now - pending.issuedAt < CHALLENGE_SECONDS * 1000) return pending.options;
+  if (pending?.userId === user.id && isChallengeFresh(ctx, pending.issuedAt)) return pending.options;
   const { generateAuthenticationOptions } = await webauthnLibrary();
   const options = await generateAuthenticationOptions({
     rpID: ctx.request.hostname,
     allowCredentials: devices.map((d) => ({ id: d.credential_id, transports: d.transports })),
     userVerification: userVerificationOf(ctx),
   });
-  scratch.webauthnAssertion = { userId: user.id, options, issuedAt: now };
+  scratch.webauthnAssertion = { userId: user.id, options, issuedAt: ctx.deps.now().getTime() };
   return options;
 }
 
@@ -106,7 +107,8 @@ async function assertionOptionsFor(ctx: StageContext, user: UserRow, devices: We
 async function isAssertionValid(ctx: StageContext, user: UserRow, assertion: AuthenticationResponseJSON): Promise<boolean> {
   const scratch = ctx.scratch<AssertionScratch>();
   const pending = scratch.webauthnAssertion;
-  if (!pending || pending.userId !== user.id) return false;
+  // Checked here too, not only where the challenge is shown: an answer may arrive without a page load in between.
+  if (!pending || pending.userId !== user.id || !isChallengeFresh(ctx, pending.issuedAt)) return false;
   const device = await findWebauthnDeviceByCredentialId(ctx.deps.db, assertion.id);
   // A valid signature by someone else's credential proves nothing about this user.
   if (!device || device.user_id !== user.id) return false;
