@@ -7,7 +7,7 @@ import { evaluatePolicies } from '../policies.ts';
 import type { StageContext, StageOutcome } from '../stage.ts';
 import { lockJustCaused, readAddressThrottle, readThrottle, recordAddressFailure } from '../throttle.ts';
 import type { DeviceChallenge } from './classes.ts';
-import { assertionOf, claimChallenge, isChallengeFresh, userVerificationOf, webauthnLibrary } from './webauthn.ts';
+import { assertionOf, claimChallenge, isChallengeFresh, userHandleOf, userVerificationOf, webauthnLibrary } from './webauthn.ts';
 
 // Passwordless sign-in (Authentik's): an authenticator_validate stage that meets nobody identified
 // yet asks the browser for any passkey it holds for this site, and the passkey names its user.
@@ -61,9 +61,6 @@ export async function passkeyChallenge(ctx: StageContext): Promise<DeviceChallen
   // Authentik's shape for the user-less challenge: one webauthn entry, device_uid -1.
   return { device_class: 'webauthn', device_uid: '-1', challenge: { ...pending.options }, last_used: null };
 }
-
-// Registration stores the user's uuid as the user handle (authenticatorWebauthn.ts).
-const userHandleOf = (user: UserRow) => Buffer.from(user.uuid.replace(/-/g, ''), 'hex').toString('base64url');
 
 /** Checks the assertion, then its owner; writes nothing. */
 async function judge(ctx: StageContext, answer: unknown, challenge: string): Promise<Verdict> {

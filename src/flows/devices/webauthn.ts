@@ -50,6 +50,9 @@ export function assertionOf(value: unknown): AuthenticationResponseJSON | null {
   return parsed.success ? (parsed.data as unknown as AuthenticationResponseJSON) : null;
 }
 
+/** The user handle registration gives a user's credentials: their uuid as 16 bytes (base64url), stable and not the username. */
+export const userHandleOf = (user: Pick<UserRow, 'uuid'>): string => Buffer.from(user.uuid.replace(/-/g, ''), 'hex').toString('base64url');
+
 /** The validate stage's pending assertion challenge, kept in its scratch between challenge and answer. */
 type AssertionScratch = {
   webauthnAssertion?: { userId: number; options: PublicKeyCredentialRequestOptionsJSON; issuedAt: number };
@@ -112,6 +115,10 @@ async function isAssertionValid(ctx: StageContext, user: UserRow, assertion: Aut
   const device = await findWebauthnDeviceByCredentialId(ctx.deps.db, assertion.id);
   // A valid signature by someone else's credential proves nothing about this user.
   if (!device || device.user_id !== user.id) return false;
+  // WebAuthn §7.2 step 6: the user was identified first, so a user handle the authenticator returns
+  // (it is not signed) must name that same user; one naming another account is not this user's answer.
+  const handle = assertion.response.userHandle;
+  if (handle !== undefined && handle !== userHandleOf(user)) return false;
   const { verifyAuthenticationResponse } = await webauthnLibrary();
   let verification: Awaited<ReturnType<typeof verifyAuthenticationResponse>>;
   try {

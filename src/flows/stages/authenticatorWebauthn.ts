@@ -4,7 +4,7 @@ import { queueMfaNotice } from '../../worker/notices.ts';
 import { findWebauthnDeviceByCredentialId, insertWebauthnDevice, listWebauthnDevicesOfUser } from '../../store/devices.ts';
 import type { UserRow } from '../../store/users.ts';
 import { fieldError } from '../challenge.ts';
-import { base64url, credentialJsonOf, webauthnLibrary } from '../devices/webauthn.ts';
+import { base64url, credentialJsonOf, userHandleOf, webauthnLibrary } from '../devices/webauthn.ts';
 import type { InteractiveStage, StageContext } from '../stage.ts';
 
 // Authentik's AuthenticatorWebAuthnStage settings, with its names and values.
@@ -41,7 +41,7 @@ type RegistrationScratch = {
 const invalidResponse = (message: string) => ({ kind: 'invalid' as const, errors: fieldError('response', message) });
 
 // The user handle is the user's uuid as 16 bytes: stable, and not the username (which may change).
-const userHandleOf = (user: UserRow) => new Uint8Array(Buffer.from(user.uuid.replace(/-/g, ''), 'hex'));
+const userHandleBytesOf = (user: UserRow) => new Uint8Array(Buffer.from(userHandleOf(user), 'base64url'));
 
 /** The creation options for this flow, made once: the answer must be for the challenge shown. */
 async function registrationOptionsFor(ctx: StageContext<Config>, user: UserRow): Promise<PublicKeyCredentialCreationOptionsJSON> {
@@ -54,7 +54,7 @@ async function registrationOptionsFor(ctx: StageContext<Config>, user: UserRow):
     rpID: ctx.request.hostname,
     userName: user.username,
     userDisplayName: user.name || user.username,
-    userID: userHandleOf(user),
+    userID: userHandleBytesOf(user),
     attestationType: 'none',
     supportedAlgorithmIDs: SUPPORTED_ALGORITHMS,
     // The same authenticator twice would add nothing: the browser refuses those it already holds.

@@ -1,0 +1,87 @@
+// WebAuthn as a second factor and its registration, answered through the JSON executor by a
+// software authenticator (test/support/softPasskey.ts) that can sign whatever a test needs.
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { SYSTEM_CONTEXT } from '../../src/core/context.ts';
+import { createUser, setUserPassword } from '../../src/core/users.ts';
+import { findWebauthnDeviceByCredentialId } from '../../src/store/devices.ts';
+import { createTestApp, type TestApp } from '../support/app.ts';
+import { TestBrowser } from '../support/browser.ts';
+import { SoftPasskey } from '../support/softPasskey.ts';
+
+const LOGIN = 'default-authentication-flow';
+const PASSWORD = 'User-Password-1!';
+
+let t: TestApp;
+const users: Record<string, { id: number; passkey: SoftPasskey }> = {};
+
+async function userWithPasskey(username: string) {
+  const user = await createUser(t.deps, SYSTEM_CONTEXT, {
+    username,
+    name: `${username} Example`,
+    email: `${username}@example.com`,
+    isActive: true,
+    attributes: {},
+    path: 'users',
+    type: 'internal',
+  });
+  await setUserPassword(t.deps, SYSTEM_CONTEXT, user.id, PASSWORD);
+  const passkey = SoftPasskey.forUserUuid(user.uuid);
+  await passkey.register(t.deps.db, user.id);
+  users[username] = { id: user.id, passkey };
+  return { id: user.id, passkey };
+}
+
+type Challenge = Record<string, unknown> & { component: string };
+const webauthnChallengeOf = (c: Challenge) => {
+  const entry = (c.device_challenges as Array<{ device_class: string; challenge: Record<string, unknown> }>).find((d) => d.device_class === 'webauthn');
+  assert.ok(entry, JSON.stringify(c));
+  return String(entry.challenge.challenge);
+};
+const errorOf = (c: Challenge) => (c.response_errors as Record<string, Array<{ string: string; code: string }>> | undefined)?.webauthn?.[0];
+const isSignedIn = async (browser: TestBrowser) => (await browser.request('GET', '/if/user/')).statusCode === 200;
+const counterOf = async (passkey: SoftPasskey) => (await findWebauthnDeviceByCredentialId(t.deps.db, passkey.credentialId))?.sign_count;
+
+/** A browser of its own at `username`'s second factor (password given), with the challenge shown. */
+async function atSecondFactor(username: string): Promise<{ browser: TestBrowser; challenge: string }> {
+  const browser = new TestBrowser(t.app);
+  const validate = await browser.login(username, PASSWORD);
+  assert.equal(validate.component, 'ak-stage-authenticator-validate', JSON.stringify(validate));
+  return { browser, challenge: webauthnChallengeOf(validate) };
+}
+
+before(async () => {
+  t = await createTestApp();
+  for (const name of ['alice', 'bob']) await userWithPasskey(name);
+});
+after(() => t.close());
+
+test("an assertion by another user's passkey, or naming another user, is refused at the same stage and changes nothing", async () => {
+  const alice = users.alice as { id: number; passkey: SoftPasskey };
+  const bob = users.bob as { id: number; passkey: SoftPasskey };
+  const before = [await counterOf(alice.passkey), await counterOf(bob.passkey)];
+  const cases: Array<[string, (challenge: string, origin: string) => Record<string, unknown>]> = [
+    ["Alice's key at Bob's second factor", (c, origin) => alice.passkey.assertion(c, { origin })],
+    // The user handle is not signed: Bob's own key, its answer saying it is Alice's (WebAuthn §7.2 step 6).
+    ["Bob's key, the user handle naming Alice", (c, origin) => bob.passkey.assertion(c, { origin, userHandle: alice.passkey.userHandle })],
+  ];
+  for (const [label, answer] of cases) {
+    const { browser, challenge } = await atSecondFactor('bob');
+    const refused = await browser.flow(LOGIN, { webauthn: answer(challenge, browser.origin) });
+    assert.equal(refused.component, 'ak-stage-authenticator-validate', label);
+    assert.deepEqual(errorOf(refused), { string: 'Invalid code or authenticator response.', code: 'invalid' }, label);
+    assert.equal(await isSignedIn(browser), false, label);
+    const [latest] = (await t.api('GET', '/api/v3/events/events/?action=login_failed&page_size=1')).json().results as Array<{
+      context: Record<string, unknown>;
+    }>;
+    assert.equal(latest?.context.reason, 'invalid_mfa', label);
+  }
+  assert.deepEqual([await counterOf(alice.passkey), await counterOf(bob.passkey)], before, 'no counter moved');
+
+  // Bob's key with his own user handle, or none (security keys without one), still passes.
+  for (const userHandle of [undefined, null]) {
+    const { browser, challenge } = await atSecondFactor('bob');
+    const done = await browser.flow(LOGIN, { webauthn: bob.passkey.assertion(challenge, { origin: browser.origin, ...(userHandle === null ? { userHandle } : {}) }) });
+    assert.equal(done.component, 'xak-flow-redirect', JSON.stringify(done));
+  }
+});
