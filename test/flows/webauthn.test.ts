@@ -85,3 +85,72 @@ test("an assertion by another user's passkey, or naming another user, is refused
     assert.equal(done.component, 'xak-flow-redirect', JSON.stringify(done));
   }
 });
+
+const SETUP = 'default-authenticator-webauthn-setup';
+
+/** A signed-in user without a passkey, at the setup stage; its creation options' challenge. */
+async function atRegistration(username: string): Promise<{ browser: TestBrowser; challenge: string; id: number }> {
+  const user = await createUser(t.deps, SYSTEM_CONTEXT, {
+    username,
+    name: username,
+    email: `${username}@example.com`,
+    isActive: true,
+    attributes: {},
+    path: 'users',
+    type: 'internal',
+  });
+  await setUserPassword(t.deps, SYSTEM_CONTEXT, user.id, PASSWORD);
+  const browser = new TestBrowser(t.app);
+  assert.equal((await browser.login(username, PASSWORD)).component, 'xak-flow-redirect');
+  const setup = await browser.flow(SETUP);
+  assert.equal(setup.component, 'ak-stage-authenticator-webauthn');
+  return { browser, challenge: (setup.registration as { challenge: string }).challenge, id: user.id };
+}
+
+const registrationErrorOf = (c: Challenge) => (c.response_errors as Record<string, Array<{ string: string }>> | undefined)?.response?.[0]?.string;
+
+test('a registration answered more than ten minutes after its challenge is refused, and a new challenge is shown', async () => {
+  const { browser, challenge, id } = await atRegistration('carol');
+  const passkey = SoftPasskey.forUserUuid('00000000-0000-4000-8000-000000000001');
+  const answer = passkey.attestation(challenge, { origin: browser.origin });
+  const realNow = t.deps.now;
+  t.deps.now = () => new Date(Date.now() + 11 * 60_000);
+  try {
+    const stale = await browser.flow(SETUP, { response: answer });
+    assert.equal(stale.component, 'ak-stage-authenticator-webauthn');
+    assert.match(registrationErrorOf(stale) ?? '', /expired/, JSON.stringify(stale));
+    const fresh = (stale.registration as { challenge: string }).challenge;
+    assert.notEqual(fresh, challenge);
+    assert.equal(await findWebauthnDeviceByCredentialId(t.deps.db, passkey.credentialId), null, 'nothing registered');
+    const done = await browser.flow(SETUP, { response: passkey.attestation(fresh, { origin: browser.origin }) });
+    assert.equal(done.component, 'xak-flow-redirect', JSON.stringify(done));
+    assert.equal((await findWebauthnDeviceByCredentialId(t.deps.db, passkey.credentialId))?.user_id, id);
+  } finally {
+    t.deps.now = realNow;
+  }
+});
+
+test("registering another user's credential id, or an answer for another origin or challenge, changes nothing", async () => {
+  const alice = users.alice as { id: number; passkey: SoftPasskey };
+  const { browser, challenge, id } = await atRegistration('dan');
+  // A key pair of Dan's, presented under the id of Alice's passkey: it must not take her credential over.
+  const impostor = SoftPasskey.forUserUuid('00000000-0000-4000-8000-000000000002');
+  Object.assign(impostor, { credentialId: alice.passkey.credentialId });
+  const own = SoftPasskey.forUserUuid('00000000-0000-4000-8000-000000000003');
+  const cases: Array<[string, Record<string, unknown>, RegExp]> = [
+    ["Alice's credential id", impostor.attestation(challenge, { origin: browser.origin }), /already registered/],
+    ['another origin', own.attestation(challenge, { origin: 'https://evil.example' }), /could not be verified/],
+    ['another RP id', own.attestation(challenge, { origin: browser.origin, rpId: 'evil.example' }), /could not be verified/],
+    ['another challenge', own.attestation('AAAAAAAAAAAAAAAAAAAAAA', { origin: browser.origin }), /could not be verified/],
+  ];
+  for (const [label, response, message] of cases) {
+    const refused = await browser.flow(SETUP, { response });
+    assert.equal(refused.component, 'ak-stage-authenticator-webauthn', label);
+    assert.match(registrationErrorOf(refused) ?? '', message, label);
+  }
+  const aliceDevice = await findWebauthnDeviceByCredentialId(t.deps.db, alice.passkey.credentialId);
+  assert.equal(aliceDevice?.user_id, alice.id, "Alice's passkey is still hers");
+  assert.equal(await findWebauthnDeviceByCredentialId(t.deps.db, own.credentialId), null);
+  const mine = await t.deps.db.query<{ n: number }>('SELECT count(*)::int AS n FROM webauthn_devices WHERE user_id = $1', [id]);
+  assert.equal(mine.rows[0]?.n, 0);
+});
