@@ -238,3 +238,14 @@ test('an answer to a challenge older than ten minutes is refused on the same pag
     t.deps.now = realNow;
   }
 });
+
+test('two assertions with the same counter verified at once (a cloned key) sign in only once', async () => {
+  const { passkey } = await userWithPasskey('gwen');
+  for (let round = 1; round <= 3; round += 1) {
+    const prompts = await Promise.all([atPasskeyPrompt(`192.0.2.6${round}`), atPasskeyPrompt(`192.0.2.7${round}`)]);
+    const counter = round * 10;
+    const answers = await Promise.all(prompts.map(({ browser, challenge }) => browser.flow(FLOW, { webauthn: passkey.assertion(challenge, { origin: browser.origin, counter }) })));
+    assert.deepEqual(answers.map((a) => a.component).sort(), ['ak-stage-authenticator-validate', 'xak-flow-redirect'], `round ${round}`);
+    assert.equal(Number((await findWebauthnDeviceByCredentialId(t.deps.db, passkey.credentialId))?.sign_count), counter);
+  }
+});

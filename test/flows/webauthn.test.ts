@@ -154,3 +154,14 @@ test("registering another user's credential id, or an answer for another origin 
   const mine = await t.deps.db.query<{ n: number }>('SELECT count(*)::int AS n FROM webauthn_devices WHERE user_id = $1', [id]);
   assert.equal(mine.rows[0]?.n, 0);
 });
+
+test('two assertions with the same counter verified at once (a cloned key) pass only once', async () => {
+  const { passkey } = await userWithPasskey('erin');
+  for (let round = 1; round <= 3; round += 1) {
+    const flows = await Promise.all([atSecondFactor('erin'), atSecondFactor('erin')]);
+    const counter = round * 10;
+    const answers = await Promise.all(flows.map(({ browser, challenge }) => browser.flow(LOGIN, { webauthn: passkey.assertion(challenge, { origin: browser.origin, counter }) })));
+    assert.deepEqual(answers.map((a) => a.component).sort(), ['ak-stage-authenticator-validate', 'xak-flow-redirect'], `round ${round}`);
+    assert.equal(Number(await counterOf(passkey)), counter);
+  }
+});

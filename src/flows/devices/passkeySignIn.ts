@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { PublicKeyCredentialRequestOptionsJSON } from '@simplewebauthn/server';
-import { findWebauthnDeviceByCredentialId, recordWebauthnUse, type WebauthnDeviceRow } from '../../store/devices.ts';
+import { claimWebauthnCounter, findWebauthnDeviceByCredentialId, type WebauthnDeviceRow } from '../../store/devices.ts';
 import { findUserById, type UserRow } from '../../store/users.ts';
 import { fieldError } from '../challenge.ts';
 import { evaluatePolicies } from '../policies.ts';
@@ -142,7 +142,8 @@ export async function signInWithPasskey(ctx: StageContext, body: Record<string, 
     return { kind: 'invalid', errors: LOCKED };
   }
   if (!(await claimChallenge(ctx, pending.options.challenge))) return refuse(ctx, 'replayed_challenge', user);
-  await recordWebauthnUse(ctx.deps.db, device.id, newCounter);
+  // Another assertion of this key, verified at the same moment, may have moved the counter past this one (a clone).
+  if (!(await claimWebauthnCounter(ctx.deps.db, device.id, newCounter))) return refuse(ctx, 'invalid_passkey', user);
   ctx.state.pendingUserId = user.id;
   ctx.state.pendingUid = user.username;
   ctx.rememberUser?.(user);

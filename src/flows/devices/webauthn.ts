@@ -1,9 +1,9 @@
 import type { AuthenticationResponseJSON, PublicKeyCredentialRequestOptionsJSON } from '@simplewebauthn/server';
 import { z } from 'zod';
 import {
+  claimWebauthnCounter,
   findWebauthnDeviceByCredentialId,
   listWebauthnDevicesOfUser,
-  recordWebauthnUse,
   type WebauthnDeviceRow,
 } from '../../store/devices.ts';
 import type { UserRow } from '../../store/users.ts';
@@ -142,10 +142,10 @@ async function isAssertionValid(ctx: StageContext, user: UserRow, assertion: Aut
   }
   if (!verification.verified) return false;
   if (!(await claimChallenge(ctx, pending.options.challenge))) return false;
-  await recordWebauthnUse(ctx.deps.db, device.id, verification.authenticationInfo.newCounter);
-  // A challenge is good for one assertion: the next sign-in in this flow gets a new one.
+  // A challenge is good for one assertion, now spent: the next try in this flow gets a new one.
   delete scratch.webauthnAssertion;
-  return true;
+  // Another assertion of this key, verified at the same moment, may have moved the counter past this one.
+  return claimWebauthnCounter(ctx.deps.db, device.id, verification.authenticationInfo.newCounter);
 }
 
 /** WebAuthn devices (passkeys, security keys) for authenticator_validate. */
