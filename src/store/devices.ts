@@ -186,8 +186,18 @@ export async function insertWebauthnDevice(
   return rows[0] as WebauthnDeviceRow;
 }
 
-export async function recordWebauthnUse(db: Queryable, deviceId: number, signCount: number): Promise<void> {
-  await db.query('UPDATE webauthn_devices SET sign_count = $2, last_used = now() WHERE id = $1', [deviceId, signCount]);
+/**
+ * Records a verified assertion's signature counter, only if it is still ahead of the stored one
+ * (WebAuthn §6.1.1: a counter that does not grow means a cloned authenticator). The check and the
+ * write are one statement, so two assertions with the same counter verified at once cannot both
+ * pass. Authenticators that keep no counter (always 0) pass while the stored one is 0 too.
+ */
+export async function claimWebauthnCounter(db: Queryable, deviceId: number, signCount: number): Promise<boolean> {
+  const { rowCount } = await db.query(
+    'UPDATE webauthn_devices SET sign_count = $2, last_used = now() WHERE id = $1 AND (sign_count < $2 OR ($2 = 0 AND sign_count = 0))',
+    [deviceId, signCount],
+  );
+  return rowCount > 0;
 }
 
 // --- all kinds, for the user area -------------------------------------------------------------

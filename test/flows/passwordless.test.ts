@@ -211,3 +211,41 @@ test('the stage offers no user-less passkey outside an authentication flow, nor 
   const bad = await t.api('PATCH', `/api/v3/stages/authenticator/validate/${stage}/`, { webauthn_user_verification: 'always' });
   assert.equal(bad.statusCode, 400);
 });
+
+test('an answer to a challenge older than ten minutes is refused on the same page, and changes nothing', async () => {
+  const dave = users.dave as { passkey: SoftPasskey };
+  const ip = '192.0.2.50';
+  const { browser, challenge } = await atPasskeyPrompt(ip);
+  const counter = (await findWebauthnDeviceByCredentialId(t.deps.db, dave.passkey.credentialId))?.sign_count;
+  // Ahead of the counter stored (the clone test above wound the soft key's back).
+  const answer = dave.passkey.assertion(challenge, { origin: browser.origin, counter: Number(counter) + 1 });
+  const realNow = t.deps.now;
+  // Posted without loading the page again, eleven minutes on (the flow itself lives for 30).
+  t.deps.now = () => new Date(Date.now() + 11 * 60_000);
+  try {
+    const stale = await browser.flow(FLOW, { webauthn: answer });
+    assert.equal(stale.component, 'ak-stage-authenticator-validate');
+    assert.equal(errorOf(stale)?.code, 'expired', JSON.stringify(stale));
+    const fresh = String(optionsOf(stale).challenge.challenge);
+    assert.notEqual(fresh, challenge, 'the page asks again with a new challenge');
+    assert.equal(await isSignedIn(browser), false);
+    assert.equal((await findWebauthnDeviceByCredentialId(t.deps.db, dave.passkey.credentialId))?.sign_count, counter);
+    assert.equal((await readAddressThrottle(t.deps, ip)).ipFailures, 0, 'not a guess');
+    // The new challenge, answered in time, signs in.
+    const done = await browser.flow(FLOW, { webauthn: dave.passkey.assertion(fresh, { origin: browser.origin, counter: Number(counter) + 2 }) });
+    assert.equal(done.component, 'xak-flow-redirect', JSON.stringify(done));
+  } finally {
+    t.deps.now = realNow;
+  }
+});
+
+test('two assertions with the same counter verified at once (a cloned key) sign in only once', async () => {
+  const { passkey } = await userWithPasskey('gwen');
+  for (let round = 1; round <= 3; round += 1) {
+    const prompts = await Promise.all([atPasskeyPrompt(`192.0.2.6${round}`), atPasskeyPrompt(`192.0.2.7${round}`)]);
+    const counter = round * 10;
+    const answers = await Promise.all(prompts.map(({ browser, challenge }) => browser.flow(FLOW, { webauthn: passkey.assertion(challenge, { origin: browser.origin, counter }) })));
+    assert.deepEqual(answers.map((a) => a.component).sort(), ['ak-stage-authenticator-validate', 'xak-flow-redirect'], `round ${round}`);
+    assert.equal(Number((await findWebauthnDeviceByCredentialId(t.deps.db, passkey.credentialId))?.sign_count), counter);
+  }
+});

@@ -8,6 +8,13 @@ const sha256 = (data: Buffer | string) => createHash('sha256').update(data).dige
 // WebAuthn §6.1 authenticator data flags.
 const USER_PRESENT = 0x01;
 const USER_VERIFIED = 0x04;
+const ATTESTED_CREDENTIAL_DATA = 0x40;
+
+export interface AttestationOptions {
+  origin: string;
+  rpId?: string;
+  isUserVerified?: boolean;
+}
 
 export interface AssertionOptions {
   origin: string;
@@ -87,6 +94,38 @@ export class SoftPasskey {
         authenticatorData: authenticatorData.toString('base64url'),
         signature: signature.toString('base64url'),
         ...(userHandle === null ? {} : { userHandle }),
+      },
+      clientExtensionResults: {},
+      authenticatorAttachment: 'platform',
+    };
+  }
+
+  /** navigator.credentials.create()'s JSON for creation options with this challenge ('none' attestation, WebAuthn §8.7). */
+  attestation(challenge: string, options: AttestationOptions): Record<string, unknown> {
+    const flags = USER_PRESENT | ATTESTED_CREDENTIAL_DATA | (options.isUserVerified === false ? 0 : USER_VERIFIED);
+    const credentialId = Buffer.from(this.credentialId, 'base64url');
+    const length = Buffer.alloc(2);
+    length.writeUInt16BE(credentialId.length);
+    // §6.1: rpIdHash, flags, counter 0, then attested credential data (§6.5.1): a zero AAGUID, the id's length, the id, the COSE key.
+    const authData = Buffer.concat([
+      sha256(options.rpId ?? 'localhost'),
+      Buffer.from([flags]),
+      Buffer.alloc(4),
+      Buffer.alloc(16),
+      length,
+      credentialId,
+      this.publicKeyCose,
+    ]);
+    const attestationObject = isoCBOR.encode(new Map<string, unknown>([['fmt', 'none'], ['attStmt', new Map()], ['authData', authData]]) as never);
+    const clientDataJSON = Buffer.from(JSON.stringify({ type: 'webauthn.create', challenge, origin: options.origin, crossOrigin: false }));
+    return {
+      id: this.credentialId,
+      rawId: this.credentialId,
+      type: 'public-key',
+      response: {
+        clientDataJSON: clientDataJSON.toString('base64url'),
+        attestationObject: Buffer.from(attestationObject).toString('base64url'),
+        transports: ['internal'],
       },
       clientExtensionResults: {},
       authenticatorAttachment: 'platform',

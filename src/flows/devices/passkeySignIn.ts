@@ -1,13 +1,13 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { PublicKeyCredentialRequestOptionsJSON } from '@simplewebauthn/server';
-import { findWebauthnDeviceByCredentialId, recordWebauthnUse, type WebauthnDeviceRow } from '../../store/devices.ts';
+import { claimWebauthnCounter, findWebauthnDeviceByCredentialId, type WebauthnDeviceRow } from '../../store/devices.ts';
 import { findUserById, type UserRow } from '../../store/users.ts';
 import { fieldError } from '../challenge.ts';
 import { evaluatePolicies } from '../policies.ts';
 import type { StageContext, StageOutcome } from '../stage.ts';
 import { lockJustCaused, readAddressThrottle, readThrottle, recordAddressFailure } from '../throttle.ts';
 import type { DeviceChallenge } from './classes.ts';
-import { assertionOf, CHALLENGE_SECONDS, claimChallenge, userVerificationOf, webauthnLibrary } from './webauthn.ts';
+import { assertionOf, claimChallenge, isChallengeFresh, userHandleOf, userVerificationOf, webauthnLibrary } from './webauthn.ts';
 
 // Passwordless sign-in (Authentik's): an authenticator_validate stage that meets nobody identified
 // yet asks the browser for any passkey it holds for this site, and the passkey names its user.
@@ -30,6 +30,7 @@ type Verdict =
 // One message for every refusal: which check failed (no such passkey, a disabled account, a policy)
 // is for the audit log, not for whoever holds the authenticator.
 const REFUSED = fieldError('webauthn', 'This passkey cannot sign you in. Try again, or sign in with your password.', 'invalid');
+const EXPIRED = fieldError('webauthn', 'This sign-in request has expired. Use your passkey again.', 'expired');
 const LOCKED = fieldError('webauthn', 'Too many failed attempts. Try again later.', 'locked');
 
 /**
@@ -49,21 +50,17 @@ export function isPasswordlessSignIn(ctx: StageContext<{ device_classes: readonl
 /** The challenge for any discoverable credential of this site, made once per flow (and again once answered or stale). */
 export async function passkeyChallenge(ctx: StageContext): Promise<DeviceChallenge> {
   const scratch = ctx.scratch<PasskeyScratch>();
-  const now = ctx.deps.now().getTime();
   let pending = scratch.passkeyAssertion;
-  if (!pending || now - pending.issuedAt >= CHALLENGE_SECONDS * 1000) {
+  if (!pending || !isChallengeFresh(ctx, pending.issuedAt)) {
     const { generateAuthenticationOptions } = await webauthnLibrary();
     // No allowCredentials: the browser offers the passkeys it holds for this RP id; the answer's user handle says whose.
     const options = await generateAuthenticationOptions({ rpID: ctx.request.hostname, allowCredentials: [], userVerification: userVerificationOf(ctx) });
-    pending = { options, issuedAt: now };
+    pending = { options, issuedAt: ctx.deps.now().getTime() };
     scratch.passkeyAssertion = pending;
   }
   // Authentik's shape for the user-less challenge: one webauthn entry, device_uid -1.
   return { device_class: 'webauthn', device_uid: '-1', challenge: { ...pending.options }, last_used: null };
 }
-
-// Registration stores the user's uuid as the user handle (authenticatorWebauthn.ts).
-const userHandleOf = (user: UserRow) => Buffer.from(user.uuid.replace(/-/g, ''), 'hex').toString('base64url');
 
 /** Checks the assertion, then its owner; writes nothing. */
 async function judge(ctx: StageContext, answer: unknown, challenge: string): Promise<Verdict> {
@@ -130,6 +127,10 @@ export async function signInWithPasskey(ctx: StageContext, body: Record<string, 
   if (address.delayMs > 0) await sleep(address.delayMs);
   // A challenge is good for one answer, right or wrong: the page shows a new one after a refusal.
   delete scratch.passkeyAssertion;
+  // WebAuthn §13.4.3: the challenge shown is replaced only when the page is loaded again; an answer
+  // posted straight after it went stale (the flow state lives for 30 minutes) must not pass.
+  // Not a guess, so not counted: the page simply asks again with a fresh one.
+  if (!isChallengeFresh(ctx, pending.issuedAt)) return { kind: 'invalid', errors: EXPIRED };
   const verdict = await judge(ctx, body.webauthn, pending.options.challenge);
   if (verdict.kind === 'refused') return refuse(ctx, verdict.reason, verdict.user);
   const { user, device, newCounter } = verdict;
@@ -141,7 +142,8 @@ export async function signInWithPasskey(ctx: StageContext, body: Record<string, 
     return { kind: 'invalid', errors: LOCKED };
   }
   if (!(await claimChallenge(ctx, pending.options.challenge))) return refuse(ctx, 'replayed_challenge', user);
-  await recordWebauthnUse(ctx.deps.db, device.id, newCounter);
+  // Another assertion of this key, verified at the same moment, may have moved the counter past this one (a clone).
+  if (!(await claimWebauthnCounter(ctx.deps.db, device.id, newCounter))) return refuse(ctx, 'invalid_passkey', user);
   ctx.state.pendingUserId = user.id;
   ctx.state.pendingUid = user.username;
   ctx.rememberUser?.(user);

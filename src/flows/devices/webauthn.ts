@@ -1,9 +1,9 @@
 import type { AuthenticationResponseJSON, PublicKeyCredentialRequestOptionsJSON } from '@simplewebauthn/server';
 import { z } from 'zod';
 import {
+  claimWebauthnCounter,
   findWebauthnDeviceByCredentialId,
   listWebauthnDevicesOfUser,
-  recordWebauthnUse,
   type WebauthnDeviceRow,
 } from '../../store/devices.ts';
 import type { UserRow } from '../../store/users.ts';
@@ -50,6 +50,9 @@ export function assertionOf(value: unknown): AuthenticationResponseJSON | null {
   return parsed.success ? (parsed.data as unknown as AuthenticationResponseJSON) : null;
 }
 
+/** The user handle registration gives a user's credentials: their uuid as 16 bytes (base64url), stable and not the username. */
+export const userHandleOf = (user: Pick<UserRow, 'uuid'>): string => Buffer.from(user.uuid.replace(/-/g, ''), 'hex').toString('base64url');
+
 /** The validate stage's pending assertion challenge, kept in its scratch between challenge and answer. */
 type AssertionScratch = {
   webauthnAssertion?: { userId: number; options: PublicKeyCredentialRequestOptionsJSON; issuedAt: number };
@@ -58,6 +61,8 @@ type AssertionScratch = {
 // WebAuthn §13.4.3: a challenge is good for a limited time. An older one is replaced (the page
 // shows the new one); a used one is claimed in the cache for as long, so it cannot pass again.
 export const CHALLENGE_SECONDS = 10 * 60;
+/** Whether a challenge issued at `issuedAt` (ms) may still be answered. */
+export const isChallengeFresh = (ctx: StageContext, issuedAt: number): boolean => ctx.deps.now().getTime() - issuedAt < CHALLENGE_SECONDS * 1000;
 const spentChallengeKey = (challenge: string) => `webauthn-challenge-spent:${challenge}`;
 
 /**
@@ -90,15 +95,14 @@ const lastUsedOf = (devices: WebauthnDeviceRow[]): string | null => {
 async function assertionOptionsFor(ctx: StageContext, user: UserRow, devices: WebauthnDeviceRow[]) {
   const scratch = ctx.scratch<AssertionScratch>();
   const pending = scratch.webauthnAssertion;
-  const now = ctx.deps.now().getTime();
-  if (pending?.userId === user.id && now - pending.issuedAt < CHALLENGE_SECONDS * 1000) return pending.options;
+  if (pending?.userId === user.id && isChallengeFresh(ctx, pending.issuedAt)) return pending.options;
   const { generateAuthenticationOptions } = await webauthnLibrary();
   const options = await generateAuthenticationOptions({
     rpID: ctx.request.hostname,
     allowCredentials: devices.map((d) => ({ id: d.credential_id, transports: d.transports })),
     userVerification: userVerificationOf(ctx),
   });
-  scratch.webauthnAssertion = { userId: user.id, options, issuedAt: now };
+  scratch.webauthnAssertion = { userId: user.id, options, issuedAt: ctx.deps.now().getTime() };
   return options;
 }
 
@@ -106,10 +110,15 @@ async function assertionOptionsFor(ctx: StageContext, user: UserRow, devices: We
 async function isAssertionValid(ctx: StageContext, user: UserRow, assertion: AuthenticationResponseJSON): Promise<boolean> {
   const scratch = ctx.scratch<AssertionScratch>();
   const pending = scratch.webauthnAssertion;
-  if (!pending || pending.userId !== user.id) return false;
+  // Checked here too, not only where the challenge is shown: an answer may arrive without a page load in between.
+  if (!pending || pending.userId !== user.id || !isChallengeFresh(ctx, pending.issuedAt)) return false;
   const device = await findWebauthnDeviceByCredentialId(ctx.deps.db, assertion.id);
   // A valid signature by someone else's credential proves nothing about this user.
   if (!device || device.user_id !== user.id) return false;
+  // WebAuthn §7.2 step 6: the user was identified first, so a user handle the authenticator returns
+  // (it is not signed) must name that same user; one naming another account is not this user's answer.
+  const handle = assertion.response.userHandle;
+  if (handle !== undefined && handle !== userHandleOf(user)) return false;
   const { verifyAuthenticationResponse } = await webauthnLibrary();
   let verification: Awaited<ReturnType<typeof verifyAuthenticationResponse>>;
   try {
@@ -133,10 +142,10 @@ async function isAssertionValid(ctx: StageContext, user: UserRow, assertion: Aut
   }
   if (!verification.verified) return false;
   if (!(await claimChallenge(ctx, pending.options.challenge))) return false;
-  await recordWebauthnUse(ctx.deps.db, device.id, verification.authenticationInfo.newCounter);
-  // A challenge is good for one assertion: the next sign-in in this flow gets a new one.
+  // A challenge is good for one assertion, now spent: the next try in this flow gets a new one.
   delete scratch.webauthnAssertion;
-  return true;
+  // Another assertion of this key, verified at the same moment, may have moved the counter past this one.
+  return claimWebauthnCounter(ctx.deps.db, device.id, verification.authenticationInfo.newCounter);
 }
 
 /** WebAuthn devices (passkeys, security keys) for authenticator_validate. */

@@ -4,7 +4,7 @@ import { queueMfaNotice } from '../../worker/notices.ts';
 import { findWebauthnDeviceByCredentialId, insertWebauthnDevice, listWebauthnDevicesOfUser } from '../../store/devices.ts';
 import type { UserRow } from '../../store/users.ts';
 import { fieldError } from '../challenge.ts';
-import { base64url, credentialJsonOf, webauthnLibrary } from '../devices/webauthn.ts';
+import { base64url, credentialJsonOf, isChallengeFresh, userHandleOf, webauthnLibrary } from '../devices/webauthn.ts';
 import type { InteractiveStage, StageContext } from '../stage.ts';
 
 // Authentik's AuthenticatorWebAuthnStage settings, with its names and values.
@@ -35,26 +35,29 @@ const attestationJson = z.looseObject({
 const SUPPORTED_ALGORITHMS = [-8, -7, -257];
 
 type RegistrationScratch = {
-  registration?: PublicKeyCredentialCreationOptionsJSON;
+  registration?: { options: PublicKeyCredentialCreationOptionsJSON; issuedAt: number };
 };
 
 const invalidResponse = (message: string) => ({ kind: 'invalid' as const, errors: fieldError('response', message) });
 
 // The user handle is the user's uuid as 16 bytes: stable, and not the username (which may change).
-const userHandleOf = (user: UserRow) => new Uint8Array(Buffer.from(user.uuid.replace(/-/g, ''), 'hex'));
+const userHandleBytesOf = (user: UserRow) => new Uint8Array(Buffer.from(userHandleOf(user), 'base64url'));
 
-/** The creation options for this flow, made once: the answer must be for the challenge shown. */
+/**
+ * The creation options for this flow, made once (the answer must be for the challenge shown) and
+ * again once stale: WebAuthn §13.4.3, a challenge is good for a limited time.
+ */
 async function registrationOptionsFor(ctx: StageContext<Config>, user: UserRow): Promise<PublicKeyCredentialCreationOptionsJSON> {
   const scratch = ctx.scratch<RegistrationScratch>();
-  if (scratch.registration) return scratch.registration;
+  if (scratch.registration && isChallengeFresh(ctx, scratch.registration.issuedAt)) return scratch.registration.options;
   const existing = await listWebauthnDevicesOfUser(ctx.deps.db, user.id);
   const { generateRegistrationOptions } = await webauthnLibrary();
-  scratch.registration = await generateRegistrationOptions({
+  const options = await generateRegistrationOptions({
     rpName: ctx.request.brandTitle ?? 'Gatehouse',
     rpID: ctx.request.hostname,
     userName: user.username,
     userDisplayName: user.name || user.username,
-    userID: userHandleOf(user),
+    userID: userHandleBytesOf(user),
     attestationType: 'none',
     supportedAlgorithmIDs: SUPPORTED_ALGORITHMS,
     // The same authenticator twice would add nothing: the browser refuses those it already holds.
@@ -66,7 +69,8 @@ async function registrationOptionsFor(ctx: StageContext<Config>, user: UserRow):
       ...(ctx.config.authenticator_attachment ? { authenticatorAttachment: ctx.config.authenticator_attachment } : {}),
     },
   });
-  return scratch.registration;
+  scratch.registration = { options, issuedAt: ctx.deps.now().getTime() };
+  return options;
 }
 
 /**
@@ -88,8 +92,11 @@ export const authenticatorWebauthnStage: InteractiveStage<Config> = {
   },
   async submit(ctx, body) {
     const user = await ctx.pendingUser();
-    const expected = ctx.scratch<RegistrationScratch>().registration;
-    if (!user || !expected) return { kind: 'deny', message: 'Sign in before adding a passkey.' };
+    const pending = ctx.scratch<RegistrationScratch>().registration;
+    if (!user || !pending) return { kind: 'deny', message: 'Sign in before adding a passkey.' };
+    // Only the page shown again replaces a stale challenge; an answer posted long after it must not pass.
+    if (!isChallengeFresh(ctx, pending.issuedAt)) return invalidResponse('This request has expired; register your passkey again.');
+    const expected = pending.options;
     const parsed = attestationJson.safeParse(credentialJsonOf(body.response));
     if (!parsed.success) return invalidResponse('The browser did not send a passkey; try again.');
     const response = parsed.data as unknown as RegistrationResponseJSON;
