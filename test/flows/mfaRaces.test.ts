@@ -42,6 +42,17 @@ async function atSecondFactor(username: string, count: number): Promise<TestBrow
 
 const signedIn = (answers: Array<{ component: string }>) => answers.filter((a) => a.component === 'xak-flow-redirect').length;
 
+/**
+ * Two answers of one enrollment sent at once: on Postgres both usually read the plan before either
+ * ends it, so both finish; on embedded storage requests run one after the other, and the second
+ * meets a plan already ended, which refuses it. Either way, one finishes the enrollment.
+ */
+function assertOneFinished(answers: Array<{ component: string }>): void {
+  const components = answers.map((a) => a.component);
+  assert.ok(components.includes('xak-flow-redirect'), components.join());
+  assert.ok(components.every((c) => c === 'xak-flow-redirect' || c === 'ak-stage-access-denied'), components.join());
+}
+
 before(async () => {
   t = await createTestApp();
 });
@@ -54,10 +65,7 @@ test('a TOTP enrollment answered twice at once makes one device, whose codes the
   const secret = secretOf(String((await browser.flow('default-authenticator-totp-setup')).config_url));
   const code = await totpCode(secret);
   const answers = await Promise.all([0, 1].map(() => browser.flow('default-authenticator-totp-setup', { code })));
-  assert.deepEqual(
-    answers.map((a) => a.component),
-    ['xak-flow-redirect', 'xak-flow-redirect'],
-  );
+  assertOneFinished(answers);
   assert.equal(await countOf('SELECT count(*) AS n FROM totp_devices WHERE user_id = $1', userId), 1, 'no twin device');
   const events = (await t.api('GET', '/api/v3/events/events/?action=model_created&username=erin')).json();
   assert.equal(events.results.filter((e: { context: { model?: { model_name: string } } }) => e.context.model?.model_name === 'totp_device').length, 1);
@@ -90,10 +98,7 @@ test('recovery codes confirmed twice at once are saved once; one code signs in o
   await browser.login('gina', 'gina-password-1');
   const codes = (await browser.flow('default-authenticator-static-setup')).codes as string[];
   const answers = await Promise.all([0, 1].map(() => browser.flow('default-authenticator-static-setup', {})));
-  assert.deepEqual(
-    answers.map((a) => a.component),
-    ['xak-flow-redirect', 'xak-flow-redirect'],
-  );
+  assertOneFinished(answers);
   assert.equal(await countOf('SELECT count(*) AS n FROM static_devices WHERE user_id = $1', userId), 1, 'no twin device');
   assert.equal(await countOf('SELECT count(*) AS n FROM static_tokens t JOIN static_devices s ON s.id = t.device_id WHERE s.user_id = $1', userId), 10);
 
