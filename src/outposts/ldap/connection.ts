@@ -81,6 +81,12 @@ export function serveConnection(raw: Socket, options: ConnectionOptions, isTls: 
     isWorking = true;
     try {
       while (queue.length > 0 && !isClosed) {
+        // A client that sends requests but never reads the answers must not make us hold them:
+        // every answer would sit in the socket's buffer, unbounded (a rootDSE read before any bind
+        // is 40 bytes in, 300 out). The next request waits until the client has taken the last
+        // answers; meanwhile the queue fills, reading pauses, and TCP pushes back on the client.
+        if (socket.writableNeedDrain) await drained();
+        if (isClosed) break;
         const frame = queue.shift() as Buffer;
         if (queue.length < MAX_QUEUED / 4) socket.resume();
         let message: ReturnType<typeof decodeMessage>;
