@@ -64,6 +64,21 @@ test('a user with no permission, no search group and no superuser flag sees only
   for (const name of ['alice', 'carol', 'tom'] as const) assert.ok(await seesOnlySelf(name), name);
 });
 
+test('a user who sees only themselves cannot tell an entry they may not see from one that does not exist, by searching under it', async () => {
+  const codeOf = async (base: string, scope: string) =>
+    (await ldapTool('ldapsearch', ['-x', '-LLL', '-H', h.ldapUrl, '-D', userDn('alice'), '-w', PASS.alice, '-b', base, '-s', scope, '(objectClass=*)', '1.1'])).code;
+  for (const scope of ['base', 'one', 'sub']) {
+    // tom and auditors exist; nobody and nogroup do not: all four are "no such object" (32) to alice.
+    for (const base of [userDn('tom'), userDn('nobody'), `cn=auditors,ou=groups,${BASE}`, `cn=nogroup,ou=groups,${BASE}`, virtualGroupDn('tom')]) {
+      assert.equal(await codeOf(base, scope), 32, `${scope} ${base}`);
+    }
+    // Her own entries, the base and its OUs stay searchable.
+    for (const base of [userDn('alice'), `cn=staff,ou=groups,${BASE}`, virtualGroupDn('alice'), `ou=users,${BASE}`, BASE]) {
+      assert.equal(await codeOf(base, scope), 0, `${scope} ${base}`);
+    }
+  }
+});
+
 test('granted to the user on this provider: the whole directory, within about a second (cached search); revoked: only themselves again', async () => {
   const url = `/api/v3/rbac/permissions/assigned_by_users/${userPk.alice}`;
   const granted = await call('POST', `${url}/assign/`, onProvider(), 200);

@@ -56,6 +56,20 @@ test('a user disabled in the core loses searching on a connection bound before',
   await client.unbind();
 });
 
+test('a superuser disabled in the core loses compare too on a connection bound before (it would still read every entry)', async () => {
+  const admins = (await h.t.api('GET', '/api/v3/core/groups/?name=admins')).json().results[0].pk;
+  const leaver = await addUser(h.t, 'leaving-admin', PASSWORD, [admins]);
+  await h.outpost.refresh();
+  const client = new Client({ url: h.ldapUrl });
+  await client.bind(userDn('leaving-admin'), PASSWORD);
+  assert.equal(await client.compare(userDn('member1'), 'uid', 'member1'), true);
+  assert.equal((await h.t.api('PATCH', `/api/v3/core/users/${leaver.id}/`, { is_active: false })).statusCode, 200);
+  const deadline = Date.now() + 5000;
+  while (h.outpost.trees[0]?.usersByPk.get(leaver.id)?.is_active && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  await assert.rejects(client.compare(userDn('member1'), 'uid', 'member1'), InsufficientAccessError);
+  await client.unbind();
+});
+
 test('paged results: ldapts walks the pages (3 of at most 3) and sees every entry once', async () => {
   const client = new Client({ url: h.ldapUrl });
   await client.bind(userDn('reader'), PASSWORD);

@@ -86,3 +86,43 @@ test('before its first copy of the directory a bind is "unavailable" (52), after
     core.close();
   }
 });
+
+/** A root DSE read (base "", scope base, `(objectClass=*)`): answerable before any bind. */
+function rootDseRequest(id: number): Buffer {
+  const filter = Buffer.concat([Buffer.from([0x87, 11]), Buffer.from('objectClass')]);
+  const body = Buffer.concat([Buffer.from([0x04, 0, 0x0a, 1, 0, 0x0a, 1, 0, 0x02, 1, 0, 0x02, 1, 0, 0x01, 1, 0]), filter, Buffer.from([0x30, 0])]);
+  const inner = Buffer.concat([Buffer.from([0x02, 4, (id >>> 24) & 0x7f, (id >>> 16) & 255, (id >>> 8) & 255, id & 255, 0x63, body.length]), body]);
+  return Buffer.concat([Buffer.from([0x30, inner.length]), inner]);
+}
+
+test('a client that sends requests but never reads the answers is not answered ahead: the server stops reading instead of buffering', async () => {
+  let answered = 0;
+  const server = await startLdapServer({
+    outposts: () => [],
+    logger: pino({ level: 'silent' }),
+    ldap: { host: '127.0.0.1', port: 0 },
+    ldaps: { host: '127.0.0.1', port: 0 },
+    tls: {},
+    metrics: { ldapRequest: () => void answered++ },
+  });
+  const socket = connect(server.ports.ldap, '127.0.0.1');
+  socket.on('error', () => undefined);
+  try {
+    await once(socket, 'connect');
+    socket.pause();
+    // 200,000 requests (8 MB) whose answers (60 MB) would all sit in the server's memory.
+    const sent = 200_000;
+    const chunk = (from: number) => Buffer.concat(Array.from({ length: 1000 }, (_, i) => rootDseRequest(from + i)));
+    for (let i = 0; i < sent; i += 1000) socket.write(chunk(i + 1));
+    // Answered as far as the socket buffers take, then nothing until the client reads.
+    let last = -1;
+    for (let waited = 0; waited < 15_000 && answered !== last; waited += 500) {
+      last = answered;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    assert.ok(answered < sent / 4, `${answered} of ${sent} answered to a client that read none`);
+  } finally {
+    socket.destroy();
+    await server.close();
+  }
+});

@@ -2,7 +2,8 @@ import type { Socket } from 'node:net';
 import { type SecureContext, TLSSocket } from 'node:tls';
 import type { Logger } from 'pino';
 import type { Metrics } from '../../metrics/metrics.ts';
-import { BerError, elementSize } from './ber.ts';
+import { BerError } from './ber.ts';
+import { MessageFramer } from './framer.ts';
 import { handleMessage, type SessionState } from './operations.ts';
 import type { LdapOutpost } from './outpost.ts';
 import { decodeMessage, noticeOfDisconnection, ResultCode } from './protocol.ts';
@@ -24,7 +25,7 @@ const MAX_QUEUED = 64;
 
 export function serveConnection(raw: Socket, options: ConnectionOptions, isTls: boolean): void {
   let socket: Socket = raw;
-  let buffered: Buffer = Buffer.alloc(0);
+  const framer = new MessageFramer(options.maxMessageBytes);
   const queue: Buffer[] = [];
   let isWorking = false;
   let isClosed = false;
@@ -59,7 +60,7 @@ export function serveConnection(raw: Socket, options: ConnectionOptions, isTls: 
     });
 
   const startTls = (): boolean => {
-    if (!options.secureContext || state.isTls || buffered.length > 0 || queue.length > 0) return false;
+    if (!options.secureContext || state.isTls || framer.hasPartial || queue.length > 0) return false;
     return true;
   };
 
@@ -81,6 +82,12 @@ export function serveConnection(raw: Socket, options: ConnectionOptions, isTls: 
     isWorking = true;
     try {
       while (queue.length > 0 && !isClosed) {
+        // A client that sends requests but never reads the answers must not make us hold them:
+        // every answer would sit in the socket's buffer, unbounded (a rootDSE read before any bind
+        // is 40 bytes in, 300 out). The next request waits until the client has taken the last
+        // answers; meanwhile the queue fills, reading pauses, and TCP pushes back on the client.
+        if (socket.writableNeedDrain) await drained();
+        if (isClosed) break;
         const frame = queue.shift() as Buffer;
         if (queue.length < MAX_QUEUED / 4) socket.resume();
         let message: ReturnType<typeof decodeMessage>;
@@ -108,15 +115,8 @@ export function serveConnection(raw: Socket, options: ConnectionOptions, isTls: 
 
   function onData(chunk: Buffer) {
     if (isClosed) return;
-    buffered = buffered.length ? Buffer.concat([buffered, chunk]) : chunk;
     try {
-      for (;;) {
-        const size = elementSize(buffered, options.maxMessageBytes);
-        if (size < 0 || buffered.length < size) break;
-        queue.push(buffered.subarray(0, size));
-        buffered = buffered.subarray(size);
-      }
-      if (buffered.length > options.maxMessageBytes) throw new BerError('message too large');
+      queue.push(...framer.push(chunk));
     } catch (error) {
       close({ code: ResultCode.protocolError, message: error instanceof BerError ? error.message : 'Malformed message.' });
       return;

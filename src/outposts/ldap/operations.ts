@@ -2,6 +2,7 @@ import type { Metrics } from '../../metrics/metrics.ts';
 import { bindThroughCore } from './bind.ts';
 import { findBindTarget } from './bindTarget.ts';
 import { CoreUnavailable } from './coreClient.ts';
+import type { DirectoryTree } from './directory.ts';
 import type { LdapOutpost } from './outpost.ts';
 import {
   bindResponse,
@@ -95,6 +96,34 @@ function reply(ctx: OperationContext, data: Buffer, outcome: Outcome = 'continue
   return outcome;
 }
 
+type Reader = { tree: DirectoryTree; userPk: number } | { code: number; message: string };
+
+/**
+ * Who reads (searches or compares), in the tree as it is now (asked of the core first in direct
+ * search mode). A user disabled or deleted since the bind loses what the bind gave the
+ * connection, for every operation that reads: a compare is a search that answers yes or no.
+ */
+async function boundReader(state: SessionState): Promise<Reader> {
+  if (!state.bound) return { code: ResultCode.insufficientAccessRights, message: 'Bind first.' };
+  const { outpost, providerPk, userPk } = state.bound;
+  let tree = outpost.trees.find((t) => t.provider.pk === providerPk);
+  if (tree?.provider.search_mode === 'direct') {
+    try {
+      await outpost.refresh();
+    } catch (error) {
+      if (error instanceof CoreUnavailable) return { code: ResultCode.unavailable, message: 'The identity service is unavailable.' };
+      throw error;
+    }
+    tree = outpost.trees.find((t) => t.provider.pk === providerPk);
+  }
+  if (!tree) return { code: ResultCode.noSuchObject, message: 'No such object.' };
+  if (!tree.usersByPk.get(userPk)?.is_active) {
+    state.bound = null;
+    return { code: ResultCode.insufficientAccessRights, message: 'Bind first.' };
+  }
+  return { tree, userPk };
+}
+
 async function search(message: Message & { request: { op: 'search' } }, state: SessionState, ctx: OperationContext): Promise<Outcome> {
   const { id } = message;
   const started = Date.now();
@@ -123,24 +152,9 @@ async function search(message: Message & { request: { op: 'search' } }, state: S
     }
     return done(ResultCode.success);
   }
-  if (!state.bound) return done(ResultCode.insufficientAccessRights, 'Bind first.');
-  const { outpost, providerPk, userPk } = state.bound;
-  let tree = outpost.trees.find((t) => t.provider.pk === providerPk);
-  if (tree?.provider.search_mode === 'direct') {
-    try {
-      await outpost.refresh();
-    } catch (error) {
-      if (error instanceof CoreUnavailable) return done(ResultCode.unavailable, 'The identity service is unavailable.');
-      throw error;
-    }
-    tree = outpost.trees.find((t) => t.provider.pk === providerPk);
-  }
-  if (!tree) return done(ResultCode.noSuchObject, 'No such object.');
-  // Disabled or deleted since it bound: the connection loses what the bind gave it.
-  if (!tree.usersByPk.get(userPk)?.is_active) {
-    state.bound = null;
-    return done(ResultCode.insufficientAccessRights, 'Bind first.');
-  }
+  const reader = await boundReader(state);
+  if (!('tree' in reader)) return done(reader.code, reader.message);
+  const { tree, userPk } = reader;
   const pagedRequest = message.controls.find((c) => c.type === OID.pagedResults);
   const paging = pagedRequest ? decodePagedControl(pagedRequest.value) : null;
   const outcome = runSearch(tree, userPk, q, paging);
@@ -201,9 +215,9 @@ export async function handleMessage(message: Message, state: SessionState, ctx: 
       // Every operation here finishes before the next is read: there is nothing to abandon.
       return 'continue';
     case 'compare': {
-      const tree = state.bound?.outpost.trees.find((t) => t.provider.pk === state.bound?.providerPk);
-      if (!state.bound || !tree) return reply(ctx, resultMessage(message.id, 0x6f, ResultCode.insufficientAccessRights, 'Bind first.'));
-      return reply(ctx, resultMessage(message.id, 0x6f, runCompare(tree, state.bound.userPk, request)));
+      const reader = await boundReader(state);
+      if (!('tree' in reader)) return reply(ctx, resultMessage(message.id, 0x6f, reader.code, reader.message));
+      return reply(ctx, resultMessage(message.id, 0x6f, runCompare(reader.tree, reader.userPk, request)));
     }
     case 'write':
       return reply(ctx, resultMessage(message.id, request.responseTag, ResultCode.insufficientAccessRights, 'The directory is read-only.'));

@@ -1,4 +1,4 @@
-import { compareSortKeys, type DirectoryTree, type Entry, makeEntry } from './directory.ts';
+import { canSearchAll, compareSortKeys, type DirectoryTree, type Entry, makeEntry } from './directory.ts';
 import { normalizeDn } from './dn.ts';
 import { HIDDEN } from './matchingRules.ts';
 
@@ -41,4 +41,18 @@ function asOnlyMember(group: Entry, userDn: string, username: string, userPk: nu
   entry.matchable.set(HIDDEN.memberChain, [userDn]);
   entry.matchable.set(HIDDEN.memberOfChain, group.matchable.get(HIDDEN.memberOfChain) ?? []);
   return entry;
+}
+
+/**
+ * Whether the user may learn that an entry exists (as a search base): anything for those who see
+ * the whole tree; else the base and its OUs, which every tree has, and their own entries. Others
+ * answer noSuchObject like a DN that names nothing, or a base search would tell `cn=bob` (success,
+ * no entries) from `cn=nobody` (noSuchObject) and list who has an account, one guess at a time.
+ */
+export function isVisibleTo(tree: DirectoryTree, userPk: number, normalizedDn: string): boolean {
+  if (!tree.byDn.has(normalizedDn)) return false;
+  if (canSearchAll(tree, userPk)) return true;
+  const base = tree.normalizedBase;
+  const containers = [base, `ou=users,${base}`, `ou=groups,${base}`, `ou=virtual-groups,${base}`];
+  return containers.includes(normalizedDn) || ownEntries(tree, userPk).some((e) => e.normalizedDn === normalizedDn);
 }

@@ -1,7 +1,7 @@
 import { canSearchAll, compareSortKeys, type DirectoryTree, type Entry, INDEXED } from './directory.ts';
 import { depthBelow, isUnder, normalizeDn, parseDn } from './dn.ts';
 import { equalityKeys, type Filter, matches } from './filters.ts';
-import { ownEntries } from './ownEntries.ts';
+import { isVisibleTo, ownEntries } from './ownEntries.ts';
 import { openCookie, type PagePosition, sealCookie, searchDigest } from './pagingCookie.ts';
 import { OID, ResultCode } from './protocol.ts';
 import { SUBSCHEMA_DN } from './subschema.ts';
@@ -61,7 +61,7 @@ export function runSearch(
   if (base === null) return { code: ResultCode.invalidDNSyntax, message: 'Invalid base DN.' };
   const isInTree = depthBelow(base, tree.normalizedBase) >= 0;
   const isAboveTree = depthBelow(tree.normalizedBase, base) > 0;
-  if (isInTree && !tree.byDn.has(base)) {
+  if (isInTree && !isVisibleTo(tree, userPk, base)) {
     return { code: ResultCode.noSuchObject, message: 'No such object.' };
   }
   if (!isInTree && !isAboveTree) return { code: ResultCode.noSuchObject, message: 'No such object.' };
