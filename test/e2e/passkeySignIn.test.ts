@@ -8,7 +8,7 @@ import { after, before, test } from 'node:test';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { example, loadThroughApi } from '../blueprints/support.ts';
 import { createTestApp, type TestApp } from '../support/app.ts';
-import { hasChromium, launchChromium } from '../support/chromium.ts';
+import { addPlatformAuthenticator, hasChromium, launchChromium } from '../support/chromium.ts';
 
 const skip = !hasChromium && 'needs /usr/bin/chromium';
 const PASSWORD = 'Pat-Password-1!';
@@ -46,18 +46,7 @@ async function browserWithAuthenticator(): Promise<{ page: Page; addCredential(c
   const context = await browser.newContext();
   contexts.push(context);
   const page = await context.newPage();
-  const cdp = await context.newCDPSession(page);
-  await cdp.send('WebAuthn.enable');
-  const { authenticatorId } = await cdp.send('WebAuthn.addVirtualAuthenticator', {
-    options: {
-      protocol: 'ctap2',
-      transport: 'internal',
-      hasResidentKey: true,
-      hasUserVerification: true,
-      isUserVerified: true,
-      automaticPresenceSimulation: true,
-    },
-  });
+  const { cdp, authenticatorId } = await addPlatformAuthenticator(context, page);
   return {
     page,
     addCredential: async (credential) => void (await cdp.send('WebAuthn.addCredential', { authenticatorId, credential: credential as never })),

@@ -7,6 +7,7 @@ import { type Browser, type BrowserContext, type CDPSession, chromium, type Page
 import { listWebauthnDevicesOfUser } from '../../src/store/devices.ts';
 import { findUserByUsername } from '../../src/store/users.ts';
 import { ADMIN_PASSWORD, createTestApp, type TestApp } from '../support/app.ts';
+import { addPlatformAuthenticator } from '../support/chromium.ts';
 
 const LOGIN = 'default-authentication-flow';
 const SETUP = 'default-authenticator-webauthn-setup';
@@ -59,18 +60,7 @@ async function browserWithAuthenticator(credentials: VirtualCredential[] = []): 
   const context = await browser.newContext();
   contexts.push(context);
   const page = await context.newPage();
-  const cdp = await context.newCDPSession(page);
-  await cdp.send('WebAuthn.enable');
-  const { authenticatorId } = await cdp.send('WebAuthn.addVirtualAuthenticator', {
-    options: {
-      protocol: 'ctap2',
-      transport: 'internal',
-      hasResidentKey: true,
-      hasUserVerification: true,
-      isUserVerified: true,
-      automaticPresenceSimulation: true,
-    },
-  });
+  const { cdp, authenticatorId } = await addPlatformAuthenticator(context, page);
   for (const credential of credentials) await cdp.send('WebAuthn.addCredential', { authenticatorId, credential });
   return { page, cdp, authenticatorId };
 }

@@ -1,9 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { SYSTEM_CONTEXT } from '../../src/core/context.ts';
-import { createUser, setUserPassword } from '../../src/core/users.ts';
 import { insertTotpDevice } from '../../src/store/devices.ts';
-import { createTestApp, type TestApp } from '../support/app.ts';
+import { createTestApp, createTestUser, type TestApp } from '../support/app.ts';
 import { TestBrowser } from '../support/browser.ts';
 import { secretOf, totpCode } from '../support/oathtool.ts';
 
@@ -14,16 +12,7 @@ let t: TestApp;
 const FLOW = 'default-authentication-flow';
 
 async function makeUser(username: string): Promise<number> {
-  const user = await createUser(t.deps, SYSTEM_CONTEXT, {
-    username,
-    name: username,
-    email: `${username}@example.com`,
-    isActive: true,
-    attributes: {},
-    path: 'users',
-    type: 'internal',
-  });
-  await setUserPassword(t.deps, SYSTEM_CONTEXT, user.id, `${username}-password-1`);
+  const user = await createTestUser(t, username, { password: `${username}-password-1` });
   return user.id;
 }
 

@@ -2,13 +2,11 @@
 // identified, answered through the JSON executor by a software passkey.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { SYSTEM_CONTEXT } from '../../src/core/context.ts';
-import { createUser } from '../../src/core/users.ts';
 import { findWebauthnDeviceByCredentialId } from '../../src/store/devices.ts';
 import { readAddressThrottle, recordAddressFailure } from '../../src/flows/throttle.ts';
 import { rateLimitsOf } from '../../src/core/context.ts';
 import { example, loadThroughApi } from '../blueprints/support.ts';
-import { createTestApp, type TestApp } from '../support/app.ts';
+import { createTestApp, createTestUser, type TestApp } from '../support/app.ts';
 import { TestBrowser } from '../support/browser.ts';
 import { SoftPasskey } from '../support/softPasskey.ts';
 
@@ -20,15 +18,7 @@ let flowPk = '';
 const users: Record<string, { id: number; passkey: SoftPasskey }> = {};
 
 async function userWithPasskey(username: string) {
-  const user = await createUser(t.deps, SYSTEM_CONTEXT, {
-    username,
-    name: username,
-    email: `${username}@example.com`,
-    isActive: true,
-    attributes: {},
-    path: 'users',
-    type: 'internal',
-  });
+  const user = await createTestUser(t, username);
   const passkey = SoftPasskey.forUserUuid(user.uuid);
   await passkey.register(t.deps.db, user.id);
   users[username] = { id: user.id, passkey };

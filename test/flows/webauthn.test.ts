@@ -2,10 +2,8 @@
 // software authenticator (test/support/softPasskey.ts) that can sign whatever a test needs.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { SYSTEM_CONTEXT } from '../../src/core/context.ts';
-import { createUser, setUserPassword } from '../../src/core/users.ts';
 import { findWebauthnDeviceByCredentialId } from '../../src/store/devices.ts';
-import { createTestApp, type TestApp } from '../support/app.ts';
+import { createTestApp, createTestUser, type TestApp } from '../support/app.ts';
 import { TestBrowser } from '../support/browser.ts';
 import { SoftPasskey } from '../support/softPasskey.ts';
 
@@ -16,16 +14,7 @@ let t: TestApp;
 const users: Record<string, { id: number; passkey: SoftPasskey }> = {};
 
 async function userWithPasskey(username: string) {
-  const user = await createUser(t.deps, SYSTEM_CONTEXT, {
-    username,
-    name: `${username} Example`,
-    email: `${username}@example.com`,
-    isActive: true,
-    attributes: {},
-    path: 'users',
-    type: 'internal',
-  });
-  await setUserPassword(t.deps, SYSTEM_CONTEXT, user.id, PASSWORD);
+  const user = await createTestUser(t, username, { name: `${username} Example`, password: PASSWORD });
   const passkey = SoftPasskey.forUserUuid(user.uuid);
   await passkey.register(t.deps.db, user.id);
   users[username] = { id: user.id, passkey };
@@ -90,16 +79,7 @@ const SETUP = 'default-authenticator-webauthn-setup';
 
 /** A signed-in user without a passkey, at the setup stage; its creation options' challenge. */
 async function atRegistration(username: string): Promise<{ browser: TestBrowser; challenge: string; id: number }> {
-  const user = await createUser(t.deps, SYSTEM_CONTEXT, {
-    username,
-    name: username,
-    email: `${username}@example.com`,
-    isActive: true,
-    attributes: {},
-    path: 'users',
-    type: 'internal',
-  });
-  await setUserPassword(t.deps, SYSTEM_CONTEXT, user.id, PASSWORD);
+  const user = await createTestUser(t, username, { password: PASSWORD });
   const browser = new TestBrowser(t.app);
   assert.equal((await browser.login(username, PASSWORD)).component, 'xak-flow-redirect');
   const setup = await browser.flow(SETUP);

@@ -3,6 +3,8 @@ import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fas
 import pino from 'pino';
 import { loadConfig } from '../../src/config/load.ts';
 import { bootstrapAdmin } from '../../src/core/bootstrap.ts';
+import { SYSTEM_CONTEXT } from '../../src/core/context.ts';
+import { createUser, setUserPassword } from '../../src/core/users.ts';
 import { buildApp } from '../../src/web/app.ts';
 import { createTestCore, type TestCore } from './backends.ts';
 
@@ -13,6 +15,21 @@ export interface TestApp extends TestCore {
   app: FastifyInstance;
   /** inject() with the admin's Bearer token and JSON body. */
   api(method: InjectOptions['method'], url: string, body?: unknown, token?: string | null): Promise<LightMyRequestResponse>;
+}
+
+/** An active internal user `<username>@example.com` (named `name`, default the username), with `password` when given. */
+export async function createTestUser(t: TestCore, username: string, options: { name?: string; password?: string } = {}) {
+  const user = await createUser(t.deps, SYSTEM_CONTEXT, {
+    username,
+    name: options.name ?? username,
+    email: `${username}@example.com`,
+    isActive: true,
+    attributes: {},
+    path: 'users',
+    type: 'internal',
+  });
+  if (options.password !== undefined) await setUserPassword(t.deps, SYSTEM_CONTEXT, user.id, options.password);
+  return user;
 }
 
 /** One app per test file: fresh database, bootstrap admin akadmin with ADMIN_TOKEN; `env` as GATEHOUSE_* settings. */

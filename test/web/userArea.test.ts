@@ -1,14 +1,13 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { SYSTEM_CONTEXT } from '../../src/core/context.ts';
 import { sha256 } from '../../src/core/crypto.ts';
 import { createSession, hashOfSession, SESSION_COOKIE } from '../../src/core/sessions.ts';
-import { checkCredentials, createUser, setUserPassword } from '../../src/core/users.ts';
+import { checkCredentials, } from '../../src/core/users.ts';
 import { DEFAULT_RATE_LIMITS } from '../../src/config/schema.ts';
 import { recordFailure } from '../../src/flows/throttle.ts';
 import { insertStaticDevice, insertTotpDevice, insertWebauthnDevice } from '../../src/store/devices.ts';
 import type { UserRow } from '../../src/store/users.ts';
-import { ADMIN_TOKEN, createTestApp, type TestApp } from '../support/app.ts';
+import { ADMIN_TOKEN, createTestApp, createTestUser, type TestApp } from '../support/app.ts';
 
 const HOST = 'gatehouse.localhost';
 const ORIGIN = `http://${HOST}`;
@@ -25,16 +24,7 @@ let userCount = 0;
 async function makeUser(name = ''): Promise<UserRow> {
   userCount += 1;
   const username = `user${userCount}`;
-  const user = await createUser(t.deps, SYSTEM_CONTEXT, {
-    username,
-    name,
-    email: `${username}@example.com`,
-    isActive: true,
-    attributes: {},
-    path: 'users',
-    type: 'internal',
-  });
-  await setUserPassword(t.deps, SYSTEM_CONTEXT, user.id, PASSWORD);
+  const user = await createTestUser(t, username, { name, password: PASSWORD });
   return user;
 }
 
