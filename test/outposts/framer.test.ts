@@ -8,14 +8,17 @@ import { BerError } from '../../src/outposts/ldap/ber.ts';
 import { serveConnection } from '../../src/outposts/ldap/connection.ts';
 import { MessageFramer } from '../../src/outposts/ldap/framer.ts';
 
-/** An unbind request (id `id`) padded with a control list to `size` bytes: a whole LDAPMessage. */
+/**
+ * An unbind request (id `id`) padded with a control list to `size` bytes, or just under it where
+ * the length octets' growth skips that size (130 bytes cannot be made): a whole LDAPMessage.
+ */
 function message(size: number, id = 1): Buffer {
   const header = (length: number) => (length < 0x80 ? [length] : [0x82, length >> 8, length & 255]);
   const inner = (padding: number) => Buffer.concat([Buffer.from([0x02, 1, id, 0x42, 0]), Buffer.from([0xa0, ...header(padding)]), Buffer.alloc(padding)]);
   for (let padding = size; padding >= 0; padding--) {
     const body = inner(padding);
     const whole = Buffer.concat([Buffer.from([0x30, ...header(body.length)]), body]);
-    if (whole.length === size) return whole;
+    if (whole.length <= size) return whole;
   }
   throw new Error(`no message of ${size} bytes`);
 }
